@@ -1,0 +1,103 @@
+# Kata 01_broadcasting: fill in each function below, then run `pytest katas/01_broadcasting`.
+"""Kata 01: broadcasting, element-wise operations, unit axes and stride 0.
+
+An element-wise operation between two tensors pairs up their elements position by position
+and runs in compiled code, thousands of times faster than a Python loop. Broadcasting lets
+the two tensors have different shapes: it lines the shapes up from the right, and each pair
+of sizes must be equal or contain a 1 (a missing axis counts as 1). An axis of size 1 is
+then reused along the other tensor's axis, without copying: its stride becomes 0.
+"""
+
+import torch
+
+
+def fraction_less(a, b):
+    """The fraction of positions where ``a < b``, after broadcasting ``a`` against ``b``.
+
+    Returns a Python float.
+
+    >>> fraction_less(torch.tensor([1, 5, 3]), torch.tensor(4))
+    0.6666666666666666
+    """
+    raise NotImplementedError(
+        'kata 01_broadcasting: fraction_less() is yours to write, in katas/01_broadcasting/broadcasting.py. The README beside it explains the idea, and each failing test shows a hint.'
+    )
+
+
+def broadcast_shape(*shapes):
+    """The shape that broadcasting ``shapes`` against each other gives, as a tuple of ints.
+
+    Shapes are lined up from the right; at each axis the sizes must be equal or 1 (a missing
+    axis counts as 1), and the result takes the size that is not 1. No shapes give ``()``.
+    Raises ``ValueError`` naming the axis (counted from the right, as a negative index) and
+    the two sizes when the shapes do not broadcast.
+
+    >>> broadcast_shape((256, 256, 3), (3,))
+    (256, 256, 3)
+    >>> broadcast_shape((5, 1), (1, 4))
+    (5, 4)
+    >>> broadcast_shape((2, 3), (4,))
+    Traceback (most recent call last):
+    ...
+    ValueError: shapes do not broadcast: at axis -1 the sizes 3 and 4 differ and neither is 1
+    """
+    raise NotImplementedError(
+        'kata 01_broadcasting: broadcast_shape() is yours to write, in katas/01_broadcasting/broadcasting.py. The README beside it explains the idea, and each failing test shows a hint.'
+    )
+
+
+def as_row(v):
+    """``v`` of shape ``(n,)`` as a row of shape ``(1, n)``: a view made by indexing with None.
+
+    >>> as_row(torch.tensor([1, 2, 3]))
+    tensor([[1, 2, 3]])
+    """
+    raise NotImplementedError(
+        'kata 01_broadcasting: as_row() is yours to write, in katas/01_broadcasting/broadcasting.py. The README beside it explains the idea, and each failing test shows a hint.'
+    )
+
+
+def as_column(v):
+    """``v`` of shape ``(n,)`` as a column of shape ``(n, 1)``: a view made by indexing with None.
+
+    >>> as_column(torch.tensor([1, 2, 3])).shape
+    torch.Size([3, 1])
+    """
+    raise NotImplementedError(
+        'kata 01_broadcasting: as_column() is yours to write, in katas/01_broadcasting/broadcasting.py. The README beside it explains the idea, and each failing test shows a hint.'
+    )
+
+
+def broadcast_to(x, shape):
+    """A view of ``x`` broadcast to ``shape``, sharing ``x``'s memory: no element is copied.
+
+    Built with ``x.as_strided``: every broadcast axis (a new leading axis, or one of size 1
+    stretched to a larger size) gets stride 0, so all its positions read the same element.
+    Raises ``ValueError`` when ``x`` cannot be broadcast to ``shape``.
+
+    >>> y = broadcast_to(torch.tensor([1, 2, 3]), (2, 3))
+    >>> y
+    tensor([[1, 2, 3],
+            [1, 2, 3]])
+    >>> y.stride()
+    (0, 1)
+    """
+    raise NotImplementedError(
+        'kata 01_broadcasting: broadcast_to() is yours to write, in katas/01_broadcasting/broadcasting.py. The README beside it explains the idea, and each failing test shows a hint.'
+    )
+
+
+def subtract_channel_means(images):
+    """Subtract from each channel of ``images`` (shape ``(..., H, W, C)``) its mean.
+
+    Each channel's mean is taken over every other axis (all images, rows and columns); the
+    means have shape ``(C,)`` and broadcast along the trailing axis. Raises ``ValueError``
+    when ``images`` has fewer than 3 axes.
+
+    >>> subtract_channel_means(torch.tensor([[[1.0, 10.0], [3.0, 30.0]]]))
+    tensor([[[ -1., -10.],
+             [  1.,  10.]]])
+    """
+    raise NotImplementedError(
+        'kata 01_broadcasting: subtract_channel_means() is yours to write, in katas/01_broadcasting/broadcasting.py. The README beside it explains the idea, and each failing test shows a hint.'
+    )

@@ -1,0 +1,153 @@
+"""Tests for kata 01, broadcasting. Run them with `pytest katas/01_broadcasting`.
+
+The oracles are torch and numpy, never your own functions.
+"""
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import example, given
+from hypothesis import strategies as st
+
+from kata.assertions import assert_tensor, assert_true, assert_value, raises_value_error
+from kata.strategies import (FLOAT_DTYPES, Clash, arange_views, broadcastable_shapes, clashing_shapes,
+                             shapes_broadcastable_to, shapes_with_distinct_sides, tensors)
+from kata.tolerances import mean_error, unit_roundoff
+
+
+def _same_memory(a: torch.Tensor, b: torch.Tensor) -> bool:
+    return a.untyped_storage().data_ptr() == b.untyped_storage().data_ptr()
+
+
+@pytest.mark.fraction_less
+@given(st.data())
+def test_fraction_less_matches_numpy(impl, data):
+    shape_a, shape_b = data.draw(broadcastable_shapes(2), label="shapes")
+    # small integers, so that ties (a == b, which do not count) are common
+    a = data.draw(tensors(shape_a, torch.int64, bound=3), label="a")
+    b = data.draw(tensors(shape_b, torch.int64, bound=3), label="b")
+    expected = float(np.mean(a.numpy() < b.numpy()))
+    # a float32 mean of 0/1 values rounds once, in the division
+    assert_value(impl.fraction_less(a, b), expected, call="fraction_less(a, b)",
+                 rel=unit_roundoff(torch.float32))
+
+
+@pytest.mark.broadcast_shape
+@given(broadcastable_shapes(st.integers(1, 4), min_side=0))
+@example(shapes=((0,), (1,)))
+@example(shapes=((3, 1), (0,)))
+@example(shapes=((256, 256, 3), (3,)))
+def test_broadcast_shape_matches_torch(impl, shapes):
+    expected = tuple(torch.broadcast_shapes(*shapes))
+    assert_value(impl.broadcast_shape(*shapes), expected,
+                 call=f"broadcast_shape{tuple(shapes)}")
+
+
+@pytest.mark.broadcast_shape
+@given(clashing_shapes())
+@example(clash=Clash((3,), (3, 4), -1, 3, 4))
+@example(clash=Clash((0,), (2,), -1, 0, 2))
+def test_broadcast_shape_rejects_clashing_shapes(impl, clash):
+    first, second, axis, first_size, second_size = clash
+    call = f"broadcast_shape({first}, {second})"
+    with raises_value_error(call, mentions=(str(axis), str(first_size), str(second_size))):
+        impl.broadcast_shape(first, second)
+
+
+@pytest.mark.broadcast_shape
+@given(broadcastable_shapes(2, min_side=0))
+def test_broadcast_shape_is_commutative(impl, shapes):
+    first, second = shapes
+    assert_value(impl.broadcast_shape(second, first), tuple(torch.broadcast_shapes(first, second)),
+                 call=f"broadcast_shape({second}, {first})")
+
+
+@pytest.mark.broadcast_shape
+@given(shapes_with_distinct_sides(min_dims=0, max_dims=4))
+def test_empty_shape_is_neutral(impl, shape):
+    assert_value(impl.broadcast_shape(shape, ()), shape, call=f"broadcast_shape({shape}, ())")
+    assert_value(impl.broadcast_shape((), shape), shape, call=f"broadcast_shape((), {shape})")
+    assert_value(impl.broadcast_shape(), (), call="broadcast_shape()")
+
+
+def _check_unit_axis_view(function, name: str, v: torch.Tensor, expected: torch.Tensor) -> None:
+    result = function(v)
+    assert_tensor(result, expected, call=f"{name}(v)")
+    assert_true(_same_memory(result, v),
+                f"{name}(v) should be a view of v (indexing with None copies nothing), "
+                f"but its result lives in new memory.")
+
+
+@pytest.mark.as_row
+@given(st.integers(1, 6).flatmap(lambda n: arange_views((n,))))
+def test_as_row_is_a_view_of_shape_1_n(impl, v):
+    _check_unit_axis_view(impl.as_row, "as_row", v, v.reshape(1, -1))
+
+
+@pytest.mark.as_column
+@given(st.integers(1, 6).flatmap(lambda n: arange_views((n,))))
+def test_as_column_is_a_view_of_shape_n_1(impl, v):
+    _check_unit_axis_view(impl.as_column, "as_column", v, v.reshape(-1, 1))
+
+
+@st.composite
+def _broadcast_to_cases(draw):
+    target = draw(shapes_with_distinct_sides(min_dims=0, max_dims=4, min_side=2), label="shape")
+    x = draw(shapes_broadcastable_to(target).flatmap(arange_views), label="x")
+    return x, target
+
+
+@pytest.mark.broadcast_to
+@given(_broadcast_to_cases())
+def test_broadcast_to_matches_torch(impl, case):
+    x, shape = case
+    assert_tensor(impl.broadcast_to(x, shape), torch.broadcast_to(x, shape),
+                  call=f"broadcast_to(x, {shape})")
+
+
+@pytest.mark.broadcast_to
+@given(_broadcast_to_cases())
+def test_broadcast_to_shares_memory_with_stride_0(impl, case):
+    x, shape = case
+    result = impl.broadcast_to(x, shape)
+    call = f"broadcast_to(x of shape {tuple(x.shape)} and strides {x.stride()}, {shape})"
+    assert_true(isinstance(result, torch.Tensor) and _same_memory(result, x),
+                f"{call} should be a view of x, sharing its memory, but it is a copy.")
+    new_axes = len(shape) - x.dim()
+    for axis, target in enumerate(shape):
+        original = 1 if axis < new_axes else x.shape[axis - new_axes]
+        if original == 1:
+            assert_true(result.stride()[axis] == 0,
+                        f"{call}: axis {axis} is broadcast (size {original} -> {target}), so its "
+                        f"stride should be 0; the result's strides are {result.stride()}.")
+
+
+@pytest.mark.broadcast_to
+@given(clashing_shapes())
+@example(clash=Clash((1, 3), (3,), -2, 1, 1))
+def test_broadcast_to_rejects_shapes_that_do_not_fit(impl, clash):
+    x = torch.zeros(clash.first)
+    call = f"broadcast_to(x of shape {clash.first}, {clash.second})"
+    with raises_value_error(call, shapes=(clash.first, clash.second)):
+        impl.broadcast_to(x, clash.second)
+
+
+@pytest.mark.subtract_channel_means
+@given(st.data())
+def test_subtract_channel_means_matches_numpy(impl, data):
+    shape = data.draw(shapes_with_distinct_sides(min_dims=3, max_dims=4), label="shape")
+    images = data.draw(tensors(shape, data.draw(st.sampled_from(FLOAT_DTYPES))), label="images")
+    other_axes = tuple(range(images.dim() - 1))
+    as_array = images.double().numpy()
+    expected = torch.from_numpy(as_array - as_array.mean(axis=other_axes))
+    # the mean's own error, then one rounding in the subtraction
+    allowed = mean_error(images, other_axes) + 2 * unit_roundoff(images.dtype) * images.double().abs().max()
+    assert_tensor(impl.subtract_channel_means(images), expected, dtype=images.dtype, atol=allowed,
+                  call="subtract_channel_means(images)")
+
+
+@pytest.mark.subtract_channel_means
+@given(shapes_with_distinct_sides(min_dims=0, max_dims=2))
+def test_subtract_channel_means_rejects_fewer_than_3_axes(impl, shape):
+    with raises_value_error(f"subtract_channel_means(images of shape {shape})", shapes=(shape,)):
+        impl.subtract_channel_means(torch.zeros(shape))

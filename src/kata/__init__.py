@@ -1,0 +1,11 @@
+"""The tensor-katas harness: everything that is neither an exercise nor a solution.
+
+- ``kata.manifest``: the kata list, hints and rules (read from ``manifest.toml``).
+- ``kata.plugin``: the pytest plugin (``--solutions``, ``--impl``, ``--device``, short reports).
+- ``kata.strategies``: the hypothesis strategies every kata's tests share.
+- ``kata.assertions`` and ``kata.tolerances``: how results are compared, and how closely.
+- ``kata.guards``: the lesson's rules (no loops, no forbidden calls), enforced while code runs.
+- ``kata.loader``: imports the module under test and wraps its functions in their guards.
+- ``kata.stubs``: writes each stub from its reference solution.
+- ``kata.catalog`` and ``kata.runner``: the repository's proof that the tests catch mistakes.
+"""

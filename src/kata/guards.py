@@ -1,0 +1,220 @@
+"""Enforce the lesson's rules while a learner's function runs.
+
+Two kinds of rule, both read from the manifest:
+
+- ``syntax``: constructs that may not appear (``for``, ``while``, comprehensions). Checked by
+  reading the function's source, and the source of every function of the same module that
+  it calls, so a loop cannot hide in a helper.
+- ``calls``: callables that may not be called. Checked while the function runs, through a
+  ``TorchFunctionMode`` (which sees every torch function, ``Tensor`` method and operator,
+  ``@`` included, however it was reached) and by swapping the forbidden names for tripwires
+  (which catches what torch does not dispatch, such as numpy and ``torch.broadcast_shapes``).
+
+>>> import torch
+>>> from kata.manifest import load_manifest
+>>> manifest = load_manifest()
+>>> cheat = guarded(lambda a, b: a @ b, [manifest.rules["no_library_matmul"]], "matmul.matmul")
+>>> cheat(torch.ones(2, 2), torch.ones(2, 2))
+Traceback (most recent call last):
+...
+kata.guards.RuleViolation: matmul.matmul() broke the rule `no_library_matmul`: it called torch.Tensor.matmul...
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+import importlib
+import inspect
+import os
+import textwrap
+import types
+from collections.abc import Callable, Iterable
+from contextlib import ExitStack, contextmanager
+
+import torch
+from torch.overrides import TorchFunctionMode
+
+from kata.manifest import Rule
+
+_SYNTAX_NODES = {
+    "for": (ast.For, ast.AsyncFor),
+    "while": (ast.While,),
+    "comprehension": (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp),
+}
+_NODE_WORDS = {
+    ast.For: "a `for` loop", ast.AsyncFor: "an `async for` loop", ast.While: "a `while` loop",
+    ast.ListComp: "a list comprehension", ast.SetComp: "a set comprehension",
+    ast.DictComp: "a dict comprehension", ast.GeneratorExp: "a generator expression",
+}
+
+
+class RuleViolation(AssertionError):
+    """Learner code broke one of the lesson's rules; the message says which rule and why."""
+
+
+def _violation(label: str, rule: Rule, what: str) -> RuleViolation:
+    return RuleViolation(f"{label}() broke the rule `{rule.name}`: {what}.\n"
+                         f"Why the rule: {rule.why}")
+
+
+# --- syntax rules -------------------------------------------------------------------------
+
+def _same_module_functions(func: types.FunctionType, tree: ast.AST) -> Iterable[types.FunctionType]:
+    """Functions of func's own module that its body names (the helpers it may call)."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            value = func.__globals__.get(node.id)
+            if isinstance(value, types.FunctionType) and value.__module__ == func.__module__:
+                yield value
+
+
+@functools.cache
+def find_syntax(func: Callable, kinds: tuple[str, ...]) -> str | None:
+    """Where ``func`` (or a helper of its module that it calls) uses a forbidden construct.
+
+    Returns a description such as "a `for` loop at matmul.py:12 (in matmul_by_columns)",
+    or None when the code is clean.
+
+    >>> def loopy(xs):
+    ...     return [x for x in xs]
+    >>> find_syntax(loopy, ("comprehension",)) is not None
+    True
+    """
+    forbidden = tuple(node for kind in kinds for node in _SYNTAX_NODES[kind])
+    seen: set[types.FunctionType] = set()
+    pending = [inspect.unwrap(func)]
+    while pending:
+        current = pending.pop()
+        if current in seen or not isinstance(current, types.FunctionType):
+            continue
+        seen.add(current)
+        lines, first_line = inspect.getsourcelines(current)
+        tree = ast.parse(textwrap.dedent("".join(lines)))
+        for node in ast.walk(tree):
+            if isinstance(node, forbidden):
+                filename = _readable_path(current.__code__.co_filename)
+                where = f"{filename}:{first_line + node.lineno - 1}"
+                return f"{_NODE_WORDS[type(node)]} at {where} (in {current.__name__})"
+        pending.extend(_same_module_functions(current, tree))
+    return None
+
+
+def _readable_path(filename: str) -> str:
+    """The path relative to the working directory when it lies below it."""
+    relative = os.path.relpath(filename)
+    return filename if relative.startswith("..") else relative
+
+
+# --- call rules ---------------------------------------------------------------------------
+
+class _Tripwire:
+    """Stands in for a forbidden name while guarded code runs: any use raises."""
+
+    def __init__(self, report: Callable[[], RuleViolation]):
+        self._report = report
+
+    def __call__(self, *args, **kwargs):
+        raise self._report()
+
+    def __getitem__(self, item):
+        raise self._report()
+
+    def __getattr__(self, name):
+        raise self._report()
+
+
+@functools.cache
+def _resolve(dotted: str) -> tuple[tuple[object, str, object], ...]:
+    """(owner, attribute, object) for a dotted name; a module name expands to its routines."""
+    parts = dotted.split(".")
+    for split in range(len(parts), 0, -1):
+        try:
+            owner = importlib.import_module(".".join(parts[:split]))
+        except ImportError:
+            continue
+        for attribute in parts[split:-1]:
+            owner = getattr(owner, attribute)
+        if split == len(parts):  # the whole name is a module: forbid every routine in it
+            return tuple((owner, name, getattr(owner, name)) for name in dir(owner)
+                         if not name.startswith("_") and inspect.isroutine(getattr(owner, name)))
+        return ((owner, parts[-1], getattr(owner, parts[-1])),)
+    raise ValueError(f"cannot resolve {dotted!r}")
+
+
+def _display_name(owner: object, attribute: str) -> str:
+    prefix = owner.__name__ if isinstance(owner, types.ModuleType) else f"{owner.__module__}.{owner.__qualname__}"
+    return f"{prefix}.{attribute}".replace("torch._tensor.Tensor", "torch.Tensor")
+
+
+class _ForbiddenCallMode(TorchFunctionMode):
+    """Raises on any torch function, Tensor method or operator on the forbidden list."""
+
+    def __init__(self, forbidden: dict[int, tuple[str, Rule]], report):
+        super().__init__()
+        self._forbidden = forbidden
+        self._report = report
+
+    def __torch_function__(self, func, types_, args=(), kwargs=None):
+        hit = self._forbidden.get(id(func))
+        if hit is not None:
+            raise self._report(*hit)
+        return func(*args, **(kwargs or {}))
+
+
+@contextmanager
+def _swapped(namespace: dict, name: str, replacement: object):
+    """Bind ``name`` in ``namespace`` (a module's or a function's globals) to ``replacement``."""
+    original = namespace[name]
+    namespace[name] = replacement
+    try:
+        yield
+    finally:
+        namespace[name] = original
+
+
+def guarded(func: Callable, rules: Iterable[Rule], label: str) -> Callable:
+    """Wrap ``func`` so that calling it enforces ``rules``; ``label`` names it in messages.
+
+    A violation raises ``RuleViolation`` even when the learner's code catches the exception
+    (a broad ``except`` cannot hide a forbidden call).
+    """
+    rules = tuple(rules)
+    syntax_rules = [rule for rule in rules if rule.syntax]
+    resolved = [(owner, attr, obj, rule) for rule in rules for dotted in rule.calls
+                for owner, attr, obj in _resolve(dotted)]
+    forbidden = {id(obj): (_display_name(owner, attr), rule) for owner, attr, obj, rule in resolved}
+    learner_globals = getattr(inspect.unwrap(func), "__globals__", {})
+
+    @functools.wraps(func)
+    def run_under_rules(*args, **kwargs):
+        for rule in syntax_rules:
+            found = find_syntax(func, rule.syntax)
+            if found:
+                raise _violation(label, rule, f"it uses {found}")
+        caught: list[RuleViolation] = []
+
+        def report(name: str, rule: Rule) -> RuleViolation:
+            caught.append(_violation(label, rule, f"it called {name}"))
+            return caught[-1]
+
+        try:
+            with ExitStack() as stack:
+                for owner, attr, obj, rule in resolved:
+                    if not isinstance(owner, types.ModuleType):
+                        continue  # Tensor methods are caught by the mode
+                    wire = _Tripwire(functools.partial(report, _display_name(owner, attr), rule))
+                    stack.enter_context(_swapped(vars(owner), attr, wire))
+                    for name in [n for n, value in learner_globals.items() if value is obj]:
+                        stack.enter_context(_swapped(learner_globals, name, wire))
+                stack.enter_context(_ForbiddenCallMode(forbidden, report))
+                result = func(*args, **kwargs)
+        except Exception:
+            if caught:
+                raise caught[0] from None
+            raise
+        if caught:
+            raise caught[0]
+        return result
+
+    return run_under_rules

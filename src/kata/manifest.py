@@ -1,0 +1,105 @@
+"""Read ``manifest.toml``, the single source of the kata order, hints and rules.
+
+>>> from kata.manifest import load_manifest
+>>> manifest = load_manifest()
+>>> manifest.kata("3").folder
+'03_matmul'
+>>> manifest.kata("03_matmul").module
+'matmul'
+"""
+
+from __future__ import annotations
+
+import functools
+import tomllib
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+#: The repository root when the harness runs from a checkout (src layout).
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A rule of the lesson: what is forbidden and why."""
+
+    name: str
+    why: str
+    calls: tuple[str, ...] = ()
+    syntax: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Kata:
+    """One kata: ``katas/<folder>/<module>.py`` and its tests beside it."""
+
+    number: int
+    folder: str
+    title: str
+    hints: tuple[str, ...]
+    #: public function name -> names of the rules it must follow, in manifest order
+    functions: dict[str, tuple[str, ...]]
+
+    @property
+    def module(self) -> str:
+        """The module name: the folder without its number (``03_matmul`` -> ``matmul``)."""
+        return self.folder.split("_", 1)[1]
+
+    def path_in(self, root: Path) -> Path:
+        """Where this kata's module lives in a tree laid out like ``katas/``."""
+        return Path(root) / self.folder / f"{self.module}.py"
+
+
+@dataclass(frozen=True)
+class Manifest:
+    katas: tuple[Kata, ...]
+    rules: dict[str, Rule]
+
+    def kata(self, name: str) -> Kata:
+        """Find a kata by number (``3``, ``03``) or folder name (``03_matmul``).
+
+        Raises ``KeyError`` listing the valid names when there is no such kata.
+        """
+        for kata in self.katas:
+            if name in (kata.folder, kata.module) or (name.isdigit() and int(name) == kata.number):
+                return kata
+        valid = ", ".join(k.folder for k in self.katas)
+        raise KeyError(f"no kata {name!r}; the katas are: {valid}")
+
+    def rules_of(self, kata: Kata, function: str) -> tuple[Rule, ...]:
+        return tuple(self.rules[name] for name in kata.functions[function])
+
+    def hint(self, kata: Kata, number: int = 1) -> str:
+        """Hint ``number`` (1-based) of a kata, with its place in the sequence."""
+        return f"Hint {number} of {len(kata.hints)}: {kata.hints[number - 1]}"
+
+
+def _parse(data: dict) -> Manifest:
+    rules = {
+        name: Rule(name, " ".join(body["why"].split()), tuple(body.get("calls", ())),
+                   tuple(body.get("syntax", ())))
+        for name, body in data["rules"].items()
+    }
+    katas = []
+    for entry in data["katas"]:
+        functions = {fn: tuple(names) for fn, names in entry["functions"].items()}
+        for fn, names in functions.items():
+            unknown = set(names) - rules.keys()
+            if unknown:
+                raise ValueError(f"{entry['folder']}.{fn} names unknown rules {sorted(unknown)}")
+        katas.append(Kata(
+            number=int(entry["folder"].split("_", 1)[0]),
+            folder=entry["folder"],
+            title=entry["title"],
+            hints=tuple(" ".join(h.split()) for h in entry["hints"]),
+            functions=functions,
+        ))
+    return Manifest(tuple(katas), rules)
+
+
+@functools.cache
+def load_manifest() -> Manifest:
+    """The manifest shipped with the harness, parsed once per process."""
+    text = resources.files("kata").joinpath("manifest.toml").read_text(encoding="utf-8")
+    return _parse(tomllib.loads(text))

@@ -1,0 +1,193 @@
+"""The pytest plugin behind every kata run (loaded by the repository's ``conftest.py``).
+
+- Which code is tested: the learner's ``katas/`` (default), ``--solutions``, or ``--impl DIR``
+  (any tree laid out like ``katas/``). The run's header says which.
+- ``--device auto|cpu|cuda`` picks the device for tests that take the ``device`` fixture; the
+  ``gpu`` marker skips a test, visibly, where there is no CUDA, and ``--require-gpu`` makes
+  that skip a failure.
+- Hypothesis profiles: ``learner`` (the default: quick) and ``ci`` (more examples).
+- A failing kata test is reported in a few lines: what went wrong, on which input, where in
+  the learner's file, and the kata's hint. ``--tb=long`` (or any ``--tb``) shows pytest's own.
+- ``--kata-json FILE`` writes every test's outcome, for the repository checks and tools.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from hypothesis import Phase, settings
+
+from kata.loader import Implementation
+from kata.manifest import Kata, load_manifest
+
+settings.register_profile(
+    "learner", max_examples=20, derandomize=True, deadline=None, database=None,
+    report_multiple_bugs=False, print_blob=False,
+    phases=[Phase.explicit, Phase.generate, Phase.shrink])
+settings.register_profile("ci", settings.get_profile("learner"), max_examples=200)
+
+IMPL_ROOT = pytest.StashKey[Path]()
+RECORDER = pytest.StashKey["_Recorder"]()
+_HYPOTHESIS_PATCH_KEY = "_hypothesis_failing_examples"  # hypothesis writes .patch files from it
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("kata", "tensor katas")
+    group.addoption("--solutions", action="store_true",
+                    help="test the reference solutions in solutions/ instead of katas/")
+    group.addoption("--impl", metavar="DIR",
+                    help="test the modules in DIR, a tree laid out like katas/")
+    group.addoption("--device", choices=["auto", "cpu", "cuda"], default="auto",
+                    help="device for tests that use one (auto: cuda when available)")
+    group.addoption("--require-gpu", action="store_true",
+                    help="fail, rather than skip, tests marked gpu when there is no CUDA")
+    group.addoption("--kata-json", metavar="FILE",
+                    help="write each test's outcome as JSON to FILE")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if config.getoption("solutions") and config.getoption("impl"):
+        raise pytest.UsageError("choose one of --solutions and --impl DIR")
+    if config.getoption("solutions"):
+        root = config.rootpath / "solutions"
+    elif config.getoption("impl"):
+        root = Path(config.getoption("impl")).resolve()
+        if not root.is_dir():
+            raise pytest.UsageError(f"--impl {config.getoption('impl')}: no such directory")
+    else:
+        root = config.rootpath / "katas"
+    config.stash[IMPL_ROOT] = root
+    if config.getoption("kata_json"):
+        config.stash[RECORDER] = _Recorder(config.getoption("kata_json"))
+        config.pluginmanager.register(config.stash[RECORDER], "kata-json")
+    if config.getoption("device") == "cuda" and not torch.cuda.is_available():
+        raise pytest.UsageError("--device cuda: no CUDA device is available here")
+    if not config.getoption("hypothesis_profile", None):
+        settings.load_profile("learner")
+    config.addinivalue_line("markers", "gpu: needs a CUDA device (skipped without one, "
+                                       "failed with --require-gpu)")
+    for kata in load_manifest().katas:
+        for function in kata.functions:
+            config.addinivalue_line("markers", f"{function}: tests of {kata.module}.{function}()")
+
+
+def kata_of(path: Path) -> Kata | None:
+    """The kata whose folder holds the test file at ``path``, if any."""
+    folder = Path(path).parent.name
+    return next((kata for kata in load_manifest().katas if kata.folder == folder), None)
+
+
+def _describe_root(config: pytest.Config) -> str:
+    root = config.stash[IMPL_ROOT]
+    if config.getoption("solutions"):
+        return f"the reference solutions in {root}"
+    if config.getoption("impl"):
+        return f"{root} (--impl)"
+    return f"your katas in {root}"
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    return [f"code under test: {_describe_root(config)}",
+            f"hypothesis profile: {settings.get_current_profile_name()}; "
+            f"device: {_device(config)}"]
+
+
+def _device(config: pytest.Config) -> torch.device:
+    choice = config.getoption("device")
+    if choice == "auto":
+        choice = "cuda" if torch.cuda.is_available() else "cpu"
+    return torch.device(choice)
+
+
+@pytest.fixture(scope="module")
+def impl(request: pytest.FixtureRequest) -> Implementation:
+    """The module under test for the kata whose folder holds the requesting test file."""
+    kata = kata_of(request.path)
+    if kata is None:
+        pytest.fail(f"{request.path} is not inside a kata folder listed in the manifest")
+    return Implementation(kata, request.config.stash[IMPL_ROOT])
+
+
+@pytest.fixture(scope="session")
+def device(request: pytest.FixtureRequest) -> torch.device:
+    """The device chosen with ``--device`` (auto: cuda when available, else cpu)."""
+    return _device(request.config)
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if item.get_closest_marker("gpu") and not torch.cuda.is_available():
+        reason = "needs a CUDA GPU, and torch.cuda.is_available() is False here"
+        if item.config.getoption("require_gpu"):
+            pytest.fail(f"{reason} (--require-gpu)", pytrace=False)
+        pytest.skip(reason)
+
+
+def _learner_line(excinfo: pytest.ExceptionInfo, module_path: Path) -> str:
+    """Where in the module under test the exception came from, with that line of code."""
+    for entry in reversed(excinfo.traceback):
+        if Path(entry.path) == module_path:
+            source = str(entry.statement).strip()
+            return f"\n  raised at {module_path.name}:{entry.lineno + 1}:  {source}"
+    return ""
+
+
+def short_failure(excinfo: pytest.ExceptionInfo, kata: Kata, root: Path) -> str:
+    """A failure in a few lines: the message, the falsifying input, the place, the hint."""
+    error = excinfo.value
+    if isinstance(error, AssertionError) and not type(error) is AssertionError:
+        text = str(error)
+    else:
+        text = f"{type(error).__name__}: {error}"
+        if not isinstance(error, NotImplementedError):
+            text += _learner_line(excinfo, kata.path_in(root))
+    notes = "\n".join(getattr(error, "__notes__", []))
+    hint = load_manifest().hint(kata)
+    parts = [text, notes, hint, "(--tb=long shows the full traceback)"]
+    return "\n".join(part for part in parts if part)
+
+
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    outcome = yield
+    report: pytest.TestReport = outcome.get_result()
+    kata = kata_of(item.path)
+    if kata is None:
+        return
+    report.__dict__.pop(_HYPOTHESIS_PATCH_KEY, None)
+    short = None
+    if report.failed and call.excinfo is not None:
+        short = short_failure(call.excinfo, kata, item.config.stash[IMPL_ROOT])
+        if item.config.option.tbstyle == "auto":
+            report.longrepr = short
+    if RECORDER in item.config.stash and (report.when == "call" or not report.passed):
+        if report.skipped and isinstance(report.longrepr, tuple):
+            short = report.longrepr[2]
+        item.config.stash[RECORDER].results[report.nodeid] = {
+            "nodeid": report.nodeid, "kata": kata.folder, "outcome": report.outcome,
+            "when": report.when, "message": short,
+            "exception": call.excinfo.type.__name__ if call.excinfo else None,
+            "functions": sorted(m.name for m in item.iter_markers() if m.name in kata.functions)}
+
+
+class _Recorder:
+    """Collects one entry per test (and per collection error) for ``--kata-json``."""
+
+    def __init__(self, target: str):
+        self.target = Path(target)
+        self.results: dict[str, dict] = {}
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:
+            self.results[report.nodeid] = {
+                "nodeid": report.nodeid, "kata": None, "outcome": "error", "when": "collect",
+                "exception": "CollectionError", "message": str(report.longrepr), "functions": []}
+
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        self.target.write_text(json.dumps({
+            "code_under_test": str(session.config.stash[IMPL_ROOT]),
+            "exitstatus": int(exitstatus),
+            "tests": list(self.results.values()),
+        }, indent=1), encoding="utf-8")

@@ -1,0 +1,98 @@
+"""How far a correct float result may lie from the exact one: bounds from rounding analysis.
+
+Every kata compares the learner's result with an oracle computed in float64 (exact for our
+purposes). The allowed error is not a number found by trial: it follows from the standard
+model of floating-point arithmetic, fl(x op y) = (x op y)(1 + d) with |d| <= u, where u is the
+unit roundoff (2**-24 for float32), plus an absolute term for underflow near zero (Higham,
+*Accuracy and Stability of Numerical Algorithms*, ch. 2-3). The bounds hold for any order of
+summation, so they accept every correct way of writing the code.
+
+>>> import torch
+>>> unit_roundoff(torch.float32) == 2.0 ** -24
+True
+>>> round(gamma(10, torch.float32) / unit_roundoff(torch.float32), 3)
+10.0
+"""
+
+from __future__ import annotations
+
+import torch
+
+
+def unit_roundoff(dtype: torch.dtype) -> float:
+    """u: half the distance from 1 to the next float of ``dtype``; 0 for exact (integer) types."""
+    if not dtype.is_floating_point:
+        return 0.0
+    return torch.finfo(dtype).eps / 2
+
+
+def underflow(dtype: torch.dtype) -> float:
+    """The absolute error one operation may make near zero: the smallest normal number."""
+    return torch.finfo(dtype).tiny if dtype.is_floating_point else 0.0
+
+
+def gamma(n: int, dtype: torch.dtype) -> float:
+    """gamma_n = n u / (1 - n u): the relative error bound of n chained roundings."""
+    u = unit_roundoff(dtype)
+    return n * u / (1 - n * u)
+
+
+def dot_product_error(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Allowed error of each entry of ``a @ b`` (batched shapes allowed), as a float64 tensor.
+
+    For an inner product of length k, |fl(x.y) - x.y| <= gamma_k |x|.|y| (Higham, eq. 3.5),
+    however the k terms are added up, plus k underflows.
+    """
+    k = a.shape[-1]
+    magnitude = torch.matmul(a.double().abs(), b.double().abs())
+    return gamma(k, a.dtype) * magnitude + k * underflow(a.dtype)
+
+
+def sum_error(x: torch.Tensor, dim) -> torch.Tensor:
+    """Allowed error of ``x.sum(dim)``: gamma_{n-1} times the sum of |x| (Higham, eq. 4.4)."""
+    n = x.numel() // max(1, x.sum(dim).numel())
+    return gamma(max(n - 1, 1), x.dtype) * x.double().abs().sum(dim) + n * underflow(x.dtype)
+
+
+def mean_error(x: torch.Tensor, dim) -> torch.Tensor:
+    """Allowed error of ``x.mean(dim)``: the sum's error over n, plus the division's rounding."""
+    n = x.numel() // max(1, x.sum(dim).numel())
+    return sum_error(x, dim) / max(n, 1) + unit_roundoff(x.dtype) * x.double().abs().amax(dim)
+
+
+def softmax_error(x: torch.Tensor, dim: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(absolute, relative) error allowed for each entry of softmax(x) along ``dim``.
+
+    With m = max(x) and S = sum(exp(x - m)): x_i - m carries an error of u |x_i - m| (or
+    2u max|x| when written as x - logsumexp(x)), which exp turns into a relative error of the
+    same size; S adds gamma_n; the division one more u. So p_i is within
+    (4 max|x| + n + 4) u relative, plus (n + 4) u absolute for underflow of the small terms.
+    """
+    u = unit_roundoff(x.dtype)
+    n = x.shape[dim]
+    scale = x.double().abs().amax(dim, keepdim=True)
+    relative = u * (4 * scale + n + 4)
+    absolute = torch.full_like(relative, u * (n + 4) + n * underflow(x.dtype))
+    return absolute.expand(x.shape), relative.expand(x.shape)
+
+
+def log_softmax_error(x: torch.Tensor, dim: int) -> torch.Tensor:
+    """Absolute error allowed for each entry of log_softmax(x) = x - logsumexp(x).
+
+    Each of x_i, m and log S is at most max|x| + log n in size, and each of the three
+    operations that combine them rounds once: (4 max|x| + 2n + 4) u covers them all.
+    """
+    u = unit_roundoff(x.dtype)
+    n = x.shape[dim]
+    scale = x.double().abs().amax(dim, keepdim=True)
+    return (u * (4 * scale + 2 * n + 4)).expand(x.shape)
+
+
+def logsumexp_error(x: torch.Tensor, dim: int) -> torch.Tensor:
+    """Absolute error allowed for logsumexp(x) along ``dim`` (the reduced shape)."""
+    return log_softmax_error(x, dim).amax(dim)
+
+
+def elementwise_error(dtype: torch.dtype, operations: int) -> float:
+    """Relative error allowed after ``operations`` correctly rounded steps (exp counts as 2)."""
+    return gamma(operations, dtype)
