@@ -37,8 +37,9 @@ def test_fraction_less_matches_numpy(impl, data):
 @example(shapes=((0,), (1,)))
 @example(shapes=((3, 1), (0,)))
 @example(shapes=((256, 256, 3), (3,)))
-def test_broadcast_shape_matches_torch(impl, shapes):
-    expected = tuple(torch.broadcast_shapes(*shapes))
+def test_broadcast_shape_matches_numpy(impl, shapes):
+    # numpy's rules are torch's; torch.broadcast_shapes would cost 0.4 s of lazy imports here
+    expected = tuple(np.broadcast_shapes(*shapes))
     assert_value(impl.broadcast_shape(*shapes), expected,
                  call=f"broadcast_shape{tuple(shapes)}")
 
@@ -58,7 +59,7 @@ def test_broadcast_shape_rejects_clashing_shapes(impl, clash):
 @given(broadcastable_shapes(2, min_side=0))
 def test_broadcast_shape_is_commutative(impl, shapes):
     first, second = shapes
-    assert_value(impl.broadcast_shape(second, first), tuple(torch.broadcast_shapes(first, second)),
+    assert_value(impl.broadcast_shape(second, first), impl.broadcast_shape(first, second),
                  call=f"broadcast_shape({second}, {first})")
 
 

@@ -67,8 +67,8 @@ def matmul(a, b):
                          f"{tuple(a.shape)} and {tuple(b.shape)}")
     _check_inner(a, b, a.shape[-1], b.shape[-2], "matmul")
     try:
-        torch.broadcast_shapes(a.shape[:-2], b.shape[:-2])
-    except RuntimeError:
+        products = a[..., :, :, None] * b[..., None, :, :]
+    except RuntimeError:  # torch's message for batch axes that do not broadcast
         raise ValueError(f"matmul: the batch axes of shapes {tuple(a.shape)} and "
                          f"{tuple(b.shape)} do not broadcast") from None
-    return (a[..., :, :, None] * b[..., None, :, :]).sum(-2, dtype=a.dtype)
+    return products.sum(-2, dtype=a.dtype)

@@ -65,6 +65,9 @@ class Implementation:
         self._module: ModuleType | None = None
         self._guarded: dict[str, object] = {}
 
+    def __repr__(self) -> str:
+        return f"<{self.kata.module} from {self.path.parent.parent.name}/>"
+
     @property
     def module(self) -> ModuleType:
         if self._module is None:

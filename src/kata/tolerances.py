@@ -93,6 +93,13 @@ def logsumexp_error(x: torch.Tensor, dim: int) -> torch.Tensor:
     return log_softmax_error(x, dim).amax(dim)
 
 
-def elementwise_error(dtype: torch.dtype, operations: int) -> float:
-    """Relative error allowed after ``operations`` correctly rounded steps (exp counts as 2)."""
-    return gamma(operations, dtype)
+def distance_error(d: int, dtype: torch.dtype) -> tuple[float, float]:
+    """(absolute, relative) error allowed for a Euclidean distance over ``d`` coordinates.
+
+    Relative: each squared difference carries 3 roundings (difference, square, and its place
+    in the sum), the sum of d of them gamma_{d+2} in all; the square root halves that and
+    adds one more rounding, so gamma_{d+2} + u bounds it. Absolute: a square below the
+    smallest normal number may flush to 0, so the sum may lose (d + 2) tiny, and the square
+    root turns that into sqrt((d + 2) tiny).
+    """
+    return (((d + 2) * underflow(dtype)) ** 0.5, gamma(d + 2, dtype) + unit_roundoff(dtype))

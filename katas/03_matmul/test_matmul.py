@@ -1,0 +1,127 @@
+"""Tests for kata 03, the matrix product. Run them with `pytest katas/03_matmul`.
+
+The oracles are torch.matmul and a loop-based spec written out below, never your own
+functions. The sizes n, k and m always differ, so a transposed operand or result fails.
+Integer results must be exact; float results may differ from the exact product only by the
+rounding error that any order of summation can make (see kata.tolerances).
+"""
+
+import pytest
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+
+from kata.assertions import assert_tensor, raises_value_error
+from kata.strategies import FLOAT_DTYPES, INT_DTYPES, broadcastable_shapes, clashing_shapes, distinct_sizes, tensors
+from kata.tolerances import dot_product_error
+
+
+def matvec_spec(m, c):
+    """The definition, one entry at a time: ``result[i] = sum over j of m[i, j] * c[j]``."""
+    return torch.stack([sum(m[i, j] * c[j] for j in range(m.shape[1])) for i in range(m.shape[0])])
+
+
+def exact_product(a, b):
+    """torch.matmul in float64 (or int64): exact for our sizes, cast back by the caller."""
+    wide = torch.float64 if a.dtype.is_floating_point else torch.int64
+    return torch.matmul(a.to(wide), b.to(wide))
+
+
+def check_product(result, a, b, call):
+    """Compare with the exact product, allowing the rounding error of a k-term dot product."""
+    expected = exact_product(a, b)
+    assert_tensor(result, expected, dtype=a.dtype, atol=dot_product_error(a, b), call=call)
+
+
+@st.composite
+def operands(draw, batch_dims=0):
+    """a (..., n, k) and b (..., k, m) of one dtype, n, k and m all different."""
+    dtype = draw(st.sampled_from(FLOAT_DTYPES + INT_DTYPES), label="dtype")
+    sizes = draw(distinct_sizes("n", "k", "m"), label="sizes")
+    batch_a, batch_b = (draw(broadcastable_shapes(2, max_dims=batch_dims, max_side=3), label="batch")
+                        if batch_dims else ((), ()))
+    a = draw(tensors(batch_a + (sizes["n"], sizes["k"]), dtype, bound=10), label="a")
+    b = draw(tensors(batch_b + (sizes["k"], sizes["m"]), dtype, bound=10), label="b")
+    return a, b
+
+
+@pytest.mark.matvec
+@given(operands())
+def test_matvec_matches_loop_spec(impl, pair):
+    m, b = pair
+    c = b[:, 0]
+    wide = torch.float64 if m.dtype.is_floating_point else torch.int64
+    expected = matvec_spec(m.to(wide), c.to(wide))
+    assert_tensor(impl.matvec(m, c), expected, dtype=m.dtype,
+                  atol=dot_product_error(m, c[:, None])[:, 0], call="matvec(m, c)")
+
+
+@pytest.mark.matmul_by_columns
+@given(operands())
+def test_matmul_by_columns_matches_torch(impl, pair):
+    a, b = pair
+    check_product(impl.matmul_by_columns(a, b), a, b, "matmul_by_columns(a, b)")
+
+
+@pytest.mark.matmul
+@given(operands())
+def test_matmul_matches_torch(impl, pair):
+    a, b = pair
+    check_product(impl.matmul(a, b), a, b, "matmul(a, b)")
+
+
+@pytest.mark.matmul
+@given(operands(batch_dims=2))
+def test_matmul_broadcasts_batch_axes(impl, pair):
+    a, b = pair
+    check_product(impl.matmul(a, b), a, b,
+                  f"matmul(a of shape {tuple(a.shape)}, b of shape {tuple(b.shape)})")
+
+
+@pytest.mark.matmul
+@given(operands())
+def test_identity_is_neutral(impl, pair):
+    a, _ = pair
+    n, k = a.shape
+    assert_tensor(impl.matmul(torch.eye(n, dtype=a.dtype), a), a, call="matmul(eye(n), a)")
+    assert_tensor(impl.matmul(a, torch.eye(k, dtype=a.dtype)), a, call="matmul(a, eye(k))")
+
+
+@pytest.mark.matmul
+@given(operands())
+def test_transpose_of_product_is_product_of_transposes(impl, pair):
+    a, b = pair
+    # both sides may round, each within the dot-product bound
+    assert_tensor(impl.matmul(b.T, a.T), impl.matmul(a, b).T, dtype=a.dtype,
+                  atol=2 * dot_product_error(a, b).T, call="matmul(b.T, a.T) against matmul(a, b).T")
+
+
+@pytest.mark.parametrize("function", [pytest.param(name, marks=getattr(pytest.mark, name))
+                                      for name in ("matvec", "matmul_by_columns", "matmul")])
+@given(operands(), st.integers(1, 3))
+def test_mismatched_inner_size_is_a_value_error(impl, function, pair, extra):
+    a, b = pair
+    b = torch.cat([b, torch.ones(extra, b.shape[1], dtype=b.dtype)])  # k + extra rows
+    other = b[:, 0] if function == "matvec" else b
+    with raises_value_error(f"{function}(a, b)", shapes=(tuple(a.shape), tuple(other.shape))):
+        getattr(impl, function)(a, other)
+
+
+@pytest.mark.matmul
+@given(clashing_shapes(max_dims=2, max_side=4), distinct_sizes("n", "k", "m"))
+def test_matmul_rejects_batch_axes_that_do_not_broadcast(impl, clash, sizes):
+    a = torch.ones(clash.first + (sizes["n"], sizes["k"]))
+    b = torch.ones(clash.second + (sizes["k"], sizes["m"]))
+    with raises_value_error("matmul(a, b)", shapes=(tuple(a.shape), tuple(b.shape))):
+        impl.matmul(a, b)
+
+
+@pytest.mark.matmul
+@given(operands(batch_dims=1))
+def test_matmul_runs_on_the_chosen_device(impl, device, pair):
+    a, b = (t.to(device) for t in pair)
+    result = impl.matmul(a, b)
+    assert_tensor(result.cpu() if isinstance(result, torch.Tensor) else result,
+                  exact_product(*pair), dtype=a.dtype, atol=dot_product_error(*pair),
+                  call=f"matmul(a, b) on {device}")
+    assert result.device.type == device.type, f"matmul(a, b) on {device} returned a result on {result.device}"
