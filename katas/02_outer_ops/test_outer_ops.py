@@ -37,10 +37,12 @@ def vector_pairs(draw, dtype=None):
 
 @st.composite
 def point_sets(draw, exact=True):
-    """Points x (n, d) and y (m, d) with n, m and d all different."""
+    """Points x (n, d) and y (m, d) with n, m and d all different, near the origin or in a
+    cluster far from it (where |x|^2 + |y|^2 - 2 x.y loses every digit to cancellation)."""
     sizes = draw(distinct_sizes("n", "m", "d"))
-    x = draw(tensors((sizes["n"], sizes["d"]), bound=10, exact=exact), label="x")
-    y = draw(tensors((sizes["m"], sizes["d"]), bound=10, exact=exact), label="y")
+    offset = draw(st.sampled_from([0.0, 1000.0]), label="offset")
+    x = draw(tensors((sizes["n"], sizes["d"]), bound=10, exact=exact), label="x") + offset
+    y = draw(tensors((sizes["m"], sizes["d"]), bound=10, exact=exact), label="y") + offset
     return x, y
 
 

@@ -107,6 +107,20 @@ def test_mismatched_inner_size_is_a_value_error(impl, function, pair, extra):
         getattr(impl, function)(a, other)
 
 
+@pytest.mark.parametrize("function, shapes", [
+    pytest.param("matvec", ((3, 2), (2, 1)), marks=pytest.mark.matvec),
+    pytest.param("matvec", ((2,), (2,)), marks=pytest.mark.matvec),
+    pytest.param("matmul_by_columns", ((4, 3, 2), (2, 5)), marks=pytest.mark.matmul_by_columns),
+    pytest.param("matmul_by_columns", ((3, 2), (2,)), marks=pytest.mark.matmul_by_columns),
+    pytest.param("matmul", ((3,), (3, 2)), marks=pytest.mark.matmul),
+    pytest.param("matmul", ((2, 3), (3,)), marks=pytest.mark.matmul),
+])
+def test_wrong_number_of_axes_is_a_value_error(impl, function, shapes):
+    a, b = torch.ones(shapes[0]), torch.ones(shapes[1])
+    with raises_value_error(f"{function}(a, b)", shapes=shapes):
+        getattr(impl, function)(a, b)
+
+
 @pytest.mark.matmul
 @given(clashing_shapes(max_dims=2, max_side=4), distinct_sizes("n", "k", "m"))
 def test_matmul_rejects_batch_axes_that_do_not_broadcast(impl, clash, sizes):

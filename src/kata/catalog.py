@@ -1,0 +1,137 @@
+"""The catalog of variants: proof that each kata's tests catch what they are meant to catch.
+
+A variant is the reference solution with one function replaced. There are three kinds:
+
+- a *mistake* (a classic error: wrong axis, no max-subtraction...) that the named tests must
+  reject with a real failure, not a ``NotImplementedError`` or an import error;
+- a *cheat* (a forbidden call, a loop where loops are not allowed) that the named tests must
+  reject with a ``RuleViolation`` naming the rule;
+- an *alternative*: correct code written differently, which every test must accept.
+
+Variants live in ``tests/catalog/<kata folder>.py``, one decorated function each:
+
+    @mistake("matvec", "sums over the wrong axis", caught_by=["test_matvec_matches_loop_spec"])
+    def matvec_sums_the_wrong_axis(m, c):
+        return (m * c).sum(0)
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import textwrap
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from kata.loader import import_from_path
+from kata.manifest import REPO_ROOT, load_manifest
+from kata.runner import Outcome
+
+CATALOG_DIR = REPO_ROOT / "tests" / "catalog"
+
+
+@dataclass(frozen=True)
+class Variant:
+    kata: str
+    kind: str  # "mistake", "cheat" or "alternative"
+    replaces: str
+    description: str
+    source: str  # the replacement, as a definition of `replaces`
+    caught_by: tuple[str, ...] = ()
+    rule: str | None = None
+
+    @property
+    def label(self) -> str:
+        return f"{self.kata}: {self.kind}: {self.replaces}() {self.description}"
+
+    def module_text(self, solution: str, imports: str) -> str:
+        """The solution's text with this variant's definition laid over it."""
+        return f"{solution}\n\n# --- catalog variant: {self.description}\n{imports}\n{self.source}\n"
+
+
+def _register(kind: str, replaces: str, description: str, caught_by=(), rule=None) -> Callable:
+    def decorate(function: Callable) -> Callable:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(function)))
+        definition = tree.body[0]
+        definition.decorator_list = []
+        definition.name = replaces
+        function.__kata_variant__ = dict(kind=kind, replaces=replaces, description=description,
+                                         source=ast.unparse(definition),
+                                         caught_by=tuple(caught_by), rule=rule)
+        return function
+    return decorate
+
+
+def mistake(replaces: str, description: str, *, caught_by: list[str]) -> Callable:
+    """Register a classic mistake that the tests named in ``caught_by`` must reject."""
+    return _register("mistake", replaces, description, caught_by)
+
+
+def cheat(replaces: str, description: str, *, rule: str, caught_by: list[str]) -> Callable:
+    """Register a forbidden shortcut that ``caught_by`` must reject under ``rule``."""
+    return _register("cheat", replaces, description, caught_by, rule)
+
+
+def alternative(replaces: str, description: str) -> Callable:
+    """Register a correct solution, written differently, that every test must accept."""
+    return _register("alternative", replaces, description)
+
+
+def load_catalog(directory: Path = CATALOG_DIR) -> dict[str, tuple[list[Variant], str]]:
+    """Per kata folder: its variants in file order, and the import lines they need."""
+    catalog = {}
+    for kata in load_manifest().katas:
+        path = directory / f"{kata.folder}.py"
+        if not path.exists():
+            continue
+        module = import_from_path(path, f"catalog_{kata.module}")
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        imports = "\n".join(ast.unparse(node) for node in tree.body
+                            if isinstance(node, (ast.Import, ast.ImportFrom))
+                            and not (isinstance(node, ast.ImportFrom) and node.module == "kata.catalog"))
+        variants = [Variant(kata.folder, **value.__kata_variant__) for value in vars(module).values()
+                    if hasattr(value, "__kata_variant__")]
+        catalog[kata.folder] = (variants, imports)
+    return catalog
+
+
+def write_tree(root: Path, replacements: dict[str, tuple[Variant, str]]) -> Path:
+    """A tree laid out like ``katas/``: every kata's solution, with ``replacements`` (kata
+    folder -> (variant, its imports)) laid over their katas. Returns ``root``."""
+    for kata in load_manifest().katas:
+        solution = kata.path_in(REPO_ROOT / "solutions").read_text(encoding="utf-8")
+        if kata.folder in replacements:
+            variant, imports = replacements[kata.folder]
+            solution = variant.module_text(solution, imports)
+        target = kata.path_in(root)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(solution, encoding="utf-8")
+    return root
+
+
+def verdict(variant: Variant, outcomes: list[Outcome]) -> str | None:
+    """Why the tests failed to treat ``variant`` as they should; None when they did."""
+    if not outcomes:
+        return "no test ran"
+    if variant.kind == "alternative":
+        failed = [t for t in outcomes if t.outcome != "passed"]
+        return (f"a correct alternative was rejected by {[t.name for t in failed]}:\n"
+                + "\n".join(t.message or "" for t in failed)) if failed else None
+    by_function = {}
+    for test in outcomes:
+        by_function.setdefault(test.function, []).append(test)
+    problems = []
+    for name in variant.caught_by:
+        tests = by_function.get(name)
+        if not tests:
+            problems.append(f"{name} does not exist")
+            continue
+        caught = [t for t in tests if t.outcome == "failed"
+                  and t.exception not in ("NotImplementedError", "KataImportError")]
+        if variant.kind == "cheat":
+            caught = [t for t in caught if t.exception == "RuleViolation"
+                      and f"`{variant.rule}`" in (t.message or "")]
+        if not caught:
+            problems.append(f"{name} did not reject it ({', '.join(t.outcome for t in tests)})")
+    return "; ".join(problems) or None

@@ -1,0 +1,86 @@
+"""Kata 04 variants: classic softmax mistakes, forbidden shortcuts, correct alternatives."""
+
+import torch
+
+from kata.catalog import alternative, cheat, mistake
+
+
+@mistake("softmax", "normalizes over the wrong axis (always the last)",
+         caught_by=["test_softmax_matches_torch", "test_softmax_is_a_distribution_along_dim"])
+def softmax_last_axis(x, dim=-1):
+    e = (x - x.amax(-1, keepdim=True)).exp()
+    return e / e.sum(-1, keepdim=True)
+
+
+@mistake("softmax", "skips the max-subtraction", caught_by=["test_softmax_is_finite_for_large_inputs"])
+def softmax_without_max(x, dim=-1):
+    e = x.exp()
+    return e / e.sum(dim, keepdim=True)
+
+
+@mistake("softmax", "sums without keepdim, so the division broadcasts along the wrong axis",
+         caught_by=["test_softmax_matches_torch"])
+def softmax_without_keepdim(x, dim=-1):
+    e = (x - x.amax(dim, keepdim=True)).exp()
+    return e / e.sum(dim)
+
+
+@mistake("log_softmax", "takes log(softmax(x)), which is -inf where softmax underflows",
+         caught_by=["test_log_softmax_matches_torch"])
+def log_softmax_as_log_of_softmax(x, dim=-1):
+    return softmax(x, dim).log()
+
+
+@mistake("logsumexp", "skips the max-subtraction", caught_by=["test_logsumexp_matches_torch"])
+def logsumexp_without_max(x, dim=-1):
+    return x.exp().sum(dim).log()
+
+
+@mistake("logsumexp", "keeps the reduced axis", caught_by=["test_logsumexp_is_at_least_the_max"])
+def logsumexp_keepdim(x, dim=-1):
+    m = x.amax(dim, keepdim=True)
+    return m + (x - m).exp().sum(dim, keepdim=True).log()
+
+
+@mistake("sigmoid", "divides exp(x) by 1 + exp(x), which is inf / inf for large x",
+         caught_by=["test_sigmoid_matches_torch"])
+def sigmoid_inf_over_inf(x):
+    return x.exp() / (1 + x.exp())
+
+
+@cheat("softmax", "calls torch.softmax", rule="no_library_softmax",
+       caught_by=["test_softmax_matches_torch"])
+def softmax_by_torch(x, dim=-1):
+    return torch.softmax(x, dim)
+
+
+@cheat("log_softmax", "calls the Tensor method", rule="no_library_softmax",
+       caught_by=["test_log_softmax_matches_torch"])
+def log_softmax_by_method(x, dim=-1):
+    return x.log_softmax(dim)
+
+
+@cheat("sigmoid", "hides torch.sigmoid behind a broad except", rule="no_library_softmax",
+       caught_by=["test_sigmoid_matches_torch"])
+def sigmoid_hidden(x):
+    try:
+        return torch.sigmoid(x)
+    except Exception:
+        return 1 / (1 + torch.exp(-x))
+
+
+@alternative("softmax", "exponentiates log_softmax")
+def softmax_from_log(x, dim=-1):
+    return log_softmax(x, dim).exp()
+
+
+@alternative("sigmoid", "picks exp(x) / (1 + exp(x)) or 1 / (1 + exp(-x)) by the sign of x")
+def sigmoid_by_sign(x):
+    e = torch.exp(-x.abs())
+    return torch.where(x >= 0, 1 / (1 + e), e / (1 + e))
+
+
+@alternative("logsumexp", "uses torch.max and squeezes")
+def logsumexp_by_max(x, dim=-1):
+    m = torch.max(x, dim=dim, keepdim=True).values
+    return (torch.log(torch.sum(torch.exp(x - m), dim=dim, keepdim=True)) + m).squeeze(dim)
