@@ -117,12 +117,19 @@ def device(request: pytest.FixtureRequest) -> torch.device:
     return _device(request.config)
 
 
+_NO_GPU = "needs a CUDA GPU, and torch.cuda.is_available() is False here"
+
+
 def pytest_runtest_setup(item: pytest.Item) -> None:
     if item.get_closest_marker("gpu") and not torch.cuda.is_available():
-        reason = "needs a CUDA GPU, and torch.cuda.is_available() is False here"
-        if item.config.getoption("require_gpu"):
-            pytest.fail(f"{reason} (--require-gpu)", pytrace=False)
-        pytest.skip(reason)
+        if not item.config.getoption("require_gpu"):
+            pytest.skip(_NO_GPU)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_call(item: pytest.Item) -> None:
+    if item.get_closest_marker("gpu") and not torch.cuda.is_available():
+        pytest.fail(f"{_NO_GPU} (--require-gpu)", pytrace=False)
 
 
 def _learner_line(excinfo: pytest.ExceptionInfo, module_path: Path) -> str:

@@ -1,0 +1,29 @@
+"""The documentation states what the code does: kata READMEs name their rules, the README
+lists every kata, and CI runs the README's test command."""
+
+import pytest
+
+from kata.manifest import REPO_ROOT, load_manifest
+
+MANIFEST = load_manifest()
+README = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("kata", MANIFEST.katas, ids=lambda kata: kata.folder)
+def test_kata_readme_names_its_rules_and_how_to_run_it(kata):
+    text = (REPO_ROOT / "katas" / kata.folder / "README.md").read_text(encoding="utf-8")
+    rules = {rule for rules in kata.functions.values() for rule in rules}
+    missing = [rule for rule in sorted(rules) if f"`{rule}`" not in text]
+    assert not missing, f"{kata.folder}/README.md does not explain {missing}"
+    assert f"pytest katas/{kata.folder}" in text
+
+
+def test_readme_lists_every_kata():
+    assert [kata.folder for kata in MANIFEST.katas if f"`{kata.folder}`" in README] == \
+        [kata.folder for kata in MANIFEST.katas]
+
+
+def test_ci_runs_the_readme_test_command():
+    ci = (REPO_ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert "pytest --hypothesis-profile=ci" in README
+    assert "python -m pytest --hypothesis-profile=ci" in ci
