@@ -186,3 +186,10 @@ def test_a_learner_sees_a_short_report_with_the_line_and_a_hint(pytester):
                                  "  raised at matmul.py:2:  return m.sum(2)",
                                  "Hint 1 of 3: matvec*"])
     assert "Traceback" not in result.stdout.str()
+
+
+@given(strategies.broadcastable_shapes(st.integers(1, 4), min_side=0))
+def test_numpy_and_torch_broadcast_shapes_agree(shapes):
+    """Kata 01 uses numpy's broadcast_shapes as its oracle (torch's first call costs 0.4 s of
+    lazy imports, too much for a learner's quick run); this keeps it equal to torch's."""
+    assert np.broadcast_shapes(*shapes) == tuple(torch.broadcast_shapes(*shapes))

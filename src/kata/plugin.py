@@ -90,9 +90,12 @@ def _describe_root(config: pytest.Config) -> str:
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
-    return [f"code under test: {_describe_root(config)}",
-            f"hypothesis profile: {settings.get_current_profile_name()}; "
-            f"device: {_device(config)}"]
+    lines = [f"hypothesis profile: {settings.get_current_profile_name()}; device: {_device(config)}"]
+    katas = config.rootpath / "katas"
+    arguments = [Path(config.invocation_params.dir, arg.split("::")[0]).resolve() for arg in config.args]
+    if any(path == katas or katas in path.parents for path in arguments):
+        lines.insert(0, f"code under test: {_describe_root(config)}")
+    return lines
 
 
 def _device(config: pytest.Config) -> torch.device:
