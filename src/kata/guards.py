@@ -30,7 +30,6 @@ import os
 import textwrap
 import types
 from collections.abc import Callable, Iterable
-from contextlib import ExitStack, contextmanager
 
 import torch
 from torch.overrides import TorchFunctionMode
@@ -162,17 +161,6 @@ class _ForbiddenCallMode(TorchFunctionMode):
         return func(*args, **(kwargs or {}))
 
 
-@contextmanager
-def _swapped(namespace: dict, name: str, replacement: object):
-    """Bind ``name`` in ``namespace`` (a module's or a function's globals) to ``replacement``."""
-    original = namespace[name]
-    namespace[name] = replacement
-    try:
-        yield
-    finally:
-        namespace[name] = original
-
-
 def guarded(func: Callable, rules: Iterable[Rule], label: str) -> Callable:
     """Wrap ``func`` so that calling it enforces ``rules``; ``label`` names it in messages.
 
@@ -184,7 +172,23 @@ def guarded(func: Callable, rules: Iterable[Rule], label: str) -> Callable:
     resolved = [(owner, attr, obj, rule) for rule in rules for dotted in rule.calls
                 for owner, attr, obj in _resolve(dotted)]
     forbidden = {id(obj): (_display_name(owner, attr), rule) for owner, attr, obj, rule in resolved}
+    caught: list[RuleViolation] = []
+
+    def report(name: str, rule: Rule) -> RuleViolation:
+        caught.append(_violation(label, rule, f"it called {name}"))
+        return caught[-1]
+
+    # (namespace, name, tripwire): the forbidden names of modules, and the learner module's
+    # own names for the same objects (`from numpy import outer as o`). Tensor methods need
+    # no tripwire: the mode sees them.
     learner_globals = getattr(inspect.unwrap(func), "__globals__", {})
+    swaps = []
+    for owner, attr, obj, rule in resolved:
+        if isinstance(owner, types.ModuleType):
+            wire = _Tripwire(functools.partial(report, _display_name(owner, attr), rule))
+            swaps.append((vars(owner), attr, wire))
+            swaps += [(learner_globals, name, wire) for name, value in learner_globals.items()
+                      if value is obj]
 
     @functools.wraps(func)
     def run_under_rules(*args, **kwargs):
@@ -192,27 +196,20 @@ def guarded(func: Callable, rules: Iterable[Rule], label: str) -> Callable:
             found = find_syntax(func, rule.syntax)
             if found:
                 raise _violation(label, rule, f"it uses {found}")
-        caught: list[RuleViolation] = []
-
-        def report(name: str, rule: Rule) -> RuleViolation:
-            caught.append(_violation(label, rule, f"it called {name}"))
-            return caught[-1]
-
+        caught.clear()
+        originals = [(namespace, name, namespace[name]) for namespace, name, _ in swaps]
         try:
-            with ExitStack() as stack:
-                for owner, attr, obj, rule in resolved:
-                    if not isinstance(owner, types.ModuleType):
-                        continue  # Tensor methods are caught by the mode
-                    wire = _Tripwire(functools.partial(report, _display_name(owner, attr), rule))
-                    stack.enter_context(_swapped(vars(owner), attr, wire))
-                    for name in [n for n, value in learner_globals.items() if value is obj]:
-                        stack.enter_context(_swapped(learner_globals, name, wire))
-                stack.enter_context(_ForbiddenCallMode(forbidden, report))
+            for namespace, name, wire in swaps:
+                namespace[name] = wire
+            with _ForbiddenCallMode(forbidden, report):
                 result = func(*args, **kwargs)
         except Exception:
             if caught:
                 raise caught[0] from None
             raise
+        finally:
+            for namespace, name, original in reversed(originals):
+                namespace[name] = original
         if caught:
             raise caught[0]
         return result
