@@ -8,7 +8,9 @@ A variant is the reference solution with one function replaced. There are three 
   reject with a ``RuleViolation`` naming the rule;
 - an *alternative*: correct code written differently, which every test must accept.
 
-Variants live in ``tests/catalog/<kata folder>.py``, one decorated function each:
+Variants live in ``tests/catalog/<kata folder>.py``, one decorated function each. The
+function is renamed to the one it replaces and appended to a copy of the solution module, so
+it may call the solution's other functions by name (linters will call those names undefined):
 
     @mistake("matvec", "sums over the wrong axis", caught_by=["test_matvec_matches_loop_spec"])
     def matvec_sums_the_wrong_axis(m, c):

@@ -31,7 +31,6 @@ import textwrap
 import types
 from collections.abc import Callable, Iterable
 
-import torch
 from torch.overrides import TorchFunctionMode
 
 from kata.manifest import Rule
