@@ -20,7 +20,7 @@ import pytest
 import torch
 from hypothesis import Phase, settings
 
-from kata.loader import Implementation
+from kata.loader import Implementation, KataImportError
 from kata.manifest import Kata, load_manifest
 
 settings.register_profile(
@@ -153,8 +153,9 @@ def short_failure(excinfo: pytest.ExceptionInfo, kata: Kata, root: Path) -> str:
         text = f"{type(error).__name__}: {error}"
         if not isinstance(error, NotImplementedError):
             text += _learner_line(excinfo, kata.path_in(root))
-    # the input does not matter while the function is still a stub
-    notes = "" if isinstance(error, NotImplementedError) else "\n".join(getattr(error, "__notes__", []))
+    # the input does not matter while the function is a stub or its module does not import
+    quiet = isinstance(error, (NotImplementedError, KataImportError))
+    notes = "" if quiet else "\n".join(getattr(error, "__notes__", []))
     hint = load_manifest().hint(kata)
     parts = [text, notes, hint, "(--tb=long shows the full traceback)"]
     return "\n".join(part for part in parts if part)
