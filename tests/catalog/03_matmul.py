@@ -86,7 +86,7 @@ def matmul_by_transposing(a, b):
         raise ValueError(f"batch axes of {tuple(a.shape)} and {tuple(b.shape)}: {error}") from None
 
 
-@alternative("matvec", "multiplies column by column with broadcasting and sums the last axis")
+@alternative("matvec", "makes c an explicit row, sums the last axis and casts back to the input dtype")
 def matvec_by_keepdim(m, c):
     if m.ndim != 2 or c.ndim != 1 or m.shape[-1] != c.shape[-1]:
         raise ValueError(f"matvec: {tuple(m.shape)} and {tuple(c.shape)} do not fit")
