@@ -59,7 +59,8 @@ def test_broadcast_shape_rejects_clashing_shapes(impl, clash):
 @given(broadcastable_shapes(2, min_side=0))
 def test_broadcast_shape_is_commutative(impl, shapes):
     first, second = shapes
-    assert_value(impl.broadcast_shape(second, first), impl.broadcast_shape(first, second),
+    # the other order than test_broadcast_shape_matches_numpy, against the same oracle
+    assert_value(impl.broadcast_shape(second, first), np.broadcast_shapes(first, second),
                  call=f"broadcast_shape({second}, {first})")
 
 
