@@ -11,7 +11,7 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kata.assertions import assert_tensor, raises_value_error
+from kata.assertions import assert_tensor, assert_true, raises_value_error
 from kata.strategies import FLOAT_DTYPES, INT_DTYPES, broadcastable_shapes, clashing_shapes, distinct_sizes, tensors
 from kata.tolerances import dot_product_error
 
@@ -138,4 +138,5 @@ def test_matmul_runs_on_the_chosen_device(impl, device, operands):
     assert_tensor(result.cpu() if isinstance(result, torch.Tensor) else result,
                   exact_product(*operands), dtype=a.dtype, atol=dot_product_error(*operands),
                   call=f"matmul(a, b) on {device}")
-    assert result.device.type == device.type, f"matmul(a, b) on {device} returned a result on {result.device}"
+    assert_true(result.device.type == device.type,
+                f"matmul(a, b) on {device} returned a result on {result.device}")
