@@ -95,6 +95,17 @@ def test_a_clean_function_runs_under_the_guards_unchanged(tmp_path):
     assert torch.equal(result, torch.full((2,), 3.0))
 
 
+def test_changing_an_input_in_place_is_caught(tmp_path):
+    module = _learner_module(tmp_path, """
+        def centre(x):
+            x -= x.mean()
+            return x
+    """)
+    x = torch.tensor([1.0, 3.0])
+    with pytest.raises(guards.InputModified, match="argument 1 in place"):
+        guarded(module.centre, [], "learner.centre")(x)
+
+
 def test_a_module_that_does_not_import_says_where(tmp_path):
     path = tmp_path / "broken.py"
     path.write_text("import torch\n\ndef f(:\n    pass\n")

@@ -10,6 +10,8 @@ Two kinds of rule, both read from the manifest:
   ``@`` included, however it was reached) and by swapping the forbidden names for tripwires
   (which catches what torch does not dispatch, such as numpy and ``torch.broadcast_shapes``).
 
+Whatever the rules, a guarded function may not change the tensors it is given in place.
+
 >>> import torch
 >>> from kata.manifest import load_manifest
 >>> manifest = load_manifest()
@@ -31,6 +33,7 @@ import textwrap
 import types
 from collections.abc import Callable, Iterable
 
+import torch
 from torch.overrides import TorchFunctionMode
 
 from kata.manifest import Rule
@@ -49,6 +52,10 @@ _NODE_WORDS = {
 
 class RuleViolation(AssertionError):
     """Learner code broke one of the lesson's rules; the message says which rule and why."""
+
+
+class InputModified(AssertionError):
+    """Learner code changed a tensor it was given, in place: the caller's data is gone."""
 
 
 def _violation(label: str, rule: Rule, what: str) -> RuleViolation:
@@ -196,6 +203,9 @@ def guarded(func: Callable, rules: Iterable[Rule], label: str) -> Callable:
             if found:
                 raise _violation(label, rule, f"it uses {found}")
         caught.clear()
+        # every in-place operation bumps a tensor's version counter
+        versions = [(index, arg, arg._version) for index, arg in enumerate(args)
+                    if isinstance(arg, torch.Tensor)]
         originals = [(namespace, name, namespace[name]) for namespace, name, _ in swaps]
         try:
             for namespace, name, wire in swaps:
@@ -211,6 +221,12 @@ def guarded(func: Callable, rules: Iterable[Rule], label: str) -> Callable:
                 namespace[name] = original
         if caught:
             raise caught[0]
+        changed = [index for index, arg, version in versions if arg._version != version]
+        if changed:
+            raise InputModified(
+                f"{label}() changed its argument {changed[0] + 1} in place (an operation such as "
+                f"`x -= ...`, `x[...] = ...` or `x.sub_(...)`). The caller still needs its data: "
+                f"compute a new tensor instead.")
         return result
 
     return run_under_rules

@@ -25,6 +25,14 @@ def softmax_without_keepdim(x, dim=-1):
     return e / e.sum(dim)
 
 
+@mistake("softmax", "subtracts the max in place, changing the caller's x",
+         caught_by=["test_softmax_matches_torch"])
+def softmax_in_place(x, dim=-1):
+    x -= x.amax(dim, keepdim=True)
+    e = x.exp()
+    return e / e.sum(dim, keepdim=True)
+
+
 @mistake("log_softmax", "takes log(softmax(x)), which is -inf where softmax underflows",
          caught_by=["test_log_softmax_matches_torch"])
 def log_softmax_as_log_of_softmax(x, dim=-1):
