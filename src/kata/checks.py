@@ -55,9 +55,6 @@ class RepositoryRuns:
                 rounds[number][kata] = (variant, imports)
         return rounds
 
-    def variants(self) -> list[Variant]:
-        return [variant for variants, _ in self.catalog.values() for variant in variants]
-
     def solutions(self) -> Run:
         return self._solutions.result()
 
