@@ -16,6 +16,8 @@ def test_kata_readme_names_its_rules_and_how_to_run_it(kata):
     missing = [rule for rule in sorted(rules) if f"`{rule}`" not in text]
     assert not missing, f"{kata.folder}/README.md does not explain {missing}"
     assert f"pytest katas/{kata.folder}" in text
+    unnamed = [used for used in kata.uses if f"`{used}`" not in text]
+    assert not unnamed, f"{kata.folder}/README.md should say that it uses {unnamed}"
 
 
 def test_readme_lists_every_kata():

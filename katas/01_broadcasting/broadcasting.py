@@ -1,4 +1,4 @@
-# Kata 01_broadcasting: fill in each function below, then run `pytest katas/01_broadcasting`.
+# Kata 01_broadcasting: fill in each function and class below, then run `pytest katas/01_broadcasting`.
 """Kata 01: broadcasting, element-wise operations, unit axes and stride 0.
 
 An element-wise operation between two tensors pairs up their elements position by position

@@ -1,4 +1,4 @@
-# Kata 02_outer_ops: fill in each function below, then run `pytest katas/02_outer_ops`.
+# Kata 02_outer_ops: fill in each function and class below, then run `pytest katas/02_outer_ops`.
 """Kata 02: outer operations from unit axes and broadcasting.
 
 Give one vector a trailing unit axis and the other a leading one, and any element-wise

@@ -1,4 +1,4 @@
-# Kata 03_matmul: fill in each function below, then run `pytest katas/03_matmul`.
+# Kata 03_matmul: fill in each function and class below, then run `pytest katas/03_matmul`.
 """Kata 03: the matrix product, built from element-wise multiplication and sum.
 
 A matrix times a vector is every row of the matrix times the vector, summed: with

@@ -1,4 +1,4 @@
-# Kata 04_softmax: fill in each function below, then run `pytest katas/04_softmax`.
+# Kata 04_softmax: fill in each function and class below, then run `pytest katas/04_softmax`.
 """Kata 04: softmax and its family, written so that they never overflow.
 
 softmax turns a row of scores into probabilities: exponentiate, then divide by the sum.

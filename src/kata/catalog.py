@@ -8,25 +8,30 @@ A variant is the reference solution with one function replaced. There are three 
   reject with a ``RuleViolation`` naming the rule;
 - an *alternative*: correct code written differently, which every test must accept.
 
-Variants live in ``tests/catalog/<kata folder>.py``, one decorated function each. The
-function is renamed to the one it replaces and appended to a copy of the solution module, so
-it may call the solution's other functions by name (linters will call those names undefined):
+Variants live in ``tests/catalog/<kata folder>.py``, one decorated function or class each.
+The files are read as source, never run: each definition is renamed to the name it replaces
+and laid into a copy of the solution module right after the definition it replaces, so it
+may call the solution's other functions by name, and a class may subclass the solution's
+class of the same name to change one method, for every subclass below it too (linters will
+call those names undefined):
 
     @mistake("matvec", "sums over the wrong axis", caught_by=["test_matvec_matches_loop_spec"])
     def matvec_sums_the_wrong_axis(m, c):
         return (m * c).sum(0)
+
+    @mistake("Module", "does not look into child modules", caught_by=["test_parameters_..."])
+    class ModuleWithoutChildren(Module):
+        def parameters(self):
+            yield from self._parameters.values()
 """
 
 from __future__ import annotations
 
 import ast
-import inspect
-import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from kata.loader import import_from_path
 from kata.manifest import REPO_ROOT, load_manifest
 from kata.runner import Outcome
 
@@ -48,36 +53,51 @@ class Variant:
         return f"{self.kata}: {self.kind}: {self.replaces}() {self.description}"
 
     def module_text(self, solution: str, imports: str) -> str:
-        """The solution's text with this variant's definition laid over it."""
-        return f"{solution}\n\n# --- catalog variant: {self.description}\n{imports}\n{self.source}\n"
-
-
-def _register(kind: str, replaces: str, description: str, caught_by=(), rule=None) -> Callable:
-    def decorate(function: Callable) -> Callable:
-        tree = ast.parse(textwrap.dedent(inspect.getsource(function)))
-        definition = tree.body[0]
-        definition.decorator_list = []
-        definition.name = replaces
-        function.__kata_variant__ = dict(kind=kind, replaces=replaces, description=description,
-                                         source=ast.unparse(definition),
-                                         caught_by=tuple(caught_by), rule=rule)
-        return function
-    return decorate
+        """The solution's text with this variant's definition laid over it, right after the
+        definition it replaces: a class variant that subclasses the solution's class then
+        becomes the base of every subclass defined below it."""
+        lines = solution.splitlines(keepends=True)
+        ends = [node.end_lineno for node in ast.parse(solution).body
+                if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and node.name == self.replaces]
+        at = ends[0] if ends else len(lines)
+        variant = f"\n\n# --- catalog variant: {self.description}\n{imports}\n{self.source}\n"
+        return "".join(lines[:at]) + variant + "".join(lines[at:])
 
 
 def mistake(replaces: str, description: str, *, caught_by: list[str]) -> Callable:
-    """Register a classic mistake that the tests named in ``caught_by`` must reject."""
-    return _register("mistake", replaces, description, caught_by)
+    """Mark a classic mistake that the tests named in ``caught_by`` must reject."""
+    return _marker
 
 
 def cheat(replaces: str, description: str, *, rule: str, caught_by: list[str]) -> Callable:
-    """Register a forbidden shortcut that ``caught_by`` must reject under ``rule``."""
-    return _register("cheat", replaces, description, caught_by, rule)
+    """Mark a forbidden shortcut that ``caught_by`` must reject under ``rule``."""
+    return _marker
 
 
 def alternative(replaces: str, description: str) -> Callable:
-    """Register a correct solution, written differently, that every test must accept."""
-    return _register("alternative", replaces, description)
+    """Mark a correct solution, written differently, that every test must accept."""
+    return _marker
+
+
+def _marker(definition):
+    # Catalog files are read as source (load_catalog), never run: a variant may subclass
+    # the solution's class of the same name, which only exists once it is laid over it.
+    return definition
+
+
+def _variant(kata: str, node: ast.FunctionDef | ast.ClassDef) -> Variant | None:
+    """The variant a decorated definition declares, or None for an undecorated one."""
+    calls = [d for d in node.decorator_list if isinstance(d, ast.Call)
+             and isinstance(d.func, ast.Name) and d.func.id in ("mistake", "cheat", "alternative")]
+    if not calls:
+        return None
+    call, = calls
+    replaces, description = (ast.literal_eval(arg) for arg in call.args)
+    options = {keyword.arg: ast.literal_eval(keyword.value) for keyword in call.keywords}
+    node.decorator_list = []
+    node.name = replaces
+    return Variant(kata, call.func.id, replaces, description, ast.unparse(node),
+                   tuple(options.get("caught_by", ())), options.get("rule"))
 
 
 def load_catalog(directory: Path = CATALOG_DIR) -> dict[str, tuple[list[Variant], str]]:
@@ -87,13 +107,12 @@ def load_catalog(directory: Path = CATALOG_DIR) -> dict[str, tuple[list[Variant]
         path = directory / f"{kata.folder}.py"
         if not path.exists():
             continue
-        module = import_from_path(path, f"catalog_{kata.module}")
         tree = ast.parse(path.read_text(encoding="utf-8"))
         imports = "\n".join(ast.unparse(node) for node in tree.body
                             if isinstance(node, (ast.Import, ast.ImportFrom))
                             and not (isinstance(node, ast.ImportFrom) and node.module == "kata.catalog"))
-        variants = [Variant(kata.folder, **value.__kata_variant__) for value in vars(module).values()
-                    if hasattr(value, "__kata_variant__")]
+        variants = [variant for node in tree.body if isinstance(node, (ast.FunctionDef, ast.ClassDef))
+                    for variant in [_variant(kata.folder, node)] if variant is not None]
         catalog[kata.folder] = (variants, imports)
     return catalog
 
@@ -117,7 +136,7 @@ def verdict(variant: Variant, outcomes: list[Outcome]) -> str | None:
     if not outcomes:
         return "no test ran"
     if variant.kind == "alternative":
-        failed = [t for t in outcomes if t.outcome != "passed"]
+        failed = [t for t in outcomes if t.outcome != "passed" and not t.skipped_without_gpu]
         return (f"a correct alternative was rejected by {[t.name for t in failed]}:\n"
                 + "\n".join(t.message or "" for t in failed)) if failed else None
     by_function = {}

@@ -10,6 +10,9 @@ Two kinds of rule, both read from the manifest:
   ``@`` included, however it was reached) and by swapping the forbidden names for tripwires
   (which catches what torch does not dispatch, such as numpy and ``torch.broadcast_shapes``).
 
+- ``bases``: classes that a kata's class may not inherit from, checked when the class is
+  handed to the tests.
+
 Whatever the rules, a guarded function may not change the tensors it is given in place.
 
 >>> import torch
@@ -25,6 +28,7 @@ kata.guards.RuleViolation: matmul.matmul() broke the rule `no_library_matmul`: i
 from __future__ import annotations
 
 import ast
+import contextlib
 import functools
 import importlib
 import inspect
@@ -171,10 +175,48 @@ def guarded(func: Callable, rules: Iterable[Rule], label: str) -> Callable:
     """Wrap ``func`` so that calling it enforces ``rules``; ``label`` names it in messages.
 
     A violation raises ``RuleViolation`` even when the learner's code catches the exception
-    (a broad ``except`` cannot hide a forbidden call).
+    (a broad ``except`` cannot hide a forbidden call). A generator that ``func`` returns runs
+    under the rules too, one step at a time. A class is handed to ``guarded_class``.
     """
     rules = tuple(rules)
+    if inspect.isclass(func):
+        return guarded_class(func, rules, label)
     syntax_rules = [rule for rule in rules if rule.syntax]
+    enforcing = _enforcer(func, rules, label)
+
+    def steps(generator):
+        while True:
+            with enforcing():
+                try:
+                    value = next(generator)
+                except StopIteration:
+                    return
+            yield value
+
+    @functools.wraps(func)
+    def run_under_rules(*args, **kwargs):
+        for rule in syntax_rules:
+            found = find_syntax(func, rule.syntax)
+            if found:
+                raise _violation(label, rule, f"it uses {found}")
+        # every in-place operation bumps a tensor's version counter
+        versions = [(index, arg, arg._version) for index, arg in enumerate(args)
+                    if isinstance(arg, torch.Tensor)]
+        with enforcing():
+            result = func(*args, **kwargs)
+        changed = [index for index, arg, version in versions if arg._version != version]
+        if changed:
+            raise InputModified(
+                f"{label}() changed its argument {changed[0] + 1} in place (an operation such as "
+                f"`x -= ...`, `x[...] = ...` or `x.sub_(...)`). The caller still needs its data: "
+                f"compute a new tensor instead.")
+        return steps(result) if inspect.isgenerator(result) else result
+
+    return run_under_rules
+
+
+def _enforcer(func: Callable, rules: tuple[Rule, ...], label: str):
+    """A context manager factory: inside it, the forbidden calls of ``rules`` raise."""
     resolved = [(owner, attr, obj, rule) for rule in rules for dotted in rule.calls
                 for owner, attr, obj in _resolve(dotted)]
     forbidden = {id(obj): (_display_name(owner, attr), rule) for owner, attr, obj, rule in resolved}
@@ -196,22 +238,15 @@ def guarded(func: Callable, rules: Iterable[Rule], label: str) -> Callable:
             swaps += [(learner_globals, name, wire) for name, value in learner_globals.items()
                       if value is obj]
 
-    @functools.wraps(func)
-    def run_under_rules(*args, **kwargs):
-        for rule in syntax_rules:
-            found = find_syntax(func, rule.syntax)
-            if found:
-                raise _violation(label, rule, f"it uses {found}")
+    @contextlib.contextmanager
+    def enforcing():
         caught.clear()
-        # every in-place operation bumps a tensor's version counter
-        versions = [(index, arg, arg._version) for index, arg in enumerate(args)
-                    if isinstance(arg, torch.Tensor)]
         originals = [(namespace, name, namespace[name]) for namespace, name, _ in swaps]
         try:
             for namespace, name, wire in swaps:
                 namespace[name] = wire
             with _ForbiddenCallMode(forbidden, report):
-                result = func(*args, **kwargs)
+                yield
         except Exception:
             if caught:
                 raise caught[0] from None
@@ -221,12 +256,37 @@ def guarded(func: Callable, rules: Iterable[Rule], label: str) -> Callable:
                 namespace[name] = original
         if caught:
             raise caught[0]
-        changed = [index for index, arg, version in versions if arg._version != version]
-        if changed:
-            raise InputModified(
-                f"{label}() changed its argument {changed[0] + 1} in place (an operation such as "
-                f"`x -= ...`, `x[...] = ...` or `x.sub_(...)`). The caller still needs its data: "
-                f"compute a new tensor instead.")
-        return result
 
-    return run_under_rules
+    return enforcing
+
+
+#: the special methods of a kata's classes that run under its rules, beside public methods
+_GUARDED_SPECIAL_METHODS = {"__init__", "__call__", "__getitem__", "__iter__", "__len__"}
+
+
+def guarded_class(cls: type, rules: Iterable[Rule], label: str) -> type:
+    """``cls``, checked against the ``bases`` of ``rules`` now, and with its methods (those
+    of its own module, public or special) running under the other rules.
+
+    The result is a subclass of ``cls`` (or ``cls`` itself when no rule applies while code
+    runs), so ``isinstance`` and subclassing behave as the learner expects.
+    """
+    rules = tuple(rules)
+    for rule in rules:
+        for dotted in rule.bases:
+            (_, _, base), = _resolve(dotted)
+            if issubclass(cls, base):
+                raise _violation(label, rule, f"it inherits from {dotted}")
+    running = tuple(rule for rule in rules if rule.calls or rule.syntax)
+    if not running:
+        return cls
+    methods = {}
+    for klass in cls.__mro__:
+        if klass.__module__ != cls.__module__:
+            continue
+        for name, value in vars(klass).items():
+            public = not name.startswith("_") or name in _GUARDED_SPECIAL_METHODS
+            if public and isinstance(value, types.FunctionType) and name not in methods:
+                methods[name] = guarded(value, running, f"{label}.{name}")
+    return type(cls.__name__, (cls,), {**methods, "__module__": cls.__module__,
+                                       "__qualname__": cls.__qualname__, "__doc__": cls.__doc__})

@@ -1,4 +1,9 @@
-"""Import the module under test and hand its functions to the tests inside their guards.
+"""Import the module under test and hand its functions and classes to the tests inside
+their guards.
+
+Kata modules import each other by their plain names (kata 05 says ``from softmax import
+log_softmax``). Those names resolve inside the tree under test: the learner's ``katas/``,
+``solutions/``, or a grading copy, whichever the run tests.
 
 >>> from kata.manifest import load_manifest, REPO_ROOT
 >>> impl = Implementation(load_manifest().kata("03"), REPO_ROOT / "solutions")
@@ -9,6 +14,7 @@ tensor([3., 3.])
 
 from __future__ import annotations
 
+import importlib.abc
 import importlib.util
 import os
 import sys
@@ -30,7 +36,7 @@ def import_from_path(path: Path, name: str) -> ModuleType:
     A failure becomes a ``KataImportError`` that says where it happened, such as
     "katas/03_matmul/matmul.py does not import: SyntaxError at line 12: invalid syntax".
     """
-    shown = os.path.relpath(path) if not os.path.relpath(path).startswith("..") else str(path)
+    shown = _shown(path)
     if not path.is_file():
         raise KataImportError(f"{shown} is missing: there is no module to test.")
     spec = importlib.util.spec_from_file_location(name, path)
@@ -38,29 +44,89 @@ def import_from_path(path: Path, name: str) -> ModuleType:
     sys.modules[name] = module  # dataclasses and pickling look modules up here
     try:
         spec.loader.exec_module(module)
-    except SyntaxError as error:
-        del sys.modules[name]
-        raise KataImportError(f"{shown} does not import: SyntaxError at line {error.lineno}: "
-                              f"{error.msg}") from None
     except Exception as error:
-        del sys.modules[name]
-        line = next((frame.lineno for frame in reversed(traceback.extract_tb(error.__traceback__))
-                     if Path(frame.filename) == path), "?")
-        raise KataImportError(f"{shown} does not import: {type(error).__name__} at line {line}: "
-                              f"{error}") from None
+        sys.modules.pop(name, None)
+        raise _import_failure(error, path) from None
     return module
+
+
+def _shown(path: Path | str) -> str:
+    """The path relative to the working directory when it lies below it."""
+    relative = os.path.relpath(path)
+    return str(path) if relative.startswith("..") else relative
+
+
+def _import_failure(error: Exception, path: Path) -> KataImportError:
+    """Why the module at ``path`` did not import, naming the file and line at fault (which
+    may be another kata's module that it imports)."""
+    if isinstance(error, KataImportError):
+        return KataImportError(f"{_shown(path)} does not import, because {error}")
+    if isinstance(error, SyntaxError):
+        return KataImportError(f"{_shown(error.filename or path)} does not import: SyntaxError "
+                               f"at line {error.lineno}: {error.msg}")
+    frames = [frame for frame in traceback.extract_tb(error.__traceback__)
+              if Path(frame.filename) == path]
+    line = frames[-1].lineno if frames else "?"
+    return KataImportError(f"{_shown(path)} does not import: {type(error).__name__} at line "
+                           f"{line}: {error}")
+
+
+class _KataModuleFinder(importlib.abc.MetaPathFinder):
+    """Finds kata modules by their plain names (``softmax``) in the tree under test."""
+
+    def __init__(self):
+        self.root: Path | None = None
+
+    def find_spec(self, name, path=None, target=None):
+        if path is not None or self.root is None:
+            return None
+        kata = next((kata for kata in load_manifest().katas if kata.module == name), None)
+        if kata is None:
+            return None
+        return importlib.util.spec_from_file_location(name, kata.path_in(self.root))
+
+
+_FINDER = _KataModuleFinder()
+
+
+def use_tree(root: Path) -> None:
+    """From now on, kata modules imported by their plain names come from the tree at
+    ``root``; those imported earlier from another tree are forgotten."""
+    root = Path(root).resolve()
+    if _FINDER.root != root:
+        for kata in load_manifest().katas:
+            sys.modules.pop(kata.module, None)
+        _FINDER.root = root
+    if _FINDER not in sys.meta_path:
+        sys.meta_path.insert(0, _FINDER)
+
+
+def import_kata(kata: Kata, root: Path) -> ModuleType:
+    """Kata ``kata``'s module from the tree at ``root``; the kata modules it imports come
+    from the same tree."""
+    use_tree(root)
+    path = kata.path_in(Path(root).resolve())
+    if kata.module in sys.modules:
+        return sys.modules[kata.module]
+    if not path.is_file():
+        raise KataImportError(f"{_shown(path)} is missing: there is no module to test.")
+    try:
+        return importlib.import_module(kata.module)
+    except Exception as error:
+        raise _import_failure(error, path) from None
 
 
 class Implementation:
     """The code under test for one kata, found in a tree laid out like ``katas/``.
 
     The module is imported on first use, so a module that fails to import fails each test
-    with a clear message instead of stopping collection. Only the public functions listed in
-    the manifest are reachable, each wrapped in the guards of its rules.
+    with a clear message instead of stopping collection. Only the public functions and
+    classes listed in the manifest are reachable, each wrapped in the guards of its rules.
     """
 
     def __init__(self, kata: Kata, root: Path):
         self.kata = kata
+        self.root = Path(root)
         self.path = kata.path_in(root)
         self._module: ModuleType | None = None
         self._guarded: dict[str, object] = {}
@@ -71,12 +137,12 @@ class Implementation:
     @property
     def module(self) -> ModuleType:
         if self._module is None:
-            self._module = import_from_path(self.path, self.kata.module)
+            self._module = import_kata(self.kata, self.root)
         return self._module
 
     def __getattr__(self, name: str):
         if name not in self.kata.functions:
-            raise AttributeError(f"{self.kata.module} has no public function {name!r} in the manifest")
+            raise AttributeError(f"{self.kata.module} has no public name {name!r} in the manifest")
         if name not in self._guarded:
             value = getattr(self.module, name, None)
             if value is None:

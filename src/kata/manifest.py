@@ -28,6 +28,7 @@ class Rule:
     why: str
     calls: tuple[str, ...] = ()
     syntax: tuple[str, ...] = ()
+    bases: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -38,8 +39,12 @@ class Kata:
     folder: str
     title: str
     hints: tuple[str, ...]
-    #: public function name -> names of the rules it must follow, in manifest order
+    #: public function or class name -> names of the rules it must follow, in manifest order
     functions: dict[str, tuple[str, ...]]
+    #: folders of the earlier katas whose modules this kata's module imports
+    uses: tuple[str, ...] = ()
+    #: public names the stub keeps whole: code handed to the learner, not asked of them
+    given: tuple[str, ...] = ()
 
     @property
     def module(self) -> str:
@@ -78,22 +83,28 @@ class Manifest:
 def _parse(data: dict) -> Manifest:
     rules = {
         name: Rule(name, " ".join(body["why"].split()), tuple(body.get("calls", ())),
-                   tuple(body.get("syntax", ())))
+                   tuple(body.get("syntax", ())), tuple(body.get("bases", ())))
         for name, body in data["rules"].items()
     }
-    katas = []
+    katas: list[Kata] = []
     for entry in data["katas"]:
         functions = {fn: tuple(names) for fn, names in entry["functions"].items()}
         for fn, names in functions.items():
             unknown = set(names) - rules.keys()
             if unknown:
                 raise ValueError(f"{entry['folder']}.{fn} names unknown rules {sorted(unknown)}")
+        earlier = {kata.folder for kata in katas}
+        if not set(entry.get("uses", ())) <= earlier:
+            raise ValueError(f"{entry['folder']} uses {entry['uses']}, but a kata may only use "
+                             f"earlier ones: {sorted(earlier)}")
         katas.append(Kata(
             number=int(entry["folder"].split("_", 1)[0]),
             folder=entry["folder"],
             title=entry["title"],
             hints=tuple(" ".join(h.split()) for h in entry["hints"]),
             functions=functions,
+            uses=tuple(entry.get("uses", ())),
+            given=tuple(entry.get("given", ())),
         ))
     return Manifest(tuple(katas), rules)
 

@@ -20,7 +20,7 @@ import pytest
 import torch
 from hypothesis import Phase, settings
 
-from kata.loader import Implementation, KataImportError
+from kata.loader import Implementation, KataImportError, use_tree
 from kata.manifest import Kata, load_manifest
 
 settings.register_profile(
@@ -60,6 +60,7 @@ def pytest_configure(config: pytest.Config) -> None:
     else:
         root = config.rootpath / "katas"
     config.stash[IMPL_ROOT] = root
+    use_tree(root)
     if config.getoption("kata_json"):
         config.stash[RECORDER] = _Recorder(config.getoption("kata_json"))
         config.pluginmanager.register(config.stash[RECORDER], "kata-json")
@@ -115,6 +116,19 @@ def impl(request: pytest.FixtureRequest) -> Implementation:
 
 
 @pytest.fixture(scope="session")
+def impl_of(request: pytest.FixtureRequest):
+    """Another kata's code, from the same tree as ``impl``: ``impl_of("07").SGD``."""
+    implementations: dict[str, Implementation] = {}
+
+    def of(name: str) -> Implementation:
+        kata = load_manifest().kata(name)
+        if kata.folder not in implementations:
+            implementations[kata.folder] = Implementation(kata, request.config.stash[IMPL_ROOT])
+        return implementations[kata.folder]
+    return of
+
+
+@pytest.fixture(scope="session")
 def device(request: pytest.FixtureRequest) -> torch.device:
     """The device chosen with ``--device`` (auto: cuda when available, else cpu)."""
     return _device(request.config)
@@ -147,7 +161,7 @@ def _learner_line(excinfo: pytest.ExceptionInfo, module_path: Path) -> str:
 def short_failure(excinfo: pytest.ExceptionInfo, kata: Kata, root: Path) -> str:
     """A failure in a few lines: the message, the falsifying input, the place, the hint."""
     error = excinfo.value
-    if isinstance(error, AssertionError) and not type(error) is AssertionError:
+    if isinstance(error, AssertionError) and type(error) is not AssertionError:
         text = str(error)
     else:
         text = f"{type(error).__name__}: {error}"
@@ -181,7 +195,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
             "nodeid": report.nodeid, "kata": kata.folder, "outcome": report.outcome,
             "when": report.when, "message": short,
             "exception": call.excinfo.type.__name__ if call.excinfo else None,
-            "functions": sorted(m.name for m in item.iter_markers() if m.name in kata.functions)}
+            "functions": sorted(m.name for m in item.iter_markers() if m.name in kata.functions),
+            "gpu": item.get_closest_marker("gpu") is not None}
 
 
 class _Recorder:
@@ -195,7 +210,8 @@ class _Recorder:
         if report.failed:
             self.results[report.nodeid] = {
                 "nodeid": report.nodeid, "kata": None, "outcome": "error", "when": "collect",
-                "exception": "CollectionError", "message": str(report.longrepr), "functions": []}
+                "exception": "CollectionError", "message": str(report.longrepr), "functions": [],
+                "gpu": False}
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         self.target.write_text(json.dumps({

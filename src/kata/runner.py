@@ -32,6 +32,12 @@ class Outcome:
     exception: str | None
     message: str | None
     functions: tuple[str, ...]
+    gpu: bool = False  # marked gpu: skipped, by design, where there is no CUDA
+
+    @property
+    def skipped_without_gpu(self) -> bool:
+        """A gpu test skipped, by design, because this machine has no CUDA."""
+        return self.gpu and self.outcome == "skipped"
 
     @property
     def name(self) -> str:
@@ -79,5 +85,5 @@ def run_katas(katas: Sequence[str], *, solutions: bool = False, impl: Path | Non
                                f"{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
         data = json.loads(report.read_text(encoding="utf-8"))
     tests = tuple(Outcome(t["nodeid"], t["kata"], t["outcome"], t["exception"], t["message"],
-                          tuple(t["functions"])) for t in data["tests"])
+                          tuple(t["functions"]), t["gpu"]) for t in data["tests"])
     return Run(data["exitstatus"], tests, done.stdout + done.stderr)

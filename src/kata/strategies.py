@@ -145,3 +145,28 @@ def clashing_shapes(draw, max_dims: int = 4, max_side: int = 5) -> Clash:
 def dims(ndim: int) -> st.SearchStrategy[int]:
     """Any valid ``dim`` argument for a tensor of ``ndim`` axes, negative ones included."""
     return st.integers(-ndim, ndim - 1)
+
+
+class ModuleTree(NamedTuple):
+    """A plan for a tree of modules: for each module (0 is the root), its attribute
+    assignments in order, each ``(kind, index)``: ``("parameter", i)`` assigns parameter i
+    of a shared pool, ``("tensor", i)`` a plain tensor, ``("child", j)`` module j."""
+
+    assignments: tuple[tuple[tuple[str, int], ...], ...]
+    pool_size: int
+
+
+@st.composite
+def module_trees(draw, max_modules: int = 4, max_parameters: int = 5) -> ModuleTree:
+    """Trees of modules where parameters, and whole modules, may be shared: a parameter
+    may be assigned to several modules (or twice to one), a module to two parents."""
+    count = draw(st.integers(1, max_modules), label="modules")
+    pool = draw(st.integers(1, max_parameters), label="parameters in the pool")
+    nodes: list[list[tuple[str, int]]] = [[] for _ in range(count)]
+    for child in range(1, count):
+        for parent in draw(st.lists(st.integers(0, child - 1), min_size=1, max_size=2, unique=True)):
+            nodes[parent].append(("child", child))
+    leaves = st.tuples(st.sampled_from(["parameter", "tensor"]), st.integers(0, pool - 1))
+    plans = tuple(tuple(draw(st.permutations(node + draw(st.lists(leaves, max_size=4)))))
+                  for node in nodes)
+    return ModuleTree(plans, pool)

@@ -1,9 +1,11 @@
 """Write each kata's stub from its reference solution: one source of truth for both.
 
 A stub keeps the solution's module docstring, its imports, and each public function's
-signature and docstring; the body only raises ``NotImplementedError`` with a message that
-names the kata and the function and says where to read on. Private helpers (names starting
-with ``_``) are the solution's own business and are left out.
+signature and docstring (each public class's bases, and its methods' signatures and
+docstrings); the body only raises ``NotImplementedError`` with a message that names the
+kata and the function and says where to read on. Private helpers (names starting with
+``_``) are the solution's own business and are left out; what the manifest lists as
+``given`` is copied whole.
 
     python -m kata.stubs            # rewrite every stub in katas/ from solutions/
     python -m kata.stubs --check    # exit 1 if a committed stub differs from its solution's
@@ -22,35 +24,72 @@ from kata.manifest import REPO_ROOT, Kata, load_manifest
 
 
 def not_implemented_message(kata: Kata, function: str) -> str:
-    """The message every stub function raises."""
+    """The message every stub function (or method, ``Class.method``) raises."""
     return (f"kata {kata.folder}: {function}() is yours to write, in "
             f"katas/{kata.folder}/{kata.module}.py. The README beside it explains the idea, "
             f"and each failing test shows a hint.")
 
 
+def _is_docstring(node: ast.stmt) -> bool:
+    return isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) \
+        and isinstance(node.value.value, str)
+
+
 def stub_source(kata: Kata, solution: str) -> str:
-    """The stub's text for a solution module's text."""
+    """The stub's text for a solution module's text.
+
+    Public functions and classes named in the manifest keep their signatures and
+    docstrings (a class keeps its bases and its public and special methods); the names the
+    manifest lists as ``given`` are kept whole; private helpers are dropped.
+    """
     lines = solution.splitlines(keepends=True)
     tree = ast.parse(solution)
 
     def text(first: int, last: int) -> str:
         return "".join(lines[first - 1:last])
 
-    parts = [f"# Kata {kata.folder}: fill in each function below, then run "
+    def start(node: ast.stmt) -> int:
+        return node.decorator_list[0].lineno if node.decorator_list else node.lineno
+
+    def stub_function(node: ast.FunctionDef, name: str, indent: str) -> str:
+        if not _is_docstring(node.body[0]):
+            raise ValueError(f"{kata.folder}: {name}() needs a docstring to teach from")
+        message = not_implemented_message(kata, name)
+        return (text(start(node), node.body[0].end_lineno)
+                + f"{indent}    raise NotImplementedError(\n{indent}        {message!r}\n"
+                  f"{indent}    )\n")
+
+    def stub_class(node: ast.ClassDef) -> str:
+        if not _is_docstring(node.body[0]):
+            raise ValueError(f"{kata.folder}: class {node.name} needs a docstring to teach from")
+        parts = [text(start(node), node.body[0].end_lineno)]
+        for member in node.body[1:]:
+            if not isinstance(member, ast.FunctionDef):
+                raise ValueError(f"{kata.folder}: class {node.name} may hold only methods; "
+                                 f"list it as given, or move line {member.lineno} into a method")
+            if member.name.startswith("_") and not member.name.endswith("__"):
+                continue
+            parts.append("\n" + stub_function(member, f"{node.name}.{member.name}", "    "))
+        return "".join(parts)
+
+    parts = [f"# Kata {kata.folder}: fill in each function and class below, then run "
              f"`pytest katas/{kata.folder}`.\n"]
     for node in tree.body:
-        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and node is tree.body[0]:
+        if node is tree.body[0] and _is_docstring(node):
             parts.append(text(node.lineno, node.end_lineno) + "\n")
         elif isinstance(node, (ast.Import, ast.ImportFrom)):
             parts.append(text(node.lineno, node.end_lineno))
-        elif isinstance(node, ast.FunctionDef) and not node.name.startswith("_"):
-            first = node.decorator_list[0].lineno if node.decorator_list else node.lineno
-            docstring = node.body[0]
-            if not (isinstance(docstring, ast.Expr) and isinstance(docstring.value, ast.Constant)):
-                raise ValueError(f"{kata.folder}: {node.name}() needs a docstring to teach from")
-            message = not_implemented_message(kata, node.name)
-            parts.append("\n\n" + text(first, docstring.end_lineno)
-                         + f"    raise NotImplementedError(\n        {message!r}\n    )\n")
+        elif isinstance(node, (ast.FunctionDef, ast.ClassDef)) and node.name.startswith("_"):
+            continue
+        elif isinstance(node, (ast.FunctionDef, ast.ClassDef)) and node.name in kata.given:
+            parts.append("\n\n" + text(start(node), node.end_lineno))
+        elif isinstance(node, ast.FunctionDef) and node.name in kata.functions:
+            parts.append("\n\n" + stub_function(node, node.name, ""))
+        elif isinstance(node, ast.ClassDef) and node.name in kata.functions:
+            parts.append("\n\n" + stub_class(node))
+        else:
+            raise ValueError(f"{kata.folder}: line {node.lineno} of the solution is neither an "
+                             f"import, a private helper, nor a name the manifest lists")
     return "".join(parts)
 
 

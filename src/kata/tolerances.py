@@ -103,3 +103,37 @@ def distance_error(d: int, dtype: torch.dtype) -> tuple[float, float]:
     root turns that into sqrt((d + 2) tiny).
     """
     return (((d + 2) * underflow(dtype)) ** 0.5, gamma(d + 2, dtype) + unit_roundoff(dtype))
+
+
+class SGDError:
+    """Allowed error of parameters after SGD steps in ``dtype``, against exact arithmetic.
+
+    Feed it each step's exact values (from a float64 oracle): the gradient plus weight
+    decay ``d``, the velocity ``v`` (``d`` itself without momentum) and the new parameter
+    ``p``. One step rounds at most 4 times in forming ``d`` and ``v`` (a product and a sum
+    each) and 2 times in ``p - lr v``, and it carries the errors of the step before: the
+    velocity's shrink by ``momentum``, the parameter's through weight decay. So, with
+    e_v and e_p the bounds on the velocity and parameter errors,
+
+        e_v <- momentum e_v + weight_decay e_p + 4 u (|d| + |v|)
+        e_p <- e_p + lr e_v + 2 u (|p| + lr |v|)
+
+    to first order in u; ``allowed()`` doubles e_p to cover the second-order terms.
+    """
+
+    def __init__(self, dtype: torch.dtype, lr: float, momentum: float, weight_decay: float):
+        self.u = unit_roundoff(dtype)
+        self.tiny = underflow(dtype)
+        self.lr, self.momentum, self.weight_decay = lr, momentum, weight_decay
+        self.velocity = self.parameter = torch.zeros((), dtype=torch.float64)
+
+    def step(self, d: torch.Tensor, v: torch.Tensor, p: torch.Tensor) -> None:
+        """Account for one step whose exact values were ``d``, ``v`` and ``p``."""
+        d, v, p = d.double().abs(), v.double().abs(), p.double().abs()
+        self.velocity = (self.momentum * self.velocity + self.weight_decay * self.parameter
+                         + 4 * self.u * (d + v) + 2 * self.tiny)
+        self.parameter = (self.parameter + self.lr * self.velocity
+                          + 2 * self.u * (p + self.lr * v) + self.tiny)
+
+    def allowed(self) -> torch.Tensor:
+        return 2 * self.parameter
