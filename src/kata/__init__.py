@@ -7,6 +7,7 @@
 - ``kata.guards``: the lesson's rules (no loops, no forbidden calls), enforced while code runs.
 - ``kata.loader``: imports the module under test and wraps its functions in their guards.
 - ``kata.stubs``: writes each stub from its reference solution.
+- ``kata.mnist_data``: finds, checks and parses MNIST for the final kata.
 - ``kata.runner``: runs katas' tests in a fresh pytest process and reads back each outcome.
 - ``kata.catalog`` and ``kata.checks``: the repository's proof that solutions pass, stubs
   fail, and the tests catch the mistakes they are meant to catch.

@@ -1,0 +1,150 @@
+"""MNIST for the final kata: found, checked and parsed, never committed to the repository.
+
+Where the four standard IDX files come from, in order:
+
+1. the directory named by the environment variable ``MNIST_DIR`` (CI sets it), used as is;
+2. a per-user cache (``$XDG_CACHE_HOME/tensor-katas/mnist``, else
+   ``~/.cache/tensor-katas/mnist``), filled on first use by downloading from the usual
+   public mirrors.
+
+Each file may be gzip-compressed or not. Its *decompressed* bytes must have the SHA-256
+that the MNIST distribution has, so a re-compressed copy passes and a damaged one does
+not. Downloads are written to a temporary file and renamed, so an interrupted download
+never leaves a half file behind.
+
+>>> x, y = load_mnist("test")                                        # doctest: +SKIP
+>>> x.shape, x.dtype, y[:3]                                         # doctest: +SKIP
+(torch.Size([10000, 784]), torch.float32, tensor([7, 2, 1]))
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+import struct
+import tempfile
+import urllib.request
+from pathlib import Path
+
+import torch
+
+#: decompressed SHA-256 of each file, from the MNIST distribution
+FILES = {
+    "train-images-idx3-ubyte": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+    "train-labels-idx1-ubyte": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+    "t10k-images-idx3-ubyte": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+    "t10k-labels-idx1-ubyte": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+}
+SPLITS = {"train": "train", "test": "t10k"}
+MIRRORS = (
+    "https://ossci-datasets.s3.amazonaws.com/mnist/",
+    "https://storage.googleapis.com/cvdf-datasets/mnist/",
+)
+_IMAGES_MAGIC, _LABELS_MAGIC = 2051, 2049
+
+
+class MnistUnavailable(RuntimeError):
+    """MNIST is missing or damaged and could not be fetched; the message says what to do."""
+
+
+def cache_dir() -> Path:
+    """The per-user directory that downloads go to."""
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "tensor-katas" / "mnist"
+
+
+def load_mnist(split: str = "train", directory: str | Path | None = None
+               ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Images as float32 in [0, 1] of shape ``(n, 784)`` and labels as int64 of shape ``(n,)``.
+
+    ``split`` is ``"train"`` (60,000 images) or ``"test"`` (10,000). ``directory`` overrides
+    where the files are looked for (default: ``MNIST_DIR``, else the cache).
+    """
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {sorted(SPLITS)}, got {split!r}")
+    prefix = SPLITS[split]
+    images = _parse(read_verified(f"{prefix}-images-idx3-ubyte", directory), _IMAGES_MAGIC)
+    labels = _parse(read_verified(f"{prefix}-labels-idx1-ubyte", directory), _LABELS_MAGIC)
+    if len(images) != len(labels):
+        raise MnistUnavailable(f"MNIST {split}: {len(images)} images but {len(labels)} labels")
+    return images.reshape(len(images), -1).float().div_(255), labels.long()
+
+
+def read_verified(name: str, directory: str | Path | None = None) -> bytes:
+    """The decompressed bytes of the standard file ``name``, checked against its SHA-256."""
+    chosen = directory or os.environ.get("MNIST_DIR")
+    if chosen:
+        path = _find(Path(chosen), name)
+        if path is None:
+            raise MnistUnavailable(
+                f"{name}(.gz) is not in {chosen} (set by "
+                f"{'the caller' if directory else 'MNIST_DIR'}). Put the four MNIST files "
+                f"there, or unset MNIST_DIR to download them into {cache_dir()}.")
+        return _checked(path, name, how_to_fix="replace it with a good copy")
+    path = _find(cache_dir(), name)
+    if path is not None:
+        try:
+            return _checked(path, name, how_to_fix="")
+        except MnistUnavailable:
+            path.unlink()  # a damaged cache entry is fetched again
+    return _download(name)
+
+
+def _find(directory: Path, name: str) -> Path | None:
+    for candidate in (directory / f"{name}.gz", directory / name):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _checked(path: Path, name: str, how_to_fix: str) -> bytes:
+    return _verified(path.read_bytes(), name, str(path), how_to_fix or "delete it and run again")
+
+
+def _verified(raw: bytes, name: str, source: str, how_to_fix: str) -> bytes:
+    """The decompressed bytes of ``raw`` (gzip or not), if their SHA-256 is MNIST's."""
+    try:
+        data = gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw
+    except (OSError, EOFError) as error:
+        raise MnistUnavailable(f"{source} is not a readable gzip file ({error}); {how_to_fix}") from None
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != FILES[name]:
+        raise MnistUnavailable(f"{source} is damaged: its decompressed SHA-256 is {digest}, "
+                               f"MNIST's is {FILES[name]}; {how_to_fix}")
+    return data
+
+
+def _download(name: str) -> bytes:
+    """Fetch ``name`` from the first mirror that serves a good copy, and cache it."""
+    target = cache_dir() / f"{name}.gz"
+    failures = []
+    for mirror in MIRRORS:
+        try:
+            with urllib.request.urlopen(mirror + f"{name}.gz", timeout=30) as response:
+                payload = response.read()
+            data = _verified(payload, name, mirror + f"{name}.gz", "trying the next mirror")
+        except (OSError, MnistUnavailable) as error:
+            failures.append(f"{mirror}: {error}")
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=target.parent, delete=False) as partial:
+            partial.write(payload)
+        os.replace(partial.name, target)  # atomic: readers see the whole file or none
+        return data
+    raise MnistUnavailable(
+        f"MNIST's {name}.gz could not be downloaded (no network?):\n  " + "\n  ".join(failures)
+        + f"\nCopy the four MNIST .gz files into {cache_dir()}, or set MNIST_DIR to a "
+        f"directory that holds them.")
+
+
+def _parse(data: bytes, magic: int) -> torch.Tensor:
+    """An IDX file's contents as a uint8 tensor: big-endian magic, then one int per axis."""
+    found = struct.unpack(">I", data[:4])[0]
+    if found != magic:
+        raise MnistUnavailable(f"not an IDX file of the expected kind: magic {found}, "
+                               f"expected {magic}")
+    ndim = data[3]
+    dims = struct.unpack(f">{ndim}I", data[4:4 + 4 * ndim])
+    body = bytearray(data[4 + 4 * ndim:])
+    return torch.frombuffer(body, dtype=torch.uint8).reshape(dims)
