@@ -1,0 +1,130 @@
+"""Kata 07: the training loop by hand: a loss, an accuracy, SGD, and ``fit``.
+
+Training repeats four steps for every mini-batch: clear the old gradients (``zero_grad``),
+compute the loss of the model's predictions, ``backward()`` to get fresh gradients, and
+``step()`` to move each parameter a little against its gradient. Forget the first step and
+gradients pile up from batch to batch, so every step is too large and points the wrong way.
+"""
+
+from dataclasses import dataclass, field
+
+import torch
+
+
+def nll_loss(log_probs, targets):
+    """The mean negative log-likelihood: ``-log_probs[i, targets[i]]`` averaged over rows.
+
+    One indexing operation picks each row's log-probability of its target.
+
+    >>> nll_loss(torch.tensor([[-0.5, -1.0], [-2.0, -0.1]]), torch.tensor([0, 1]))
+    tensor(0.3000)
+    """
+    if log_probs.dim() != 2 or targets.shape != log_probs.shape[:1]:
+        raise ValueError(f"nll_loss needs log_probs of shape (n, classes) and targets of "
+                         f"shape (n,): got {tuple(log_probs.shape)} and {tuple(targets.shape)}")
+    return -log_probs[torch.arange(len(targets), device=targets.device), targets].mean()
+
+
+def accuracy(outputs, targets):
+    """The fraction of rows whose largest output is at the target's index, as a float.
+
+    >>> accuracy(torch.tensor([[0.1, 0.9], [0.8, 0.2]]), torch.tensor([1, 1]))
+    0.5
+    """
+    return (outputs.argmax(dim=1) == targets).float().mean().item()
+
+
+class SGD:
+    """Stochastic gradient descent with optional momentum and weight decay, as
+    ``torch.optim.SGD`` computes it.
+
+    >>> w = torch.nn.Parameter(torch.tensor([1.0]))
+    >>> opt = SGD([w], lr=0.1)
+    >>> (2 * w).sum().backward()
+    >>> opt.step()
+    >>> w
+    Parameter containing:
+    tensor([0.8000], requires_grad=True)
+    """
+
+    def __init__(self, params, lr, momentum=0.0, weight_decay=0.0):
+        """Keep the parameters (any iterable, such as ``model.parameters()``) and the
+        settings; the momentum buffers start empty."""
+        self.params = list(params)
+        self.lr, self.momentum, self.weight_decay = lr, momentum, weight_decay
+        self.velocities = [None] * len(self.params)
+
+    def step(self):
+        """Update each parameter in place: ``p -= lr * v``, where ``v`` is the gradient
+        plus ``weight_decay * p``, accumulated with momentum after the first step."""
+        with torch.no_grad():
+            for index, p in enumerate(self.params):
+                if p.grad is None:
+                    continue
+                d_p = p.grad + self.weight_decay * p if self.weight_decay else p.grad
+                if self.momentum:
+                    v = self.velocities[index]
+                    v = d_p.clone() if v is None else v.mul_(self.momentum).add_(d_p)
+                    self.velocities[index] = d_p = v
+                p.sub_(self.lr * d_p)
+
+    def zero_grad(self):
+        """Clear every parameter's gradient (set it to ``None``)."""
+        for p in self.params:
+            p.grad = None
+
+
+@dataclass
+class History:
+    """What ``fit`` measured: the loss of every training batch, and per epoch the
+    validation loss and accuracy (empty lists when there is no validation data)."""
+
+    train_loss: list = field(default_factory=list)
+    valid_loss: list = field(default_factory=list)
+    valid_accuracy: list = field(default_factory=list)
+
+
+def fit(model, loss_fn, opt, train_dl, epochs=1, valid_dl=None, log_every=100):
+    """Train ``model`` for ``epochs`` passes over ``train_dl`` and return a ``History``.
+
+    For each batch: ``opt.zero_grad()``, forward, ``loss_fn``, ``backward()``,
+    ``opt.step()``. After each epoch, with ``valid_dl``, the validation loss and accuracy
+    (averaged over examples) are computed without gradients. Prints progress every
+    ``log_every`` batches and after each epoch.
+
+    >>> model = torch.nn.Linear(1, 2)
+    >>> batches = [(torch.tensor([[1.0], [-1.0]]), torch.tensor([1, 0]))]
+    >>> loss = lambda out, y: torch.nn.functional.cross_entropy(out, y)
+    >>> history = fit(model, loss, SGD(model.parameters(), lr=0.5), batches, epochs=3,
+    ...               log_every=0)
+    >>> len(history.train_loss), history.valid_loss
+    (3, [])
+    """
+    history = History()
+    for epoch in range(epochs):
+        for batch, (xb, yb) in enumerate(train_dl):
+            opt.zero_grad()
+            loss = loss_fn(model(xb), yb)
+            loss.backward()
+            opt.step()
+            history.train_loss.append(loss.item())
+            if log_every and batch % log_every == 0:
+                print(f"epoch {epoch + 1} batch {batch}: loss {loss.item():.4f}")
+        if valid_dl is not None:
+            valid_loss, valid_accuracy = _evaluate(model, loss_fn, valid_dl)
+            history.valid_loss.append(valid_loss)
+            history.valid_accuracy.append(valid_accuracy)
+            print(f"epoch {epoch + 1}: valid loss {valid_loss:.4f}, accuracy {valid_accuracy:.4f}")
+    return history
+
+
+def _evaluate(model, loss_fn, dl):
+    """Loss and accuracy over all of ``dl``, each batch weighted by its size."""
+    total_loss = total_correct = count = 0.0
+    with torch.no_grad():
+        for xb, yb in dl:
+            out = model(xb)
+            total_loss += loss_fn(out, yb).item() * len(yb)
+            total_correct += accuracy(out, yb) * len(yb)
+            count += len(yb)
+    return total_loss / count, total_correct / count

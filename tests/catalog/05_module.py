@@ -1,0 +1,108 @@
+"""Kata 05 variants: classic Module mistakes, a forbidden shortcut, correct alternatives.
+
+A class variant subclasses the solution's class of the same name and changes one method.
+"""
+
+import torch
+from torch import nn
+
+from kata.catalog import alternative, cheat, mistake
+
+
+@mistake("Module", "parameters() does not look into child modules",
+         caught_by=["test_parameters_lists_each_registered_parameter_once_in_order"])
+class ModuleWithoutChildren(Module):
+    def parameters(self):
+        yield from self._parameters.values()
+
+
+@mistake("Module", "parameters() yields a shared parameter once per place it is held",
+         caught_by=["test_parameters_lists_each_registered_parameter_once_in_order"])
+class ModuleWithDuplicates(Module):
+    def parameters(self):
+        return self._all_parameters()
+
+
+@mistake("Module", "registers any tensor that requires grad as a parameter",
+         caught_by=["test_plain_tensors_and_other_values_are_not_parameters"])
+class ModuleRegisteringTensors(Module):
+    def __setattr__(self, name, value):
+        if isinstance(value, torch.Tensor) and value.requires_grad:
+            value = nn.Parameter(value)
+        super().__setattr__(name, value)
+
+
+@mistake("Module", "to() makes new Parameter objects, which an optimizer made before never sees",
+         caught_by=["test_to_moves_parameters_and_keeps_them_the_same_objects"])
+class ModuleMovingCopies(Module):
+    def to(self, device):
+        for name, parameter in list(self._parameters.items()):
+            setattr(self, name, nn.Parameter(parameter.detach().to(device)))
+        for child in self._children.values():
+            child.to(device)
+        return self
+
+
+@mistake("get_weights", "divides by the last dimension instead of the first",
+         caught_by=["test_get_weights_is_standard_normal_over_the_first_dim"])
+def get_weights_by_last_dim(*dims):
+    return nn.Parameter(torch.randn(dims) / dims[-1])
+
+
+@mistake("Linear", "stores the weight as (n_out, n_in), the layout of torch's nn.Linear",
+         caught_by=["test_linear_matches_torch"])
+class LinearTransposed(Linear):
+    def __init__(self, n_in, n_out):
+        super().__init__(n_in, n_out)
+        self.weight = get_weights(n_out, n_in)
+
+    def forward(self, x):
+        return x @ self.weight.T + self.bias
+
+
+@mistake("LogReg", "returns the logits, without log-softmax",
+         caught_by=["test_logreg_matches_torch_layers_with_the_same_weights"])
+class LogRegWithoutSoftmax(LogReg):
+    def forward(self, x):
+        return x.reshape(x.shape[0], -1) @ self.l1_w + self.l1_b
+
+
+@mistake("mlp", "forgets the ReLU, so the model is affine",
+         caught_by=["test_mlp_default_sizes_and_it_is_not_affine"])
+def mlp_without_relu(n_in=784, n_hidden=100, n_out=10):
+    return Sequential(Linear(n_in, n_hidden), Linear(n_hidden, n_out), LogSoftmax())
+
+
+@cheat("Module", "inherits from torch.nn.Module", rule="write_module_yourself",
+       caught_by=["test_parameters_lists_each_registered_parameter_once_in_order"])
+class ModuleFromTorch(nn.Module):
+    pass
+
+
+@cheat("LogReg", "calls torch.log_softmax", rule="no_library_softmax",
+       caught_by=["test_logreg_matches_torch_layers_with_the_same_weights"])
+class LogRegByTorch(LogReg):
+    def forward(self, x):
+        return torch.log_softmax(x.reshape(x.shape[0], -1) @ self.l1_w + self.l1_b, dim=-1)
+
+
+@alternative("Module", "finds parameters and children by walking the instance's attributes")
+class ModuleWalkingAttributes(Module):
+    def parameters(self):
+        seen = set()
+        for value in vars(self).values():
+            if isinstance(value, nn.Parameter) and id(value) not in seen:
+                seen.add(id(value))
+                yield value
+        for value in vars(self).values():
+            if isinstance(value, Module):
+                for parameter in value.parameters():
+                    if id(parameter) not in seen:
+                        seen.add(id(parameter))
+                        yield parameter
+
+
+@alternative("LogReg", "flattens with flatten(1) and applies the LogSoftmax layer")
+class LogRegWithLayers(LogReg):
+    def forward(self, x):
+        return LogSoftmax()(x.flatten(1) @ self.l1_w + self.l1_b)

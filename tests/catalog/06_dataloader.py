@@ -1,0 +1,78 @@
+"""Kata 06 variants: classic data loader mistakes, a forbidden shortcut, correct alternatives."""
+
+import torch
+
+from kata.catalog import alternative, cheat, mistake
+
+
+@mistake("DataLoader", "drops the last, smaller batch",
+         caught_by=["test_an_epoch_yields_every_example_once_in_full_batches"])
+class DataLoaderDroppingTheLastBatch(DataLoader):
+    def __iter__(self):
+        n = len(self.dataset)
+        order = torch.randperm(n, generator=self.generator) if self.shuffle else torch.arange(n)
+        for start in range(0, n - self.batch_size + 1, self.batch_size):
+            yield self.dataset[order[start:start + self.batch_size]]
+
+
+@mistake("DataLoader", "shuffles once, in __init__, so every epoch has the same order",
+         caught_by=["test_shuffle_is_reproducible_and_fresh_every_epoch"])
+class DataLoaderShufflingOnce(DataLoader):
+    def __init__(self, dataset, batch_size=64, shuffle=False, drop_last=False, generator=None):
+        super().__init__(dataset, batch_size, shuffle, drop_last, generator)
+        n = len(dataset)
+        self.order = torch.randperm(n, generator=generator) if shuffle else torch.arange(n)
+
+    def __iter__(self):
+        for start in range(0, len(self) * self.batch_size, self.batch_size):
+            yield self.dataset[self.order[start:start + self.batch_size]]
+
+
+@mistake("DataLoader", "makes every batch of the epoch before the first next()",
+         caught_by=["test_next_fetches_one_batch_lazily_with_one_lookup"])
+class DataLoaderAllAtOnce(DataLoader):
+    def __iter__(self):
+        return iter(list(super().__iter__()))
+
+
+@mistake("DataLoader", "builds each batch item by item, as torch's default collation does",
+         caught_by=["test_next_fetches_one_batch_lazily_with_one_lookup"])
+class DataLoaderItemByItem(DataLoader):
+    def __iter__(self):
+        n = len(self.dataset)
+        for start in range(0, len(self) * self.batch_size, self.batch_size):
+            items = [self.dataset[i] for i in range(start, min(start + self.batch_size, n))]
+            yield torch.stack([x for x, _ in items]), torch.stack([y for _, y in items])
+
+
+@mistake("DataLoader", "counts the last, smaller batch in len() even with drop_last",
+         caught_by=["test_len_is_the_number_of_batches_an_epoch_yields"])
+class DataLoaderLenIgnoringDropLast(DataLoader):
+    def __len__(self):
+        return -(-len(self.dataset) // self.batch_size)
+
+
+@mistake("Dataset", "accepts x and y of different lengths",
+         caught_by=["test_dataset_with_lengths_that_differ_is_a_value_error"])
+class DatasetWithoutCheck(Dataset):
+    def __init__(self, x, y):
+        self.x, self.y = x, y
+
+
+@cheat("DataLoader", "hands the work to torch.utils.data.DataLoader", rule="no_library_dataloader",
+       caught_by=["test_an_epoch_yields_every_example_once_in_full_batches"])
+class DataLoaderFromTorch(DataLoader):
+    def __iter__(self):
+        yield from torch.utils.data.DataLoader(self.dataset, batch_size=self.batch_size,
+                                               shuffle=self.shuffle, drop_last=self.drop_last)
+
+
+@alternative("DataLoader", "splits an index tensor into batches with torch.split")
+class DataLoaderBySplit(DataLoader):
+    def __iter__(self):
+        n = len(self.dataset)
+        order = torch.randperm(n, generator=self.generator) if self.shuffle else torch.arange(n)
+        batches = order.split(self.batch_size) if n else ()
+        if self.drop_last and batches and len(batches[-1]) < self.batch_size:
+            batches = batches[:-1]
+        return (self.dataset[indices] for indices in batches)

@@ -1,0 +1,144 @@
+"""Kata 07 variants: classic training-loop mistakes, forbidden shortcuts, correct alternatives."""
+
+import torch
+
+from kata.catalog import alternative, cheat, mistake
+
+
+@mistake("nll_loss", "indexes log_probs[:, targets], an n x n table, and averages all of it",
+         caught_by=["test_nll_loss_matches_torch"])
+def nll_loss_with_a_table(log_probs, targets):
+    return -log_probs[:, targets].mean()
+
+
+@mistake("nll_loss", "forgets the minus sign", caught_by=["test_nll_loss_matches_torch"])
+def nll_loss_without_minus(log_probs, targets):
+    return log_probs[torch.arange(len(targets)), targets].mean()
+
+
+@mistake("accuracy", "takes the argmax over the wrong axis",
+         caught_by=["test_accuracy_is_the_fraction_of_rows_argmax_equals_target"])
+def accuracy_over_columns(outputs, targets):
+    return (outputs.argmax(dim=0)[:len(targets)] == targets).float().mean().item()
+
+
+@mistake("SGD", "ignores momentum", caught_by=["test_sgd_follows_torch_optim_sgd_step_for_step"])
+class SGDWithoutMomentum(SGD):
+    def __init__(self, params, lr, momentum=0.0, weight_decay=0.0):
+        super().__init__(params, lr, 0.0, weight_decay)
+
+
+@mistake("SGD", "keeps the iterator it was given, which is empty after the first step",
+         caught_by=["test_sgd_follows_torch_optim_sgd_step_for_step"])
+class SGDKeepingTheIterator(SGD):
+    def __init__(self, params, lr, momentum=0.0, weight_decay=0.0):
+        super().__init__([], lr, momentum, weight_decay)
+        self.given = params
+
+    def step(self):
+        self.params = list(self.given)
+        self.velocities = self.velocities or [None] * len(self.params)
+        super().step()
+
+
+@mistake("SGD", "adds weight decay after the momentum instead of to the gradient",
+         caught_by=["test_sgd_follows_torch_optim_sgd_step_for_step"])
+class SGDDecayingLate(SGD):
+    def step(self):
+        with torch.no_grad():
+            for index, p in enumerate(self.params):
+                if p.grad is None:
+                    continue
+                v = self.velocities[index]
+                v = p.grad.clone() if v is None else v.mul_(self.momentum).add_(p.grad)
+                self.velocities[index] = v
+                p.sub_(self.lr * (v + self.weight_decay * p))
+
+
+@mistake("fit", "forgets zero_grad, so gradients pile up from batch to batch",
+         caught_by=["test_fit_trains_exactly_as_the_lesson_loop_does",
+                    "test_fit_clears_gradients_before_each_backward_and_validates_without_them"])
+def fit_without_zero_grad(model, loss_fn, opt, train_dl, epochs=1, valid_dl=None, log_every=100):
+    history = History()
+    for _ in range(epochs):
+        for xb, yb in train_dl:
+            loss = loss_fn(model(xb), yb)
+            loss.backward()
+            opt.step()
+            history.train_loss.append(loss.item())
+        if valid_dl is not None:
+            valid_loss, valid_accuracy = _evaluate(model, loss_fn, valid_dl)
+            history.valid_loss.append(valid_loss)
+            history.valid_accuracy.append(valid_accuracy)
+    return history
+
+
+@mistake("fit", "validates with gradients on",
+         caught_by=["test_fit_clears_gradients_before_each_backward_and_validates_without_them"])
+def fit_validating_with_gradients(model, loss_fn, opt, train_dl, epochs=1, valid_dl=None, log_every=100):
+    history = History()
+    for _ in range(epochs):
+        for xb, yb in train_dl:
+            opt.zero_grad()
+            loss = loss_fn(model(xb), yb)
+            loss.backward()
+            opt.step()
+            history.train_loss.append(loss.item())
+        if valid_dl is not None:
+            total_loss = total_correct = count = 0.0
+            for xb, yb in valid_dl:
+                out = model(xb)
+                total_loss += loss_fn(out, yb).item() * len(yb)
+                total_correct += accuracy(out, yb) * len(yb)
+                count += len(yb)
+            history.valid_loss.append(total_loss / count)
+            history.valid_accuracy.append(total_correct / count)
+    return history
+
+
+@cheat("nll_loss", "calls torch.nn.functional.nll_loss", rule="no_library_loss",
+       caught_by=["test_nll_loss_matches_torch"])
+def nll_loss_by_torch(log_probs, targets):
+    return torch.nn.functional.nll_loss(log_probs, targets)
+
+
+@cheat("SGD", "hands the step to torch.optim.SGD", rule="no_library_optim",
+       caught_by=["test_sgd_follows_torch_optim_sgd_step_for_step"])
+class SGDFromTorch(SGD):
+    def __init__(self, params, lr, momentum=0.0, weight_decay=0.0):
+        super().__init__([], lr)
+        self.inner = torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
+
+    def step(self):
+        self.inner.step()
+
+
+@alternative("nll_loss", "gathers each row's target entry")
+def nll_loss_by_gather(log_probs, targets):
+    if log_probs.dim() != 2 or len(targets) != len(log_probs):
+        raise ValueError(f"log_probs {tuple(log_probs.shape)} and targets {tuple(targets.shape)} do not fit")
+    return -log_probs.gather(1, targets[:, None]).mean()
+
+
+@alternative("SGD", "keeps velocities in a dict keyed by parameter, zero_grad zeroes in place")
+class SGDWithVelocityDict(SGD):
+    def step(self):
+        if not isinstance(self.velocities, dict):
+            self.velocities = {}
+        with torch.no_grad():
+            for p in self.params:
+                if p.grad is None:
+                    continue
+                d_p = p.grad.add(p, alpha=self.weight_decay)
+                if self.momentum:
+                    if p in self.velocities:
+                        self.velocities[p].mul_(self.momentum).add_(d_p)
+                    else:
+                        self.velocities[p] = d_p.clone()
+                    d_p = self.velocities[p]
+                p.add_(d_p, alpha=-self.lr)
+
+    def zero_grad(self):
+        for p in self.params:
+            if p.grad is not None:
+                p.grad.zero_()
