@@ -10,7 +10,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kata import assertions, guards, strategies
+from kata import assertions, guards, loader, strategies
 from kata.guards import RuleViolation, guarded
 from kata.loader import KataImportError, import_from_path, import_kata
 from kata.manifest import REPO_ROOT, load_manifest
@@ -204,3 +204,57 @@ def test_numpy_and_torch_broadcast_shapes_agree(shapes):
     """Kata 01 uses numpy's broadcast_shapes as its oracle (torch's first call costs 0.4 s of
     lazy imports, too much for a learner's quick run); this keeps it equal to torch's."""
     assert np.broadcast_shapes(*shapes) == tuple(torch.broadcast_shapes(*shapes))
+
+
+@pytest.fixture
+def two_trees(tmp_path):
+    """Two trees laid out like katas/ whose 04 and 05 know which tree they are in; the
+    process's tree is handed back afterwards."""
+    for tree in ("first", "second"):
+        (tmp_path / tree / "04_softmax").mkdir(parents=True)
+        (tmp_path / tree / "04_softmax" / "softmax.py").write_text(f"TREE = {tree!r}\n")
+        (tmp_path / tree / "05_module").mkdir()
+        (tmp_path / tree / "05_module" / "module.py").write_text("from softmax import TREE\n")
+    previous = loader.use_tree(None)
+    yield tmp_path
+    loader.use_tree(previous)
+
+
+def test_kata_modules_import_earlier_katas_from_the_tree_under_test(two_trees):
+    module_kata = MANIFEST.kata("05")
+    assert import_kata(module_kata, two_trees / "first").TREE == "first"
+    assert import_kata(module_kata, two_trees / "second").TREE == "second"
+
+
+def test_an_earlier_kata_that_does_not_import_is_named(two_trees):
+    (two_trees / "first" / "04_softmax" / "softmax.py").write_text("def f(:\n")
+    with pytest.raises(KataImportError, match=r"04_softmax/softmax.py does not import: SyntaxError at line 1"):
+        import_kata(MANIFEST.kata("05"), two_trees / "first")
+
+
+def test_a_class_may_not_inherit_a_forbidden_base(tmp_path):
+    module = _learner_module(tmp_path, """
+        import torch
+        class Module(torch.nn.Module):
+            pass
+    """)
+    with pytest.raises(RuleViolation, match="`write_module_yourself`: it inherits from torch.nn.Module"):
+        guarded(module.Module, [MANIFEST.rules["write_module_yourself"]], "module.Module")
+
+
+def test_a_class_runs_its_methods_and_generators_under_the_rules(tmp_path):
+    module = _learner_module(tmp_path, """
+        import torch
+        class Loader:
+            def __init__(self, data):
+                self.data = data
+            def __iter__(self):
+                yield from torch.utils.data.DataLoader(self.data)
+    """)
+    Loader = guarded(module.Loader, [MANIFEST.rules["no_library_dataloader"]], "dataloader.Loader")
+    loader = Loader(torch.arange(3))
+    assert isinstance(loader, module.Loader)
+    batches = iter(loader)  # nothing runs until the first next()
+    with pytest.raises(RuleViolation, match=r"Loader.__iter__\(\) broke the rule `no_library_dataloader`"):
+        next(batches)
+    assert list(torch.utils.data.DataLoader(torch.arange(2))) == [torch.tensor([0]), torch.tensor([1])]

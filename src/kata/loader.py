@@ -89,16 +89,19 @@ class _KataModuleFinder(importlib.abc.MetaPathFinder):
 _FINDER = _KataModuleFinder()
 
 
-def use_tree(root: Path) -> None:
+def use_tree(root: Path | None) -> Path | None:
     """From now on, kata modules imported by their plain names come from the tree at
-    ``root``; those imported earlier from another tree are forgotten."""
-    root = Path(root).resolve()
+    ``root`` (from nowhere, for None); those imported earlier from another tree are
+    forgotten. Returns the tree used before."""
+    previous = _FINDER.root
+    root = Path(root).resolve() if root is not None else None
     if _FINDER.root != root:
         for kata in load_manifest().katas:
             sys.modules.pop(kata.module, None)
         _FINDER.root = root
     if _FINDER not in sys.meta_path:
         sys.meta_path.insert(0, _FINDER)
+    return previous
 
 
 def import_kata(kata: Kata, root: Path) -> ModuleType:

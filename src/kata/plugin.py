@@ -31,6 +31,7 @@ settings.register_profile("ci", settings.get_profile("learner"), max_examples=20
 
 IMPL_ROOT = pytest.StashKey[Path]()
 RECORDER = pytest.StashKey["_Recorder"]()
+PREVIOUS_TREE = pytest.StashKey[Path | None]()
 _HYPOTHESIS_PATCH_KEY = "_hypothesis_failing_examples"  # hypothesis writes .patch files from it
 
 
@@ -60,7 +61,7 @@ def pytest_configure(config: pytest.Config) -> None:
     else:
         root = config.rootpath / "katas"
     config.stash[IMPL_ROOT] = root
-    use_tree(root)
+    config.stash[PREVIOUS_TREE] = use_tree(root)
     if config.getoption("kata_json"):
         config.stash[RECORDER] = _Recorder(config.getoption("kata_json"))
         config.pluginmanager.register(config.stash[RECORDER], "kata-json")
@@ -73,6 +74,11 @@ def pytest_configure(config: pytest.Config) -> None:
     for kata in load_manifest().katas:
         for function in kata.functions:
             config.addinivalue_line("markers", f"{function}: tests of {kata.module}.{function}()")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if PREVIOUS_TREE in config.stash:  # a pytest run inside another (pytester) hands it back
+        use_tree(config.stash[PREVIOUS_TREE])
 
 
 def kata_of(path: Path) -> Kata | None:
