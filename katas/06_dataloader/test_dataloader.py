@@ -57,7 +57,8 @@ def _call(settings):
 @given(distinct_sizes("n", "features", min_size=2, max_size=7), st.data())
 def test_dataset_indexes_x_and_y_together(impl, sizes, data):
     n = sizes["n"]
-    x, y = torch.randn(n, sizes["features"]), torch.randperm(n)
+    generator = torch.Generator().manual_seed(n)
+    x, y = torch.randn(n, sizes["features"], generator=generator), torch.randperm(n, generator=generator)
     dataset = impl.Dataset(x, y)
     assert_value(len(dataset), n, call="len(Dataset(x, y))")
     index = data.draw(st.one_of(
@@ -87,6 +88,10 @@ def test_an_epoch_yields_every_example_once_in_full_batches(impl, settings):
     _, batches = _epoch(impl, settings)
     full, rest = divmod(n, size)
     expected_sizes = [size] * full + ([rest] if rest and not settings["drop_last"] else [])
+    sizes = [len(yb) for _, yb in batches]
+    assert_true(not (rest and not settings["drop_last"] and sizes == expected_sizes[:-1]),
+                f"{_call(settings)} left out the last, smaller batch of {rest} examples: its "
+                f"batches had {sizes} examples. Only drop_last=True leaves it out.")
     assert_value([len(yb) for _, yb in batches], expected_sizes,
                  call=f"[len(yb) for xb, yb in {_call(settings)}]")
     seen = torch.cat([yb for _, yb in batches]) if batches else torch.zeros(0, dtype=torch.long)
@@ -165,7 +170,8 @@ def test_batch_size_below_one_is_a_value_error(impl, batch_size):
 @pytest.mark.DataLoader
 @pytest.mark.Dataset
 def test_batches_of_your_dataset_stay_on_its_device(impl, device):
-    x, y = torch.randn(10, 4, device=device), torch.arange(10, device=device)
+    x = torch.randn(10, 4, generator=torch.Generator().manual_seed(2)).to(device)
+    y = torch.arange(10, device=device)
     loader = impl.DataLoader(impl.Dataset(x, y), batch_size=4, shuffle=True,
                              generator=torch.Generator().manual_seed(1))
     batches = list(loader)
