@@ -140,7 +140,7 @@ def trained(impl, trainer, device):
     return _trained[trainer, device.type]
 
 
-def test_accuracy(model, device):
+def accuracy_on_test_images(model, device):
     """The fraction of the 10,000 test images that ``model`` classifies right."""
     _, _, x, y = mnist()
     mean, std = training_statistics()
@@ -148,9 +148,6 @@ def test_accuracy(model, device):
     with torch.no_grad():
         predicted = torch.cat([model(x[i:i + 1000]).argmax(1) for i in range(0, len(x), 1000)])
     return (predicted.cpu() == y).double().mean().item()
-
-
-test_accuracy.__test__ = False  # a helper, not a test
 
 
 @pytest.mark.train_logistic_regression
@@ -163,7 +160,7 @@ def test_exam_reaches_the_lessons_test_accuracy(impl, impl_of, device, trainer):
     placed = {p.device.type for p in model.parameters()}
     assert_true(placed == {device.type},
                 f"{trainer}(x, y, {str(device)!r}) should train on {device}; its parameters are on {placed}")
-    accuracy = test_accuracy(model, device)
+    accuracy = accuracy_on_test_images(model, device)
     assert_true(accuracy >= TARGETS[trainer],
                 f"{trainer} reached {accuracy:.4f} on the 10,000 test images; the exam asks for "
                 f"{TARGETS[trainer]}. If the sanity checks above pass, look at the learning rate, "
@@ -178,6 +175,6 @@ def test_exam_trains_on_the_gpu(impl):
     placed = {p.device.type for p in model.parameters()}
     # the batches must be on the GPU too: a CPU batch times CUDA weights would have failed
     assert_true(placed == {"cuda"}, f"train_logistic_regression(x, y, 'cuda') left parameters on {placed}")
-    accuracy = test_accuracy(model, cuda)
+    accuracy = accuracy_on_test_images(model, cuda)
     assert_true(accuracy >= TARGETS["train_logistic_regression"],
                 f"on the GPU, logistic regression reached only {accuracy:.4f}")

@@ -7,7 +7,9 @@
   that skip a failure.
 - Hypothesis profiles: ``learner`` (the default: quick) and ``ci`` (more examples).
 - A failing kata test is reported in a few lines: what went wrong, on which input, where in
-  the learner's file, and the kata's hint. ``--tb=long`` (or any ``--tb``) shows pytest's own.
+  the learner's files, and the kata's hint.
+- ``impl`` is the kata's module under test, ``impl_of("07")`` an earlier kata's from the same
+  tree. ``--tb=long`` (or any ``--tb``) shows pytest's own.
 - ``--kata-json FILE`` writes every test's outcome, for the repository checks and tools.
 """
 
@@ -155,12 +157,14 @@ def pytest_runtest_call(item: pytest.Item) -> None:
         pytest.fail(f"{_NO_GPU} (--require-gpu)", pytrace=False)
 
 
-def _learner_line(excinfo: pytest.ExceptionInfo, module_path: Path) -> str:
-    """Where in the module under test the exception came from, with that line of code."""
+def _learner_line(excinfo: pytest.ExceptionInfo, root: Path) -> str:
+    """Where in the code under test (this kata's module, or an earlier kata's that it uses)
+    the exception came from, with that line of code."""
     for entry in reversed(excinfo.traceback):
-        if Path(entry.path) == module_path:
+        path = Path(entry.path)
+        if path.suffix == ".py" and path.parent.parent == root and not path.name.startswith("test_"):
             source = str(entry.statement).strip()
-            return f"\n  raised at {module_path.name}:{entry.lineno + 1}:  {source}"
+            return f"\n  raised at {path.name}:{entry.lineno + 1}:  {source}"
     return ""
 
 
@@ -172,7 +176,7 @@ def short_failure(excinfo: pytest.ExceptionInfo, kata: Kata, root: Path) -> str:
     else:
         text = f"{type(error).__name__}: {error}"
         if not isinstance(error, NotImplementedError):
-            text += _learner_line(excinfo, kata.path_in(root))
+            text += _learner_line(excinfo, Path(root).resolve())
     # the input does not matter while the function is a stub or its module does not import
     quiet = isinstance(error, (NotImplementedError, KataImportError))
     notes = "" if quiet else "\n".join(getattr(error, "__notes__", []))
