@@ -59,8 +59,6 @@ def _shown(path: Path | str) -> str:
 def _import_failure(error: Exception, path: Path) -> KataImportError:
     """Why the module at ``path`` did not import, naming the file and line at fault (which
     may be another kata's module that it imports)."""
-    if isinstance(error, KataImportError):
-        return KataImportError(f"{_shown(path)} does not import, because {error}")
     if isinstance(error, SyntaxError):
         return KataImportError(f"{_shown(error.filename or path)} does not import: SyntaxError "
                                f"at line {error.lineno}: {error.msg}")
