@@ -1,33 +1,44 @@
-"""The repository's proof of soundness: the pytest runs that the checks in ``tests/`` read.
+"""The repository's proof of soundness: the pytest runs that the checks read, and the checks.
 
-One object starts every run at once, two at a time (one per core), each in its own process:
+``RepositoryRuns`` starts every run at once, two at a time (one per core), each in its own
+process:
 
 - the reference solutions, with line coverage of ``solutions/``;
 - the untouched stubs in ``katas/``;
 - rounds of catalog variants: each round lays one variant of several katas over the
   solutions, so that one process checks many variants; katas that import one another never
   share a round.
+
+Each check is a function that returns what is wrong (an empty list when nothing is): the
+tests in ``tests/`` assert that it is empty, and ``kata check`` prints them as one table.
 """
 
 from __future__ import annotations
 
+import ast
 import functools
+import inspect
 import json
+import tempfile
+from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
-from kata.catalog import Variant, load_catalog, write_tree
-from kata.manifest import REPO_ROOT, load_manifest
+from kata.catalog import Variant, load_catalog, verdict, write_tree
+from kata.loader import import_from_path, import_kata, use_tree
+from kata.manifest import REPO_ROOT, Kata, load_manifest
 from kata.runner import Outcome, Run, run_katas
+from kata.stubs import expected_stubs
 
 
 class RepositoryRuns:
     """Starts the runs on creation; each accessor waits for the run it needs."""
 
-    def __init__(self, scratch: Path, profile: str | None = None, workers: int = 2):
+    def __init__(self, scratch: Path, profile: str | None = None, workers: int = 2,
+                 katas: Sequence[Kata] | None = None):
         self.scratch = Path(scratch)
-        self.katas = [kata.folder for kata in load_manifest().katas]
-        self.catalog = load_catalog()
+        self.katas = [kata.folder for kata in katas or load_manifest().katas]
+        self.catalog = {kata: entry for kata, entry in load_catalog().items() if kata in self.katas}
         profile_args = [f"--hypothesis-profile={profile}"] if profile else []
         pool = ThreadPoolExecutor(max_workers=workers)
         # One thread per process: the pool already keeps every core busy, and torch's
@@ -92,3 +103,178 @@ def _related_katas() -> dict[str, set[str]]:
             uses[kata.folder] |= uses[used]
     return {kata.folder: {kata.folder} | uses[kata.folder]
             | {other for other, used in uses.items() if kata.folder in used} for kata in katas}
+
+
+# --- the checks: each returns what is wrong, an empty list when nothing is ---------------
+
+def solution_problems(runs: RepositoryRuns, kata: Kata) -> list[str]:
+    """Tests of ``kata`` that the reference solution does not pass."""
+    tests = runs.solutions().of(kata.folder)
+    if not tests:
+        return [f"no test of {kata.folder} ran:\n{runs.solutions().output[-2000:]}"]
+    return [f"{t.nodeid}: {t.outcome}\n{t.message}" for t in tests
+            if t.outcome != "passed" and not t.skipped_without_gpu]
+
+
+def marker_problems(runs: RepositoryRuns, kata: Kata) -> list[str]:
+    """Tests without a marker naming the function they test (``@pytest.mark.matvec``)."""
+    return [f"{t.nodeid} has no function marker" for t in runs.solutions().of(kata.folder)
+            if not t.functions]
+
+
+def stub_problems(runs: RepositoryRuns, kata: Kata) -> list[str]:
+    """Tests that the untouched stub does not fail with ``NotImplementedError``."""
+    stub_tests = runs.stubs().of(kata.folder)
+    if not stub_tests:
+        return [f"no test of {kata.folder} ran against the stub"]
+    if {t.nodeid for t in stub_tests} != {t.nodeid for t in runs.solutions().of(kata.folder)}:
+        return ["the stub run collected other tests than the solution run"]
+    return [f"{t.nodeid}: {t.outcome} ({t.exception})" for t in stub_tests
+            if not (t.outcome == "failed" and t.exception == "NotImplementedError")
+            and not t.skipped_without_gpu]
+
+
+def coverage_problems(runs: RepositoryRuns) -> list[str]:
+    """Files of ``solutions/`` that no kata test imported, and lines that none ran."""
+    coverage = runs.coverage()
+    expected = {kata.path_in(REPO_ROOT / "solutions").relative_to(REPO_ROOT).as_posix()
+                for kata in load_manifest().katas if kata.folder in runs.katas}
+    return ([f"{name} was never imported" for name in sorted(expected - coverage.keys())]
+            + [f"{name}: lines {lines} never ran" for name, lines in coverage.items() if lines])
+
+
+def generated_stub_problems(kata: Kata) -> list[str]:
+    """The stub differs from what ``python -m kata.stubs`` writes from the solution."""
+    path = kata.path_in(REPO_ROOT / "katas")
+    stale = path.read_text(encoding="utf-8") != expected_stubs()[path]
+    return [f"{path.relative_to(REPO_ROOT)} is out of date; run `python -m kata.stubs`"] if stale else []
+
+
+def _public_api(module) -> dict:
+    """The functions and classes a module defines (not those it imports), by name."""
+    return {name: value for name, value in vars(module).items()
+            if (inspect.isfunction(value) or inspect.isclass(value)) and not name.startswith("_")
+            and value.__module__ == module.__name__}
+
+
+def _methods(cls) -> dict:
+    """A class's own public and special methods, by name."""
+    return {name: value for name, value in vars(cls).items() if inspect.isfunction(value)
+            and (not name.startswith("_") or name.endswith("__"))}
+
+
+def api_problems(kata: Kata) -> list[str]:
+    """Where stub and solution differ in names, signatures, bases or docstrings, or a
+    docstring lacks its example."""
+    use_tree(REPO_ROOT / "katas")  # the katas a stub imports are stubs too
+    stub = import_from_path(kata.path_in(REPO_ROOT / "katas"), f"stub_{kata.module}")
+    solution = import_kata(kata, REPO_ROOT / "solutions")
+    stub_api, solution_api = _public_api(stub), _public_api(solution)
+    wanted = kata.functions.keys() | set(kata.given)
+    if not stub_api.keys() == solution_api.keys() == wanted:
+        return [f"public names: stub {sorted(stub_api)}, solution {sorted(solution_api)}, "
+                f"manifest {sorted(wanted)}"]
+    problems = [] if stub.__doc__ == solution.__doc__ else ["module docstrings differ"]
+    for name, value in solution_api.items():
+        if stub_api[name].__doc__ != value.__doc__:
+            problems.append(f"{name}: docstrings differ")
+        if not value.__doc__ or (">>>" not in value.__doc__ and name not in kata.given):
+            problems.append(f"{name}'s docstring needs an example")
+        if name in kata.given:
+            if inspect.getsource(stub_api[name]) != inspect.getsource(value):
+                problems.append(f"{name} is given, but the stub's differs")
+        elif inspect.isclass(value):
+            if [b.__name__ for b in stub_api[name].__bases__] != [b.__name__ for b in value.__bases__]:
+                problems.append(f"{name}: bases differ")
+            stub_methods, methods = _methods(stub_api[name]), _methods(value)
+            if stub_methods.keys() != methods.keys():
+                problems.append(f"{name}: methods differ")
+                continue
+            problems += [f"{name}.{method}: signature or docstring differs"
+                         for method, function in methods.items()
+                         if inspect.signature(stub_methods[method]) != inspect.signature(function)
+                         or stub_methods[method].__doc__ != function.__doc__]
+        elif inspect.signature(stub_api[name]) != inspect.signature(value):
+            problems.append(f"{name}: signatures differ")
+    return problems
+
+
+def _only_raises(node: ast.FunctionDef) -> bool:
+    docstring, *rest = node.body
+    return (isinstance(docstring, ast.Expr) and isinstance(docstring.value, ast.Constant)
+            and len(rest) == 1 and isinstance(rest[0], ast.Raise)
+            and rest[0].exc.func.id == "NotImplementedError")
+
+
+def stub_body_problems(kata: Kata) -> list[str]:
+    """Code in the stub beyond docstrings, imports, given names and ``raise NotImplementedError``."""
+    problems = []
+    for node in ast.parse(kata.path_in(REPO_ROOT / "katas").read_text(encoding="utf-8")).body:
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and node.name in kata.given:
+            continue
+        if isinstance(node, ast.FunctionDef):
+            problems += [] if _only_raises(node) else [f"{node.name} has code in it"]
+        elif isinstance(node, ast.ClassDef):
+            docstring, *methods = node.body
+            if not isinstance(docstring, ast.Expr):
+                problems.append(f"class {node.name} needs its docstring")
+            problems += [f"{node.name}.{getattr(method, 'name', '?')} has code in it"
+                         for method in methods
+                         if not (isinstance(method, ast.FunctionDef) and _only_raises(method))]
+        elif not isinstance(node, (ast.Import, ast.ImportFrom, ast.Expr)):
+            problems.append(f"line {node.lineno}: {ast.dump(node)[:80]}")
+    return problems
+
+
+def import_problems(kata: Kata) -> list[str]:
+    """The solution imports other katas than the manifest's ``uses`` says."""
+    modules = {other.module: other.folder for other in load_manifest().katas}
+    tree = ast.parse(kata.path_in(REPO_ROOT / "solutions").read_text(encoding="utf-8"))
+    imported = {modules[name] for node in ast.walk(tree)
+                for name in ([a.name for a in node.names] if isinstance(node, ast.Import)
+                             else [node.module] if isinstance(node, ast.ImportFrom) else [])
+                if name in modules}
+    if imported == set(kata.uses):
+        return []
+    return [f"{kata.folder} imports {sorted(imported)}; the manifest says it uses {sorted(kata.uses)}"]
+
+
+def variant_problems(runs: RepositoryRuns, kata: Kata, kind: str) -> tuple[int, list[str]]:
+    """How many of ``kata``'s cataloged variants of ``kind`` there are, and what went wrong
+    with them (a mistake the tests accepted, an alternative they rejected...)."""
+    variants = [v for v in runs.catalog.get(kata.folder, ([], ""))[0] if v.kind == kind]
+    return len(variants), [f"{v.label}: {problem}" for v in variants
+                           for problem in [verdict(v, runs.outcomes_of(v))] if problem]
+
+
+def check_table(katas: Sequence[Kata], *, workers: int = 2, profile: str | None = "ci"
+                ) -> tuple[str, bool]:
+    """Run every check on ``katas``; the table of what held (and what did not), and whether
+    all did."""
+    with tempfile.TemporaryDirectory(prefix="kata-check-") as scratch:
+        runs = RepositoryRuns(Path(scratch), profile=profile, workers=workers, katas=katas)
+        rows: list[tuple[str, int, list[str]]] = [
+            ("solutions pass every test", len(katas),
+             [p for kata in katas for p in solution_problems(runs, kata) + marker_problems(runs, kata)]),
+            ("stubs fail every test with NotImplementedError", len(katas),
+             [p for kata in katas for p in stub_problems(runs, kata)]),
+            ("stubs match their solutions (generated, same API)", len(katas),
+             [p for kata in katas for p in generated_stub_problems(kata) + api_problems(kata)
+              + stub_body_problems(kata) + import_problems(kata)]),
+            ("kata tests run every line of the solutions", len(katas), coverage_problems(runs)),
+        ]
+        for kind, title in (("mistake", "cataloged mistakes rejected"),
+                            ("cheat", "cataloged cheats rejected by their rule"),
+                            ("alternative", "cataloged alternatives accepted")):
+            counted = [variant_problems(runs, kata, kind) for kata in katas]
+            rows.append((title, sum(n for n, _ in counted), [p for _, ps in counted for p in ps]))
+    width = max(len(title) for title, _, _ in rows)
+    lines = [f"{'check':<{width}}  result", f"{'-' * width}  ------"]
+    for title, count, problems in rows:
+        verdict_text = f"{count - len(problems)}/{count} ok" if not problems else f"FAILED ({len(problems)})"
+        lines.append(f"{title:<{width}}  {verdict_text}")
+    details = [f"\n{title}:\n" + "\n".join(f"  - {p}" for p in problems)
+               for title, _, problems in rows if problems]
+    sound = not details
+    lines.append("\nThe repository is sound." if sound else "".join(details))
+    return "\n".join(lines), sound

@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 from pathlib import Path
 
@@ -168,8 +169,9 @@ def _learner_line(excinfo: pytest.ExceptionInfo, root: Path) -> str:
     return ""
 
 
-def short_failure(excinfo: pytest.ExceptionInfo, kata: Kata, root: Path) -> str:
-    """A failure in a few lines: the message, the falsifying input, the place, the hint."""
+def failure_summary(excinfo: pytest.ExceptionInfo, root: Path) -> str:
+    """A failure in a few lines: the message, the falsifying input, the place in the code
+    under test. This is what tools (``kata``, grading) show for a failed test."""
     error = excinfo.value
     if isinstance(error, AssertionError) and type(error) is not AssertionError:
         text = str(error)
@@ -180,9 +182,13 @@ def short_failure(excinfo: pytest.ExceptionInfo, kata: Kata, root: Path) -> str:
     # the input does not matter while the function is a stub or its module does not import
     quiet = isinstance(error, (NotImplementedError, KataImportError))
     notes = "" if quiet else "\n".join(getattr(error, "__notes__", []))
-    hint = load_manifest().hint(kata)
-    parts = [text, notes, hint, "(--tb=long shows the full traceback)"]
-    return "\n".join(part for part in parts if part)
+    return "\n".join(part for part in (text, notes) if part)
+
+
+def short_failure(excinfo: pytest.ExceptionInfo, kata: Kata, root: Path) -> str:
+    """The report pytest prints: the summary, then the kata's first hint."""
+    return "\n".join([failure_summary(excinfo, root), load_manifest().hint(kata),
+                      "(--tb=long shows the full traceback)"])
 
 
 @pytest.hookimpl(hookwrapper=True, tryfirst=True)
@@ -193,20 +199,29 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     if kata is None:
         return
     report.__dict__.pop(_HYPOTHESIS_PATCH_KEY, None)
-    short = None
+    summary = None
     if report.failed and call.excinfo is not None:
-        short = short_failure(call.excinfo, kata, item.config.stash[IMPL_ROOT])
+        summary = failure_summary(call.excinfo, item.config.stash[IMPL_ROOT])
         if item.config.option.tbstyle == "auto":
-            report.longrepr = short
+            report.longrepr = short_failure(call.excinfo, kata, item.config.stash[IMPL_ROOT])
     if RECORDER in item.config.stash and (report.when == "call" or not report.passed):
         if report.skipped and isinstance(report.longrepr, tuple):
-            short = report.longrepr[2]
+            summary = report.longrepr[2]
         item.config.stash[RECORDER].results[report.nodeid] = {
             "nodeid": report.nodeid, "kata": kata.folder, "outcome": report.outcome,
-            "when": report.when, "message": short,
+            "when": report.when, "message": summary,
             "exception": call.excinfo.type.__name__ if call.excinfo else None,
             "functions": sorted(m.name for m in item.iter_markers() if m.name in kata.functions),
-            "gpu": item.get_closest_marker("gpu") is not None}
+            "gpu": item.get_closest_marker("gpu") is not None,
+            "output": report.capstdout, "test_code": _source(item)}
+
+
+def _source(item: pytest.Item) -> str:
+    """The test function's source, for reports that show the test beside its result."""
+    try:
+        return inspect.getsource(item.function)
+    except (AttributeError, OSError, TypeError):
+        return ""
 
 
 class _Recorder:
@@ -221,7 +236,7 @@ class _Recorder:
             self.results[report.nodeid] = {
                 "nodeid": report.nodeid, "kata": None, "outcome": "error", "when": "collect",
                 "exception": "CollectionError", "message": str(report.longrepr), "functions": [],
-                "gpu": False}
+                "gpu": False, "output": "", "test_code": ""}
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         self.target.write_text(json.dumps({

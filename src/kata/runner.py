@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -33,6 +34,8 @@ class Outcome:
     message: str | None
     functions: tuple[str, ...]
     gpu: bool = False  # marked gpu: skipped, by design, where there is no CUDA
+    output: str = ""  # what the test printed
+    test_code: str = ""  # the test function's source
 
     @property
     def skipped_without_gpu(self) -> bool:
@@ -62,12 +65,27 @@ class Run:
         return [test for test in self.tests if test.kata == kata]
 
 
+class RunStopped(RuntimeError):
+    """The pytest process ended before writing its report: it ran past its time limit, was
+    killed, or the code under test ended the interpreter (``os._exit``). The message says
+    which, in words a learner can act on; ``output`` is what the process printed."""
+
+    def __init__(self, reason: str, output: str = ""):
+        super().__init__(reason)
+        self.output = output
+
+
 def run_katas(katas: Sequence[str], *, solutions: bool = False, impl: Path | None = None,
               extra_args: Sequence[str] = (), environment: dict[str, str] | None = None,
-              timeout: float = 600, root: Path = REPO_ROOT) -> Run:
+              timeout: float = 600, memory_limit: int | None = None,
+              root: Path = REPO_ROOT) -> Run:
     """Run the tests of ``katas`` (folder names) against the learner's code, the solutions
     (``solutions=True``) or the tree at ``impl``, in a new process under ``root``, with
-    ``environment`` added to this process's."""
+    ``environment`` added to this process's.
+
+    The process gets ``timeout`` seconds and, where the system allows it, ``memory_limit``
+    bytes of data; past either, or if it dies, ``RunStopped`` says why.
+    """
     with tempfile.TemporaryDirectory() as scratch:
         report = Path(scratch) / "report.json"
         command = [sys.executable, "-m", "pytest", *(f"katas/{kata}" for kata in katas),
@@ -77,13 +95,44 @@ def run_katas(katas: Sequence[str], *, solutions: bool = False, impl: Path | Non
         if impl is not None:
             command += ["--impl", str(impl)]
         python_path = os.pathsep.join([str(root / "src"), os.environ.get("PYTHONPATH", "")])
-        done = subprocess.run(command, cwd=root, capture_output=True, text=True, timeout=timeout,
-                              env={**os.environ, "PYTHONPATH": python_path.rstrip(os.pathsep),
-                                   **(environment or {})})
+        try:
+            done = subprocess.run(
+                command, cwd=root, capture_output=True, text=True, timeout=timeout,
+                preexec_fn=_limit_memory(memory_limit),
+                env={**os.environ, "PYTHONPATH": python_path.rstrip(os.pathsep), **(environment or {})})
+        except subprocess.TimeoutExpired as expired:
+            raise RunStopped(f"timed out after {timeout:g} s (an endless loop, or code far slower "
+                             f"than it should be?)", _text(expired.stdout)) from None
         if not report.exists():
-            raise RuntimeError(f"pytest wrote no report (exit {done.returncode}):\n"
-                               f"{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+            raise RunStopped(_why_stopped(done.returncode), done.stdout + done.stderr)
         data = json.loads(report.read_text(encoding="utf-8"))
     tests = tuple(Outcome(t["nodeid"], t["kata"], t["outcome"], t["exception"], t["message"],
-                          tuple(t["functions"]), t["gpu"]) for t in data["tests"])
+                          tuple(t["functions"]), t["gpu"], t["output"], t["test_code"])
+                  for t in data["tests"])
     return Run(data["exitstatus"], tests, done.stdout + done.stderr)
+
+
+def _limit_memory(limit: int | None):
+    """A function that caps the child's data segment at ``limit`` bytes (POSIX only), so that
+    code that eats memory fails with ``MemoryError`` in its own process. The data limit, unlike
+    the address-space one, leaves room for the address space that CUDA reserves."""
+    if limit is None or os.name != "posix":
+        return None
+
+    def limit_memory():
+        import resource
+        resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
+    return limit_memory
+
+
+def _why_stopped(returncode: int) -> str:
+    if returncode < 0:
+        name = signal.Signals(-returncode).name
+        hint = " (out of memory?)" if name == "SIGKILL" else ""
+        return f"the test process was killed by {name}{hint} before it finished"
+    return (f"the test process ended with exit code {returncode} before it finished "
+            f"(does the code call os._exit or quit the interpreter some other way?)")
+
+
+def _text(output: bytes | str | None) -> str:
+    return output.decode(errors="replace") if isinstance(output, bytes) else output or ""
