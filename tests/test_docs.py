@@ -1,8 +1,11 @@
 """The documentation states what the code does: kata READMEs name their rules, the README
 lists every kata, and CI runs the README's test command."""
 
+import argparse
+
 import pytest
 
+from kata.cli import build_parser
 from kata.manifest import REPO_ROOT, load_manifest
 
 MANIFEST = load_manifest()
@@ -23,6 +26,13 @@ def test_kata_readme_names_its_rules_and_how_to_run_it(kata):
 def test_readme_lists_every_kata():
     assert [kata.folder for kata in MANIFEST.katas if f"`{kata.folder}`" in README] == \
         [kata.folder for kata in MANIFEST.katas]
+
+
+def test_readme_shows_every_kata_command():
+    commands = next(action for action in build_parser()._actions
+                    if isinstance(action, argparse._SubParsersAction)).choices
+    missing = [name for name in commands if f"kata {name}" not in README]
+    assert not missing, f"the README does not show {missing}"
 
 
 def test_ci_runs_the_readme_test_command():

@@ -18,7 +18,7 @@ from kata.manifest import REPO_ROOT, load_manifest
 pytest_plugins = ["pytester"]
 MANIFEST = load_manifest()
 HARNESS_MODULES = ["kata.manifest", "kata.guards", "kata.strategies", "kata.assertions",
-                   "kata.tolerances", "kata.loader", "kata.runner"]
+                   "kata.tolerances", "kata.loader", "kata.runner", "kata.pictures"]
 
 
 @pytest.mark.parametrize("name", HARNESS_MODULES)

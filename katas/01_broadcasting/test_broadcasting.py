@@ -9,10 +9,16 @@ import torch
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from kata.assertions import assert_tensor, assert_true, assert_value, raises_value_error
+from kata.assertions import (assert_tensor, assert_true, assert_value, raises_value_error,
+                             shown_on_failure)
+from kata.pictures import shapes_aligned
 from kata.strategies import (FLOAT_DTYPES, Clash, arange_views, broadcastable_shapes, clashing_shapes,
                              shapes_broadcastable_to, shapes_with_distinct_sides, tensors)
 from kata.tolerances import mean_error, unit_roundoff
+
+
+def _lined_up(shapes, names=None) -> str:
+    return "The shapes, lined up from the right:\n" + shapes_aligned(shapes, names)
 
 
 def _same_memory(a: torch.Tensor, b: torch.Tensor) -> bool:
@@ -40,8 +46,9 @@ def test_fraction_less_matches_numpy(impl, data):
 def test_broadcast_shape_matches_numpy(impl, shapes):
     # numpy's rules are torch's; torch.broadcast_shapes would cost 0.4 s of lazy imports here
     expected = tuple(np.broadcast_shapes(*shapes))
-    assert_value(impl.broadcast_shape(*shapes), expected,
-                 call=f"broadcast_shape{tuple(shapes)}")
+    with shown_on_failure(_lined_up(shapes)):
+        assert_value(impl.broadcast_shape(*shapes), expected,
+                     call=f"broadcast_shape{tuple(shapes)}")
 
 
 @pytest.mark.broadcast_shape
@@ -51,7 +58,8 @@ def test_broadcast_shape_matches_numpy(impl, shapes):
 def test_broadcast_shape_rejects_clashing_shapes(impl, clash):
     first, second, axis, first_size, second_size = clash
     call = f"broadcast_shape({first}, {second})"
-    with raises_value_error(call, mentions=(str(axis), str(first_size), str(second_size))):
+    with shown_on_failure(_lined_up([first, second])), \
+            raises_value_error(call, mentions=(str(axis), str(first_size), str(second_size))):
         impl.broadcast_shape(first, second)
 
 
@@ -60,8 +68,9 @@ def test_broadcast_shape_rejects_clashing_shapes(impl, clash):
 def test_broadcast_shape_is_commutative(impl, shapes):
     first, second = shapes
     # the other order than test_broadcast_shape_matches_numpy, against the same oracle
-    assert_value(impl.broadcast_shape(second, first), np.broadcast_shapes(first, second),
-                 call=f"broadcast_shape({second}, {first})")
+    with shown_on_failure(_lined_up([second, first])):
+        assert_value(impl.broadcast_shape(second, first), np.broadcast_shapes(first, second),
+                     call=f"broadcast_shape({second}, {first})")
 
 
 @pytest.mark.broadcast_shape
@@ -103,8 +112,9 @@ def _broadcast_to_cases(draw):
 @given(_broadcast_to_cases())
 def test_broadcast_to_matches_torch(impl, case):
     x, shape = case
-    assert_tensor(impl.broadcast_to(x, shape), torch.broadcast_to(x, shape),
-                  call=f"broadcast_to(x, {shape})")
+    with shown_on_failure(_lined_up([tuple(x.shape), shape], names=["x", "target"])):
+        assert_tensor(impl.broadcast_to(x, shape), torch.broadcast_to(x, shape),
+                      call=f"broadcast_to(x, {shape})")
 
 
 @pytest.mark.broadcast_to
@@ -130,7 +140,8 @@ def test_broadcast_to_shares_memory_with_stride_0(impl, case):
 def test_broadcast_to_rejects_shapes_that_do_not_fit(impl, clash):
     x = torch.zeros(clash.first)
     call = f"broadcast_to(x of shape {clash.first}, {clash.second})"
-    with raises_value_error(call, shapes=(clash.first, clash.second)):
+    with shown_on_failure(_lined_up([clash.first, clash.second], names=["x", "target"])), \
+            raises_value_error(call, shapes=(clash.first, clash.second)):
         impl.broadcast_to(x, clash.second)
 
 

@@ -1,5 +1,8 @@
 """The tensor-katas harness: everything that is neither an exercise nor a solution.
 
+- ``kata.cli``: the ``kata`` command (board, run, hint, watch, reset, mnist, curve, check,
+  grade), with ``kata.progress`` (each kata's state), ``kata.workspace`` (the checkout and
+  what the command remembers in it), ``kata.grading`` and ``kata.pictures``.
 - ``kata.manifest``: the kata list, hints and rules (read from ``manifest.toml``).
 - ``kata.plugin``: the pytest plugin (``--solutions``, ``--impl``, ``--device``, short reports).
 - ``kata.strategies``: the hypothesis strategies every kata's tests share.

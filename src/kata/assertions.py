@@ -131,3 +131,23 @@ def raises_value_error(call: str, *, shapes: tuple[tuple[int, ...], ...] = (),
                        f"{type(other).__name__}: {other}") from None
     else:
         raise Mismatch(f"{call} should raise ValueError for this input, but returned normally.")
+
+
+@contextmanager
+def shown_on_failure(picture: str):
+    """Add ``picture`` (say, the shapes lined up) to the report of a check that fails inside.
+
+    >>> with shown_on_failure("A  2 x 3"):
+    ...     assert_value(1, 2, call="f()")
+    Traceback (most recent call last):
+    ...
+    kata.assertions.Mismatch: f() returned the wrong value.
+    ...
+    """
+    try:
+        yield
+    except NotImplementedError:
+        raise  # nothing is written yet: the picture would only be noise
+    except Exception as failure:
+        failure.add_note(picture)
+        raise

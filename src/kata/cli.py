@@ -1,0 +1,370 @@
+"""The ``kata`` command: a learner's progress loop, and an instructor's check and grade.
+
+    kata                      the board: every kata's state, and what to do next
+    kata run [KATA]           one kata's tests (the current kata by default), in short form
+    kata hint [KATA]          the next hint, one more each time
+    kata watch [KATA]         rerun the kata whenever one of its files is saved
+    kata reset KATA           put back the untouched stub (your file is backed up first)
+    kata mnist                train your logistic regression, show test digits and the loss
+    kata curve                the loss curve of the last `kata mnist` run (text, or --png)
+    kata check [KATA...]      instructors: prove the repository sound, as one table
+    kata grade TARGET...      instructors: grade learners' branches or directories
+
+KATA is a number (``3``, ``03``) or a folder name (``03_matmul``). Every kata runs in its own
+process with a time limit, so code that loops forever, eats memory or ends the interpreter
+is reported for its kata and never stops the command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import queue
+import sys
+import threading
+import time
+from pathlib import Path
+
+from kata.manifest import Kata, load_manifest
+from kata.progress import (
+    BROKEN,
+    DONE,
+    MEMORY_LIMIT,
+    NOT_STARTED,
+    STOPPED,
+    TIME_LIMIT,
+    KataProgress,
+    all_progress,
+    kata_progress,
+)
+from kata.workspace import NotACheckout, Workspace, find_root
+
+MANIFEST = load_manifest()
+_BAR_WIDTH = 32
+_SHOWN_FAILURES = 3
+_MESSAGE_LINES = 14
+
+
+class UsageProblem(Exception):
+    """A command line that cannot be carried out; the message says what to type instead."""
+
+
+def choose_kata(name: str) -> Kata:
+    """The kata a learner named as ``3``, ``03`` or ``03_matmul``."""
+    try:
+        return MANIFEST.kata(name)
+    except KeyError as error:
+        raise UsageProblem(error.args[0]) from None
+
+
+def current_kata(progress: list[KataProgress]) -> KataProgress | None:
+    """The first kata, in manifest order, that is not done (None when all are)."""
+    return next((entry for entry in progress if entry.state != DONE), None)
+
+
+def _indent(text: str, prefix: str = "    ", lines: int = _MESSAGE_LINES) -> str:
+    shown = text.strip().splitlines()
+    cut = shown[:lines] + ([f"... ({len(shown) - lines} more lines: kata run -v)"]
+                           if len(shown) > lines else [])
+    return "\n".join(prefix + line for line in cut)
+
+
+def _detail(entry: KataProgress) -> str:
+    if entry.state in (BROKEN, STOPPED):
+        return entry.reason or ""
+    return entry.counts
+
+
+def render_board(progress: list[KataProgress], workspace: Workspace) -> str:
+    """The board: one line per kata, a progress bar, and what to do next."""
+    done = sum(entry.state == DONE for entry in progress)
+    filled = round(_BAR_WIDTH * done / len(progress))
+    lines = [f"Tensor katas  [{'#' * filled}{'-' * (_BAR_WIDTH - filled)}]  {done}/{len(progress)} done",
+             ""]
+    width = max(len(entry.kata.folder) for entry in progress)
+    for entry in progress:
+        lines.append(f"  {entry.kata.folder:<{width}}  {entry.state:<11}  {_detail(entry)}".rstrip())
+    current = current_kata(progress)
+    lines.append("")
+    if current is None:
+        lines.append("Every kata is done. Well played! `kata mnist` shows your model at work.")
+        return "\n".join(lines)
+    kata = current.kata
+    lines += [f"Now: {kata.folder} ({kata.title})",
+              f"  read   {Path('katas', kata.folder, 'README.md').as_posix()}",
+              f"  run    kata run {kata.number:02d}   (or: pytest katas/{kata.folder})"]
+    lines += _next_step(current)
+    lines.append(_hint_line(kata, workspace))
+    return "\n".join(lines)
+
+
+def _next_step(entry: KataProgress) -> list[str]:
+    """What the learner should look at first: the failure, or why the kata did not run."""
+    if entry.state in (BROKEN, STOPPED):
+        return [f"  {entry.state}: {entry.reason}"]
+    failure = entry.first_failure
+    if failure is None:
+        return []
+    return [f"  first failing test: {failure.name}", _indent(failure.message or failure.outcome)]
+
+
+def _hint_line(kata: Kata, workspace: Workspace) -> str:
+    shown = workspace.hints_shown(kata)
+    return f"  hint   kata hint {kata.number:02d}   ({shown} of {len(kata.hints)} hints shown so far)"
+
+
+def render_run(entry: KataProgress, workspace: Workspace) -> str:
+    """One kata's result: its state, each failing test in short form (the first few), the
+    next hint command."""
+    kata = entry.kata
+    lines = [f"{kata.folder}: {entry.state}" + (f", {_detail(entry)}" if _detail(entry) else "")]
+    if entry.state == DONE:
+        nxt = next((k for k in MANIFEST.katas if k.number > kata.number), None)
+        lines.append(f"Every test passes. Next: kata run {nxt.number:02d} ({nxt.folder})" if nxt
+                     else "Every test passes, and that was the last kata.")
+        return "\n".join(lines)
+    if entry.state in (BROKEN, STOPPED):
+        lines.append(f"  {entry.reason}")
+    else:
+        failing = [test for test in entry.counted if test.outcome != "passed"]
+        shown = 1 if entry.state == NOT_STARTED else _SHOWN_FAILURES  # the same message each
+        for test in failing[:shown]:
+            lines += ["", f"  {test.name}", _indent(test.message or test.outcome)]
+        if len(failing) > shown:
+            lines += ["", f"  ... and {len(failing) - shown} more failing tests "
+                          f"(pytest katas/{kata.folder} lists them all)"]
+    lines += ["", _hint_line(kata, workspace).strip()]
+    return "\n".join(lines)
+
+
+def _limits(args: argparse.Namespace) -> dict:
+    return {"time_limit": args.time_limit,
+            "memory_limit": int(args.memory_limit * (1 << 30)) if args.memory_limit else None,
+            "extra_args": ["--tb=long"] if args.verbose else []}
+
+
+def _full_output(entries: list[KataProgress]) -> str:
+    return "\n".join(f"===== {entry.kata.folder} =====\n{entry.output}" for entry in entries)
+
+
+def command_board(args, workspace: Workspace) -> int:
+    progress = all_progress(MANIFEST.katas, workspace.root, workers=args.workers, **_limits(args))
+    if args.verbose:
+        print(_full_output([entry for entry in progress if entry.state != DONE]))
+    print(render_board(progress, workspace))
+    return 0
+
+
+def _kata_or_current(name: str | None, args, workspace: Workspace) -> Kata:
+    """The named kata; without a name, the first one that is not done (checked in order, so
+    only as many katas run as it takes to find it)."""
+    if name:
+        return choose_kata(name)
+    for kata in MANIFEST.katas:
+        if kata_progress(kata, workspace.root, **_limits(args)).state != DONE:
+            return kata
+    return MANIFEST.katas[-1]
+
+
+def command_run(args, workspace: Workspace) -> int:
+    kata = _kata_or_current(args.kata, args, workspace)
+    entry = kata_progress(kata, workspace.root, **_limits(args))
+    if args.verbose:
+        print(entry.output)
+    print(render_run(entry, workspace))
+    return 0 if entry.state == DONE else 1
+
+
+def command_hint(args, workspace: Workspace) -> int:
+    kata = _kata_or_current(args.kata, args, workspace)
+    already = workspace.hints_shown(kata)
+    shown = workspace.show_next_hint(kata)
+    for number in range(1, shown + 1):
+        marker = "  (new)" if number > already else ""
+        print(f"{MANIFEST.hint(kata, number)}{marker}\n")
+    if already == shown:
+        print(f"That was the last hint of {kata.folder}; its README "
+              f"(katas/{kata.folder}/README.md) walks through the idea again.")
+    return 0
+
+
+def command_reset(args, workspace: Workspace) -> int:
+    from kata.stubs import (
+        expected_stubs,  # reads the solutions: only this command needs them
+    )
+
+    kata = choose_kata(args.kata)
+    path = workspace.module(kata)
+    stub = expected_stubs(workspace.root)[path]
+    shown = path.relative_to(workspace.root).as_posix()
+    if path.exists() and path.read_text(encoding="utf-8") == stub:
+        print(f"{shown} is already the untouched stub; nothing to do.")
+        return 0
+    if not args.yes:
+        answer = _ask(f"Put the untouched stub back in {shown}? Your file is backed up "
+                      f"first. [y/N] ")
+        if answer.strip().lower() not in ("y", "yes"):
+            print("Nothing changed.")
+            return 1
+    if path.exists():
+        backup = workspace.back_up(path)
+        print(f"Your file is kept in {backup.relative_to(workspace.root).as_posix()}")
+    path.write_text(stub, encoding="utf-8")
+    print(f"{shown} is the untouched stub again.")
+    return 0
+
+
+def _ask(question: str) -> str:
+    print(question, end="", flush=True)
+    return sys.stdin.readline()
+
+
+def _snapshot(kata: Kata, workspace: Workspace) -> dict[Path, tuple[int, int]]:
+    """The files whose change should rerun ``kata``: its folder's and the katas' it uses."""
+    folders = [workspace.root / "katas" / folder for folder in (kata.folder, *kata.uses)]
+    return {path: (path.stat().st_mtime_ns, path.stat().st_size)
+            for folder in folders if folder.is_dir() for path in sorted(folder.glob("*.py"))}
+
+
+def _read_keys(keys: queue.Queue) -> None:
+    for line in sys.stdin:
+        keys.put(line.strip().lower())
+    keys.put("q")  # end of input: nobody is left to press a key
+
+
+def command_watch(args, workspace: Workspace) -> int:
+    kata = _kata_or_current(args.kata, args, workspace)
+    keys: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=_read_keys, args=(keys,), daemon=True).start()
+    while True:
+        entry = kata_progress(kata, workspace.root, **_limits(args))
+        print(f"\n--- {time.strftime('%H:%M:%S')} ---\n{render_run(entry, workspace)}")
+        nxt = next((k for k in MANIFEST.katas if k.number > kata.number), None)
+        advance = " n+Enter: next kata," if entry.state == DONE and nxt else ""
+        print(f"\nWatching katas/{kata.folder}: save a file to rerun. Enter: rerun,{advance} "
+              f"q+Enter: quit.", flush=True)
+        seen = _snapshot(kata, workspace)
+        while True:
+            try:
+                key = keys.get(timeout=args.poll)
+            except queue.Empty:
+                if _snapshot(kata, workspace) != seen:
+                    break
+                continue
+            if key == "q":
+                return 0
+            if key == "n" and advance:
+                kata = nxt
+            break
+
+
+def command_check(args, workspace: Workspace) -> int:
+    from kata.checks import check_table  # imports torch: only this command needs it
+
+    katas = [choose_kata(name) for name in args.katas] or list(MANIFEST.katas)
+    table, sound = check_table(katas, workers=args.workers)
+    print(table)
+    return 0 if sound else 1
+
+
+def command_grade(args, workspace: Workspace) -> int:
+    from kata import grading
+
+    katas = [choose_kata(name) for name in args.only] or list(MANIFEST.katas)
+    results = grading.grade_targets(args.targets, workspace.root, katas, workers=args.workers,
+                                    **_limits(args))
+    if args.json:
+        grading.write_json(results, Path(args.json))
+    markdown = grading.markdown(results)
+    if args.markdown:
+        Path(args.markdown).write_text(markdown, encoding="utf-8")
+    print(markdown)
+    return 0 if all(result["status"] == "pass" for result in results) else 1
+
+
+def command_mnist(args, workspace: Workspace) -> int:
+    from kata import pictures
+
+    return pictures.mnist_show(workspace, solutions=args.solutions, count=args.count,
+                               device=args.device)
+
+
+def command_curve(args, workspace: Workspace) -> int:
+    from kata import pictures
+
+    return pictures.show_last_curve(workspace, png=Path(args.png) if args.png else None)
+
+
+def _common_options(suppress: bool) -> argparse.ArgumentParser:
+    """The options every command takes. A command's copy leaves them unset unless given
+    (``suppress``), so that ``kata -v run`` and ``kata run -v`` mean the same."""
+    def default(value):
+        return argparse.SUPPRESS if suppress else value
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("-v", "--verbose", action="store_true", default=default(False),
+                        help="also show pytest's full output, tracebacks and all")
+    common.add_argument("--root", type=Path, default=default(None),
+                        help="the checkout (default: found from here up)")
+    common.add_argument("--time-limit", type=float, default=default(TIME_LIMIT), metavar="S",
+                        help=f"seconds each kata's run may take (default {TIME_LIMIT})")
+    common.add_argument("--memory-limit", type=float, default=default(MEMORY_LIMIT / (1 << 30)),
+                        metavar="GIB", help=f"GiB of data each kata's run may hold (default "
+                                            f"{MEMORY_LIMIT / (1 << 30):g}; 0: no limit)")
+    common.add_argument("--workers", type=int, default=default(os.cpu_count() or 1),
+                        help="katas run at once (default: one per core)")
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = _common_options(suppress=True)
+    parser = argparse.ArgumentParser(
+        prog="kata", parents=[_common_options(suppress=False)], formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=__doc__.split("\n\n")[0], epilog=__doc__.split("\n\n", 1)[1])
+    parser.set_defaults(handler=command_board)
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    def add(name: str, handler, help_text: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, parents=[common], help=help_text, description=help_text)
+        sub.set_defaults(handler=handler)
+        return sub
+
+    add("run", command_run, "run one kata's tests, in short form").add_argument("kata", nargs="?")
+    add("hint", command_hint, "show the next hint of a kata").add_argument("kata", nargs="?")
+    watch = add("watch", command_watch, "rerun a kata whenever one of its files is saved")
+    watch.add_argument("kata", nargs="?")
+    watch.add_argument("--poll", type=float, default=0.5, help="seconds between looks at the files")
+    reset = add("reset", command_reset, "put back a kata's untouched stub (after a backup)")
+    reset.add_argument("kata")
+    reset.add_argument("-y", "--yes", action="store_true", help="do not ask first")
+    mnist = add("mnist", command_mnist, "train your logistic regression on MNIST; show test "
+                                        "digits with their predicted labels, and the loss curve")
+    mnist.add_argument("--count", type=int, default=8, help="how many test digits to show")
+    mnist.add_argument("--solutions", action="store_true", help="use the reference solutions")
+    mnist.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    curve = add("curve", command_curve, "the loss curve of the last `kata mnist` run")
+    curve.add_argument("--png", metavar="FILE", help="draw it into FILE (needs the plot extra)")
+    check = add("check", command_check, "prove the repository sound (instructors, CI)")
+    check.add_argument("katas", nargs="*", metavar="KATA", help="only these katas (default: all)")
+    grade = add("grade", command_grade, "grade learners' git refs or directories")
+    grade.add_argument("targets", nargs="+", metavar="TARGET", help="a git ref or a directory")
+    grade.add_argument("--json", metavar="FILE", help="write the results as JSON (Exercism v3 shape)")
+    grade.add_argument("--markdown", metavar="FILE", help="write the results as Markdown tables")
+    grade.add_argument("--only", action="append", default=[], metavar="KATA",
+                       help="grade only this kata (repeatable)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        workspace = Workspace(find_root(args.root.resolve() if args.root else Path.cwd()))
+        return args.handler(args, workspace)
+    except (UsageProblem, NotACheckout) as problem:
+        print(f"kata: {problem}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

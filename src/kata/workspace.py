@@ -1,0 +1,84 @@
+"""A learner's checkout: where it is, and what the ``kata`` command remembers in it.
+
+The memory (hints shown) and the backups that ``kata reset`` keeps live in ``.kata/`` at the
+root of the checkout, which git ignores.
+
+>>> workspace = Workspace(REPO_ROOT)                                  # doctest: +SKIP
+>>> workspace.hints_shown(load_manifest().kata("03"))                 # doctest: +SKIP
+0
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+from kata.manifest import REPO_ROOT, Kata
+
+
+class NotACheckout(Exception):
+    """No directory from here up holds ``katas/`` and the repository's ``conftest.py``."""
+
+
+def find_root(start: Path) -> Path:
+    """The checkout that holds ``start``: the nearest directory, from ``start`` up, with a
+    ``katas/`` folder and the ``conftest.py`` that loads the harness."""
+    for directory in (start, *start.parents):
+        if (directory / "katas").is_dir() and (directory / "conftest.py").is_file():
+            return directory
+    raise NotACheckout(f"{start} is not inside a tensor-katas checkout (no katas/ folder with "
+                       f"a conftest.py beside it, here or above); cd into your clone, or pass --root")
+
+
+class Workspace:
+    """The checkout at ``root``: its katas, its remembered state and its backups."""
+
+    def __init__(self, root: Path = REPO_ROOT):
+        self.root = Path(root)
+        self.memory = self.root / ".kata"
+        self._state_file = self.memory / "state.json"
+
+    def module(self, kata: Kata) -> Path:
+        """The learner's file for ``kata``."""
+        return kata.path_in(self.root / "katas")
+
+    def _state(self) -> dict:
+        try:
+            return json.loads(self._state_file.read_text(encoding="utf-8"))
+        except (FileNotFoundError, json.JSONDecodeError):
+            return {}
+
+    def _save(self, state: dict) -> None:
+        self.memory.mkdir(exist_ok=True)
+        scratch = self._state_file.with_suffix(".tmp")
+        scratch.write_text(json.dumps(state, indent=1, sort_keys=True), encoding="utf-8")
+        os.replace(scratch, self._state_file)  # a reader never sees half a file
+
+    def hints_shown(self, kata: Kata) -> int:
+        """How many of ``kata``'s hints ``kata hint`` has shown so far."""
+        return self._state().get("hints_shown", {}).get(kata.folder, 0)
+
+    def show_next_hint(self, kata: Kata) -> int:
+        """Count one more hint of ``kata`` as shown (up to all of them); the new count."""
+        state = self._state()
+        shown = min(state.get("hints_shown", {}).get(kata.folder, 0) + 1, len(kata.hints))
+        state.setdefault("hints_shown", {})[kata.folder] = shown
+        self._save(state)
+        return shown
+
+    def back_up(self, path: Path) -> Path:
+        """Copy ``path`` to a new file under ``.kata/backups/`` (never over an older backup)."""
+        folder = self.memory / "backups" / path.parent.name
+        folder.mkdir(parents=True, exist_ok=True)
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        for number in range(1, 1000):
+            backup = folder / f"{path.stem}-{stamp}-{number}{path.suffix}"
+            try:
+                with backup.open("xb") as file:  # "x": fails if the file exists
+                    file.write(path.read_bytes())
+                return backup
+            except FileExistsError:
+                continue
+        raise RuntimeError(f"could not find a free backup name in {folder}")
