@@ -3,19 +3,42 @@ about time: the figures themselves are for people, measured side by side in one 
 
 import json
 
+import torch
+
 from kata import bench
 
 
-def test_the_tiny_benchmark_prints_the_table_and_writes_the_json(tmp_path, capsys):
+def test_the_tiny_benchmark_prints_the_tables_and_writes_the_json(tmp_path, capsys):
     target = tmp_path / "bench.json"
     assert bench.main(["--tiny", "--device", "cpu", "--json", str(target)]) == 0
     printed = capsys.readouterr().out
     report = json.loads(target.read_text())
     assert report["device"] == "cpu" and report["repeats"] == 2 and report["images"] == 2048
+    rungs = [entry["rung"] for entry in report["matmul"]]
+    assert rungs == ["Python triple loop", "row times column, sum", "reference matmul (broadcast)",
+                     "torch.matmul"]
+    for entry in report["matmul"]:
+        assert 0 < entry["min_s"] <= entry["median_s"] <= entry["max_s"] and entry["speedup"] >= 1
+        assert entry["rung"] in printed
     for pipeline in ("reference", "idiomatic"):
         row = report["epoch"][pipeline]
         assert 0 < row["min_s"] <= row["median_s"] <= row["max_s"]
         assert 0 <= row["test_accuracy"] <= 1
         assert pipeline in printed
     assert report["epoch"]["ratio"] == report["epoch"]["reference"]["median_s"] / report["epoch"]["idiomatic"]["median_s"]
-    assert "reference / idiomatic" in printed
+    feedback = report["feedback"]
+    assert list(feedback["katas"]) == ["01_broadcasting"] and "full_check" not in feedback
+    assert feedback["katas"]["01_broadcasting"]["ratio"] > 0 and "x floor" in printed
+
+
+def test_the_ladder_skips_rungs_that_would_run_for_hours_and_says_why():
+    entries = bench.matmul_ladder(torch.device("cpu"), repeats=1, full_rows=200)
+    loop = next(e for e in entries if e["rows"] == 200 and e["rung"] == "Python triple loop")
+    assert "1,568,000 Python iterations" in loop["skipped"]
+    assert all("median_s" in e for e in entries if e["rows"] == 200 and e is not loop)
+
+
+def test_the_loop_rungs_compute_the_product():
+    a, b = torch.randn(3, 4), torch.randn(4, 2)
+    torch.testing.assert_close(bench.loop_matmul(a, b), a @ b)
+    torch.testing.assert_close(bench.row_column_matmul(a, b), a @ b)

@@ -14,11 +14,12 @@ from kata import assertions, guards, loader, strategies
 from kata.guards import RuleViolation, guarded
 from kata.loader import KataImportError, import_from_path, import_kata
 from kata.manifest import REPO_ROOT, load_manifest
+from kata.oracles import TorchSGD
 
 pytest_plugins = ["pytester"]
 MANIFEST = load_manifest()
 HARNESS_MODULES = ["kata.manifest", "kata.guards", "kata.strategies", "kata.assertions",
-                   "kata.tolerances", "kata.loader", "kata.runner", "kata.pictures"]
+                   "kata.tolerances", "kata.loader", "kata.runner", "kata.pictures", "kata.oracles"]
 
 
 @pytest.mark.parametrize("name", HARNESS_MODULES)
@@ -258,3 +259,27 @@ def test_a_class_runs_its_methods_and_generators_under_the_rules(tmp_path):
     with pytest.raises(RuleViolation, match=r"Loader.__iter__\(\) broke the rule `no_library_dataloader`"):
         next(batches)
     assert list(torch.utils.data.DataLoader(torch.arange(2))) == [torch.tensor([0]), torch.tensor([1])]
+
+
+def test_torch_sgd_oracle_matches_torch_optim_sgd_bit_for_bit():
+    generator = torch.Generator().manual_seed(0)
+    for momentum, weight_decay in [(0.0, 0.0), (0.9, 0.0), (0.9, 0.01), (0.0, 0.1)]:
+        ours = [torch.nn.Parameter(torch.randn(shape, generator=generator, dtype=torch.float64))
+                for shape in [(3, 2), (4,)]]
+        theirs = [torch.nn.Parameter(p.detach().clone()) for p in ours]
+        oracle = TorchSGD(ours, lr=0.1, momentum=momentum, weight_decay=weight_decay)
+        reference = torch.optim.SGD(theirs, lr=0.1, momentum=momentum, weight_decay=weight_decay)
+        for step in range(4):
+            for index, (p, q) in enumerate(zip(ours, theirs)):
+                if step == 1 and index == 1:  # a parameter without a gradient this step
+                    p.grad = q.grad = None
+                    continue
+                grad = torch.randn(p.shape, generator=generator, dtype=torch.float64)
+                p.grad, q.grad = grad.clone(), grad.clone()
+            oracle.step()
+            reference.step()
+            for p, q in zip(ours, theirs):
+                assert torch.equal(p, q)
+                if momentum:
+                    assert torch.equal(oracle.state[p]["momentum_buffer"],
+                                       reference.state[q]["momentum_buffer"])

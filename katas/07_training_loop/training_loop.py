@@ -14,7 +14,7 @@ import torch
 def nll_loss(log_probs, targets):
     """The mean negative log-likelihood: ``-log_probs[i, targets[i]]`` averaged over rows.
 
-    One indexing operation picks each row's log-probability of its target.
+    One gather picks each row's log-probability of its target.
 
     >>> nll_loss(torch.tensor([[-0.5, -1.0], [-2.0, -0.1]]), torch.tensor([0, 1]))
     tensor(0.3000)

@@ -20,7 +20,8 @@ def logsumexp(x, dim=-1):
     >>> logsumexp(torch.tensor([1e4, 0.0]))
     tensor(10000.)
     """
-    m = x.amax(dim, keepdim=True)
+    # m cancels out of the value, so it needs no gradient: detached, backward skips amax
+    m = x.amax(dim, keepdim=True).detach()
     return (m + (x - m).exp().sum(dim, keepdim=True).log()).squeeze(dim)
 
 

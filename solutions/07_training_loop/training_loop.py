@@ -14,7 +14,7 @@ import torch
 def nll_loss(log_probs, targets):
     """The mean negative log-likelihood: ``-log_probs[i, targets[i]]`` averaged over rows.
 
-    One indexing operation picks each row's log-probability of its target.
+    One gather picks each row's log-probability of its target.
 
     >>> nll_loss(torch.tensor([[-0.5, -1.0], [-2.0, -0.1]]), torch.tensor([0, 1]))
     tensor(0.3000)
@@ -22,7 +22,7 @@ def nll_loss(log_probs, targets):
     if log_probs.dim() != 2 or targets.shape != log_probs.shape[:1]:
         raise ValueError(f"nll_loss needs log_probs of shape (n, classes) and targets of "
                          f"shape (n,): got {tuple(log_probs.shape)} and {tuple(targets.shape)}")
-    return -log_probs[torch.arange(len(targets), device=targets.device), targets].mean()
+    return -log_probs.gather(1, targets[:, None]).mean()
 
 
 def accuracy(outputs, targets):
@@ -66,7 +66,7 @@ class SGD:
                     v = self.velocities[index]
                     v = d_p.clone() if v is None else v.mul_(self.momentum).add_(d_p)
                     self.velocities[index] = d_p = v
-                p.sub_(self.lr * d_p)
+                p.add_(d_p, alpha=-self.lr)  # one operation, no temporary
 
     def zero_grad(self):
         """Clear every parameter's gradient (set it to ``None``)."""

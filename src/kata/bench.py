@@ -1,16 +1,23 @@
 """Benchmarks, measured side by side in one run: ``python -m kata.bench``.
 
-For now one figure, the one the final kata is built on: an epoch of MNIST logistic
-regression with the reference pieces (Dataset, DataLoader, LogReg, nll_loss, SGD and fit
-from ``solutions/``) against the idiomatic PyTorch pipeline (``TensorDataset``,
-``torch.utils.data.DataLoader``, ``nn.Linear``, ``torch.optim.SGD``): same data, batch size,
-learning rate, momentum and device. The two run in alternation, several times each; the
-table gives the median and the spread (fastest to slowest) of each, their ratio, and the
-test accuracy each reached after its first epoch.
+Three tables, each figure repeated (median, and the spread from fastest to slowest):
+
+1. **The matmul ladder** on the lesson's shapes (a 5 x 784 batch times 784 x 10 weights, and
+   the whole 60,000 x 784 training set where time and memory allow): the Python triple loop,
+   row times column with ``sum``, the reference ``matmul`` of kata 03 (broadcasting), and
+   ``torch.matmul``, each with its speed-up over the slowest rung run.
+2. **An epoch** of MNIST logistic regression, batch size 64, with the reference pieces
+   (Dataset, DataLoader, LogReg, nll_loss, SGD and fit from ``solutions/``) against the
+   idiomatic PyTorch pipeline (``TensorDataset``, ``torch.utils.data.DataLoader``,
+   ``nn.Linear``, ``torch.optim.SGD``), in alternation after one untimed run of each: their
+   ratio, and the test accuracy each reached.
+3. **Feedback time**: the wall time of ``pytest katas/NN --solutions`` for each kata beside
+   the floor (``python -c "import torch"``), and of the repository's full check (``pytest``).
 
     python -m kata.bench                    # on CUDA when there is one, else the CPU
     python -m kata.bench --device cpu --repeats 7 --json bench.json
-    python -m kata.bench --tiny             # seconds: a small slice of MNIST, 2 repeats
+    python -m kata.bench --skip-full-check  # the full check alone takes minutes
+    python -m kata.bench --tiny             # seconds: small shapes and slices, 2 repeats
 """
 
 from __future__ import annotations
@@ -19,8 +26,10 @@ import argparse
 import contextlib
 import io
 import json
+import os
 import platform
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -33,6 +42,8 @@ from kata.manifest import REPO_ROOT, load_manifest
 from kata.mnist_data import load_mnist
 
 BATCH_SIZE, LEARNING_RATE, MOMENTUM = 64, 0.005, 0.9
+#: Python iterations a ladder rung may take; past it, the rung is skipped (minutes or hours)
+LOOP_LIMIT = 1_000_000
 
 
 def _synchronize(device: torch.device) -> None:
@@ -86,6 +97,8 @@ def epoch_comparison(device: torch.device, repeats: int, limit: int | None) -> d
               for name in ("06_dataloader", "05_module", "07_training_loop")]
     runs = {"reference": lambda: reference_epoch(pieces, x, y, device),
             "idiomatic": lambda: idiomatic_epoch(x, y, device)}
+    for run in runs.values():  # untimed: one-time costs (torch.optim imports its compiler)
+        run()
     times: dict[str, list[float]] = {name: [] for name in runs}
     accuracy = {}
     for _ in range(repeats):
@@ -102,6 +115,122 @@ def epoch_comparison(device: torch.device, repeats: int, limit: int | None) -> d
     return result
 
 
+def _spread(times: list[float]) -> dict:
+    return {"median_s": statistics.median(times), "min_s": min(times), "max_s": max(times)}
+
+
+def _timed(function, device: torch.device, repeats: int, budget: float = 0.05) -> list[float]:
+    """Seconds per call of ``function``, ``repeats`` times: each figure is the mean of as many
+    calls as fill ``budget`` seconds (at least one), so that microsecond rungs are not
+    measured by the clock's resolution."""
+    _synchronize(device)
+    start = time.perf_counter()
+    function()
+    _synchronize(device)
+    once = time.perf_counter() - start
+    calls = max(1, int(budget / max(once, 1e-9)))
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for _ in range(calls):
+            function()
+        _synchronize(device)
+        times.append((time.perf_counter() - start) / calls)
+    return times
+
+
+def loop_matmul(a, b):
+    """The lesson's first matmul: three Python loops over tensor elements."""
+    rows, inner = a.shape
+    columns = b.shape[1]
+    c = torch.zeros(rows, columns, device=a.device)
+    for i in range(rows):
+        for j in range(columns):
+            for k in range(inner):
+                c[i, j] += a[i, k] * b[k, j]
+    return c
+
+
+def row_column_matmul(a, b):
+    """Two Python loops, the innermost one replaced by an element-wise product and ``sum``."""
+    c = torch.zeros(a.shape[0], b.shape[1], device=a.device)
+    for i in range(a.shape[0]):
+        for j in range(b.shape[1]):
+            c[i, j] = (a[i] * b[:, j]).sum()
+    return c
+
+
+def _free_bytes(device: torch.device) -> int:
+    if device.type == "cuda":
+        return torch.cuda.mem_get_info(device)[0]
+    meminfo = Path("/proc/meminfo")
+    if meminfo.exists():
+        available = next(line for line in meminfo.read_text().splitlines()
+                         if line.startswith("MemAvailable"))
+        return int(available.split()[1]) * 1024
+    return 0
+
+
+def matmul_ladder(device: torch.device, repeats: int, full_rows: int | None) -> list[dict]:
+    """Each rung's time on a (5, 784) batch and, with ``full_rows``, on (full_rows, 784),
+    times (784, 10) weights. A rung is skipped, with the reason, where its loop would run
+    for minutes or its (rows, 784, 10) broadcast product would not fit in memory."""
+    reference = import_kata(load_manifest().kata("03_matmul"), REPO_ROOT / "solutions")
+    generator = torch.Generator().manual_seed(0)
+    weights = torch.randn(784, 10, generator=generator).to(device)
+    rungs = {"Python triple loop": loop_matmul, "row times column, sum": row_column_matmul,
+             "reference matmul (broadcast)": reference.matmul, "torch.matmul": torch.matmul}
+    results = []
+    for rows in [5] + ([full_rows] if full_rows else []):
+        batch = torch.randn(rows, 784, generator=generator).to(device)
+        expected = torch.matmul(batch, weights)
+        measured = []
+        for name, function in rungs.items():
+            entry = {"rows": rows, "rung": name}
+            iterations = {"Python triple loop": rows * 784 * 10,
+                          "row times column, sum": rows * 10}.get(name, 0)
+            product_bytes = rows * 784 * 10 * batch.element_size()
+            if iterations > LOOP_LIMIT:
+                entry["skipped"] = f"{iterations:,} Python iterations would run for minutes or hours"
+            elif name.startswith("reference") and 2 * product_bytes > _free_bytes(device):
+                entry["skipped"] = f"its {rows} x 784 x 10 product needs {product_bytes / 1e9:.1f} GB"
+            else:
+                result = function(batch, weights)
+                torch.testing.assert_close(result, expected, rtol=1e-4, atol=1e-4)
+                slow = iterations > 100_000  # seconds a call: once is enough
+                entry.update(_spread(_timed(lambda f=function: f(batch, weights), device,
+                                            1 if slow else repeats)))
+                measured.append(entry)
+            results.append(entry)
+        baseline = max(measured, key=lambda entry: entry["median_s"])
+        for entry in measured:
+            entry["speedup"] = baseline["median_s"] / entry["median_s"]
+            entry["baseline"] = baseline["rung"]
+    return results
+
+
+def _wall(command: list[str], environment: dict[str, str] | None = None) -> float:
+    start = time.perf_counter()
+    subprocess.run(command, cwd=REPO_ROOT, capture_output=True, check=False,
+                   env={**os.environ, **(environment or {})})
+    return time.perf_counter() - start
+
+
+def feedback_times(repeats: int, katas: list[str], full_check: bool) -> dict:
+    """Wall times of ``python -c "import torch"`` (the floor), of ``pytest katas/NN
+    --solutions`` for each kata, and of the full check (one run: it takes minutes)."""
+    pytest_command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+    floor = [_wall([sys.executable, "-c", "import torch"]) for _ in range(repeats)]
+    result = {"floor": _spread(floor), "katas": {}}
+    for kata in katas:
+        times = [_wall([*pytest_command, f"katas/{kata}", "--solutions"]) for _ in range(repeats)]
+        result["katas"][kata] = _spread(times)
+        result["katas"][kata]["ratio"] = result["katas"][kata]["median_s"] / result["floor"]["median_s"]
+    if full_check:
+        result["full_check"] = _spread([_wall([*pytest_command, "--hypothesis-profile=ci"])])
+    return result
+
+
 def machine(device: torch.device) -> str:
     """The processor (or GPU) the figures were measured on."""
     if device.type == "cuda":
@@ -114,34 +243,75 @@ def machine(device: torch.device) -> str:
 
 
 def table(report: dict) -> str:
-    """The report as a text table."""
-    epoch = report["epoch"]
-    lines = [f"One epoch of MNIST logistic regression, batch size {BATCH_SIZE}, on {report['device']} "
-             f"({report['machine']}), {report['repeats']} runs each, {report['images']} images:",
-             f"  {'pipeline':<11} {'median':>9} {'fastest':>9} {'slowest':>9} {'accuracy':>9}"]
-    for name in ("reference", "idiomatic"):
-        row = epoch[name]
-        lines.append(f"  {name:<11} {row['median_s']:>8.3f}s {row['min_s']:>8.3f}s "
-                     f"{row['max_s']:>8.3f}s {row['test_accuracy']:>9.4f}")
-    lines.append(f"  reference / idiomatic: {epoch['ratio']:.2f} of the time "
-                 f"({1 / epoch['ratio']:.1f}x faster)")
-    return "\n".join(lines)
+    """The report as text tables."""
+    lines = [f"On {report['device']} ({report['machine']}), torch {report['torch']}, "
+             f"{report['repeats']} runs of each figure (median, fastest, slowest):", ""]
+    if "matmul" in report:
+        lines.append("Matmul ladder: (rows x 784) times (784 x 10)")
+        lines.append(f"  {'rows':>6}  {'rung':<29} {'median':>11} {'fastest':>11} {'slowest':>11}  speed-up")
+        for entry in report["matmul"]:
+            if "skipped" in entry:
+                lines.append(f"  {entry['rows']:>6}  {entry['rung']:<29} skipped: {entry['skipped']}")
+                continue
+            lines.append(f"  {entry['rows']:>6}  {entry['rung']:<29} {_seconds(entry['median_s'])} "
+                         f"{_seconds(entry['min_s'])} {_seconds(entry['max_s'])}  "
+                         f"{entry['speedup']:>9,.0f}x")
+        lines.append("  (speed-up over the slowest rung run for the same rows)")
+        lines.append("")
+    if "epoch" in report:
+        epoch = report["epoch"]
+        lines.append(f"One epoch of MNIST logistic regression, batch size {BATCH_SIZE}, "
+                     f"{report['images']} images:")
+        lines.append(f"  {'pipeline':<11} {'median':>9} {'fastest':>9} {'slowest':>9} {'accuracy':>9}")
+        for name in ("reference", "idiomatic"):
+            row = epoch[name]
+            lines.append(f"  {name:<11} {row['median_s']:>8.3f}s {row['min_s']:>8.3f}s "
+                         f"{row['max_s']:>8.3f}s {row['test_accuracy']:>9.4f}")
+        lines.append(f"  reference / idiomatic: {epoch['ratio']:.2f} of the time "
+                     f"({1 / epoch['ratio']:.1f}x faster)")
+        lines.append("")
+    if "feedback" in report:
+        feedback = report["feedback"]
+        floor = feedback["floor"]["median_s"]
+        lines.append(f"Feedback time (wall, seconds): floor `python -c \"import torch\"` {floor:.2f} s")
+        lines.append(f"  {'run':<42} {'median':>7} {'fastest':>8} {'slowest':>8} {'x floor':>8}")
+        for kata, row in feedback["katas"].items():
+            lines.append(f"  {'pytest katas/' + kata + ' --solutions':<42} {row['median_s']:>7.2f} "
+                         f"{row['min_s']:>8.2f} {row['max_s']:>8.2f} {row['ratio']:>8.2f}")
+        if "full_check" in feedback:
+            lines.append(f"  {'pytest --hypothesis-profile=ci (full check)':<42} "
+                         f"{feedback['full_check']['median_s']:>7.1f}   (one run)")
+    return "\n".join(lines).rstrip()
+
+
+def _seconds(value: float) -> str:
+    """A duration in the unit that suits it, 11 characters wide."""
+    for unit, scale in (("s", 1), ("ms", 1e-3), ("us", 1e-6)):
+        if value >= scale or unit == "us":
+            return f"{value / scale:>8.2f} {unit:<2}"
+    raise AssertionError("unreachable")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m kata.bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
-    parser.add_argument("--repeats", type=int, default=5, help="runs of each pipeline (default 5)")
+    parser.add_argument("--repeats", type=int, default=5, help="runs of each figure (default 5)")
     parser.add_argument("--tiny", action="store_true",
-                        help="a quick check that the benchmark runs: 2048 images, 2 repeats")
+                        help="a quick check that the benchmark runs: small shapes and slices, "
+                             "2 repeats, kata 01 only for feedback, no full check")
+    parser.add_argument("--skip-full-check", action="store_true",
+                        help="leave out the full repository check (it takes minutes)")
     parser.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
     args = parser.parse_args(argv)
     choice = args.device if args.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
     device = torch.device(choice)
     repeats, limit = (2, 2048) if args.tiny else (args.repeats, None)
-    epoch = epoch_comparison(device, repeats, limit)
+    katas = [kata.folder for kata in load_manifest().katas][:1 if args.tiny else None]
     report = {"device": str(device), "machine": machine(device), "repeats": repeats,
-              "images": limit or 60000, "torch": torch.__version__, "epoch": epoch}
+              "images": limit or 60000, "torch": torch.__version__,
+              "matmul": matmul_ladder(device, repeats, None if args.tiny else 60000),
+              "epoch": epoch_comparison(device, repeats, limit),
+              "feedback": feedback_times(repeats, katas, not (args.tiny or args.skip_full_check))}
     print(table(report))
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=1), encoding="utf-8")

@@ -22,14 +22,14 @@ def accuracy_over_columns(outputs, targets):
     return (outputs.argmax(dim=0)[:len(targets)] == targets).float().mean().item()
 
 
-@mistake("SGD", "ignores momentum", caught_by=["test_sgd_follows_torch_optim_sgd_step_for_step"])
+@mistake("SGD", "ignores momentum", caught_by=["test_sgd_follows_torch_sgd_step_for_step"])
 class SGDWithoutMomentum(SGD):
     def __init__(self, params, lr, momentum=0.0, weight_decay=0.0):
         super().__init__(params, lr, 0.0, weight_decay)
 
 
 @mistake("SGD", "keeps the iterator it was given, which is empty after the first step",
-         caught_by=["test_sgd_follows_torch_optim_sgd_step_for_step"])
+         caught_by=["test_sgd_follows_torch_sgd_step_for_step"])
 class SGDKeepingTheIterator(SGD):
     def __init__(self, params, lr, momentum=0.0, weight_decay=0.0):
         super().__init__([], lr, momentum, weight_decay)
@@ -42,7 +42,7 @@ class SGDKeepingTheIterator(SGD):
 
 
 @mistake("SGD", "adds weight decay after the momentum instead of to the gradient",
-         caught_by=["test_sgd_follows_torch_optim_sgd_step_for_step"])
+         caught_by=["test_sgd_follows_torch_sgd_step_for_step"])
 class SGDDecayingLate(SGD):
     def step(self):
         with torch.no_grad():
@@ -103,7 +103,7 @@ def nll_loss_by_torch(log_probs, targets):
 
 
 @cheat("SGD", "hands the step to torch.optim.SGD", rule="no_library_optim",
-       caught_by=["test_sgd_follows_torch_optim_sgd_step_for_step"])
+       caught_by=["test_sgd_follows_torch_sgd_step_for_step"])
 class SGDFromTorch(SGD):
     def __init__(self, params, lr, momentum=0.0, weight_decay=0.0):
         super().__init__([], lr)
