@@ -311,3 +311,12 @@ def test_the_classroom_workflow_is_generated_from_the_manifest():
 
 def test_the_kata_command_is_installed_by_pyproject():
     assert 'kata = "kata.cli:main"' in (REPO_ROOT / "pyproject.toml").read_text()
+
+
+def test_kata_bench_hands_its_options_to_the_benchmark(monkeypatch):
+    from kata import bench, cli
+
+    seen = []
+    monkeypatch.setattr(bench, "main", lambda argv: seen.append(argv) or 0)
+    assert cli.main(["--root", str(REPO_ROOT), "bench", "--tiny", "--device", "cpu"]) == 0
+    assert seen == [["--tiny", "--device", "cpu"]]

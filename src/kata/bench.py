@@ -51,29 +51,73 @@ def _synchronize(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def reference_epoch(pieces, x, y, device):
-    """One epoch with the reference pieces; returns the trained model."""
+def reference_parts(pieces, x, y, device):
+    """The reference pipeline's model, loss, optimizer and batches (katas 05-07)."""
     dataloader, module, training = pieces
     model = module.LogReg().to(device)
     loader = dataloader.DataLoader(dataloader.Dataset(x, y), batch_size=BATCH_SIZE, shuffle=True,
                                    generator=torch.Generator().manual_seed(0))
     opt = training.SGD(model.parameters(), lr=LEARNING_RATE, momentum=MOMENTUM)
-    with contextlib.redirect_stdout(io.StringIO()):
-        training.fit(model, training.nll_loss, opt, loader, epochs=1, log_every=0)
-    return model
+    return model, training.nll_loss, opt, loader
 
 
-def idiomatic_epoch(x, y, device):
-    """One epoch the way the PyTorch tutorials write it; returns the trained model."""
+def idiomatic_parts(x, y, device):
+    """The same, the way the PyTorch tutorials write it."""
     model = nn.Linear(784, 10).to(device)
     loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y), batch_size=BATCH_SIZE,
                                          shuffle=True, generator=torch.Generator().manual_seed(0))
     opt = torch.optim.SGD(model.parameters(), lr=LEARNING_RATE, momentum=MOMENTUM)
+    return model, nn.functional.cross_entropy, opt, loader
+
+
+def reference_epoch(pieces, x, y, device):
+    """One epoch with the reference pieces, through kata 07's ``fit``; the trained model."""
+    model, loss_fn, opt, loader = reference_parts(pieces, x, y, device)
+    with contextlib.redirect_stdout(io.StringIO()):
+        pieces[2].fit(model, loss_fn, opt, loader, epochs=1, log_every=0)
+    return model
+
+
+def idiomatic_epoch(x, y, device):
+    """One epoch of the idiomatic pipeline; the trained model."""
+    model, loss_fn, opt, loader = idiomatic_parts(x, y, device)
     for xb, yb in loader:
         opt.zero_grad()
-        nn.functional.cross_entropy(model(xb), yb).backward()
+        loss_fn(model(xb), yb).backward()
         opt.step()
     return model
+
+
+STAGES = ("batches (data loading)", "forward and loss", "backward", "optimizer step")
+
+
+def staged_epoch(parts, stages: int) -> None:
+    """An epoch that does only the first ``stages`` of ``STAGES`` for each batch."""
+    model, loss_fn, opt, loader = parts
+    for xb, yb in loader:
+        if stages >= 2:
+            opt.zero_grad()
+            loss = loss_fn(model(xb), yb)
+        if stages >= 3:
+            loss.backward()
+        if stages >= 4:
+            opt.step()
+
+
+def epoch_profile(pieces, x, y, device, repeats: int) -> dict:
+    """Where an epoch's time goes, per pipeline: each stage's cost is the fastest epoch
+    that stops after it minus the fastest that stops before it."""
+    makers = {"reference": lambda: reference_parts(pieces, x, y, device),
+              "idiomatic": lambda: idiomatic_parts(x, y, device)}
+    profile = {}
+    for name, make in makers.items():
+        previous, costs = 0.0, {}
+        for stages in range(1, len(STAGES) + 1):
+            fastest = min(_timed(lambda s=stages, m=make: staged_epoch(m(), s), device, repeats, budget=0))
+            costs[STAGES[stages - 1]] = fastest - previous
+            previous = fastest
+        profile[name] = costs
+    return profile
 
 
 def _accuracy(model, x, y) -> float:
@@ -109,9 +153,9 @@ def epoch_comparison(device: torch.device, repeats: int, limit: int | None) -> d
             _synchronize(device)
             times[name].append(time.perf_counter() - start)
             accuracy[name] = _accuracy(model, xt, yt)
-    result = {name: {"median_s": statistics.median(t), "min_s": min(t), "max_s": max(t),
-                     "test_accuracy": accuracy[name]} for name, t in times.items()}
+    result = {name: {**_spread(t), "test_accuracy": accuracy[name]} for name, t in times.items()}
     result["ratio"] = result["reference"]["median_s"] / result["idiomatic"]["median_s"]
+    result["profile_s"] = epoch_profile(pieces, x, y, device, repeats)
     return result
 
 
@@ -198,7 +242,7 @@ def matmul_ladder(device: torch.device, repeats: int, full_rows: int | None) -> 
                 result = function(batch, weights)
                 torch.testing.assert_close(result, expected, rtol=1e-4, atol=1e-4)
                 slow = iterations > 100_000  # seconds a call: once is enough
-                entry.update(_spread(_timed(lambda f=function: f(batch, weights), device,
+                entry.update(_spread(_timed(lambda f=function, a=batch: f(a, weights), device,
                                             1 if slow else repeats)))
                 measured.append(entry)
             results.append(entry)
@@ -269,6 +313,10 @@ def table(report: dict) -> str:
                          f"{row['max_s']:>8.3f}s {row['test_accuracy']:>9.4f}")
         lines.append(f"  reference / idiomatic: {epoch['ratio']:.2f} of the time "
                      f"({1 / epoch['ratio']:.1f}x faster)")
+        lines.append(f"  where the time goes (fastest epoch, stage by stage):  {'reference':>9} {'idiomatic':>9}")
+        for stage in STAGES:
+            lines.append(f"    {stage:<51} {epoch['profile_s']['reference'][stage]:>8.3f}s "
+                         f"{epoch['profile_s']['idiomatic'][stage]:>8.3f}s")
         lines.append("")
     if "feedback" in report:
         feedback = report["feedback"]

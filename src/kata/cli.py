@@ -9,6 +9,7 @@
     kata curve                the loss curve of the last `kata mnist` run (text, or --png)
     kata check [KATA...]      instructors: prove the repository sound, as one table
     kata grade TARGET...      instructors: grade learners' branches or directories
+    kata bench [OPTIONS]      the benchmarks (python -m kata.bench --help lists the options)
 
 KATA is a number (``3``, ``03``) or a folder name (``03_matmul``). Every kata runs in its own
 process with a time limit, so code that loops forever, eats memory or ends the interpreter
@@ -295,6 +296,12 @@ def command_curve(args, workspace: Workspace) -> int:
     return pictures.show_last_curve(workspace, png=Path(args.png) if args.png else None)
 
 
+def command_bench(args, workspace: Workspace) -> int:
+    from kata import bench  # imports torch and MNIST: only this command needs them
+
+    return bench.main(args.options)
+
+
 def _common_options(suppress: bool) -> argparse.ArgumentParser:
     """The options every command takes. A command's copy leaves them unset unless given
     (``suppress``), so that ``kata -v run`` and ``kata run -v`` mean the same."""
@@ -351,11 +358,18 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--markdown", metavar="FILE", help="write the results as Markdown tables")
     grade.add_argument("--only", action="append", default=[], metavar="KATA",
                        help="grade only this kata (repeatable)")
+    add("bench", command_bench, "the benchmarks: matmul ladder, epoch, feedback time (any "
+                                "option of python -m kata.bench)")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, others = parser.parse_known_args(argv)
+    if args.handler is command_bench:
+        args.options = others  # the benchmark parses its own options
+    elif others:
+        parser.error(f"unrecognized arguments: {' '.join(others)}")
     try:
         workspace = Workspace(find_root(args.root.resolve() if args.root else Path.cwd()))
         return args.handler(args, workspace)
