@@ -320,3 +320,16 @@ def test_kata_bench_hands_its_options_to_the_benchmark(monkeypatch):
     monkeypatch.setattr(bench, "main", lambda argv: seen.append(argv) or 0)
     assert cli.main(["--root", str(REPO_ROOT), "bench", "--tiny", "--device", "cpu"]) == 0
     assert seen == [["--tiny", "--device", "cpu"]]
+
+
+@pytest.mark.parametrize("code, expected", [
+    ("_hog = [0] * (1 << 31)", "does not import: MemoryError at line"),  # 16 GiB, past 1 GiB
+    ("import os\nos._exit(3)", "ended with exit code 3"),
+], ids=["eats memory", "ends the interpreter"])
+def test_run_reports_code_that_eats_memory_or_ends_the_interpreter(checkout, code, expected):
+    module = MANIFEST.kata("02").path_in(checkout / "katas")
+    module.write_text(module.read_text() + "\n" + code + "\n")
+    done = kata(checkout, "run", "2", "--memory-limit", "1")
+    assert done.returncode == 1 and expected in done.stdout, done.stdout + done.stderr
+    assert done.stdout.count(expected) == 1, "the reason is said once"
+    assert "Traceback" not in done.stdout and not done.stdout.strip().splitlines()[1].endswith(":")

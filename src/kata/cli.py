@@ -118,7 +118,7 @@ def render_run(entry: KataProgress, workspace: Workspace) -> str:
     """One kata's result: its state, each failing test in short form (the first few), the
     next hint command."""
     kata = entry.kata
-    lines = [f"{kata.folder}: {entry.state}" + (f", {_detail(entry)}" if _detail(entry) else "")]
+    lines = [f"{kata.folder}: {entry.state}" + (f", {entry.counts}" if entry.counts else "")]
     if entry.state == DONE:
         nxt = next((k for k in MANIFEST.katas if k.number > kata.number), None)
         lines.append(f"Every test passes. Next: kata run {nxt.number:02d} ({nxt.folder})" if nxt

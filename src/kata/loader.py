@@ -65,8 +65,9 @@ def _import_failure(error: Exception, path: Path) -> KataImportError:
     frames = [frame for frame in traceback.extract_tb(error.__traceback__)
               if Path(frame.filename) == path]
     line = frames[-1].lineno if frames else "?"
+    detail = f": {error}" if str(error) else ""
     return KataImportError(f"{_shown(path)} does not import: {type(error).__name__} at line "
-                           f"{line}: {error}")
+                           f"{line}{detail}")
 
 
 class _KataModuleFinder(importlib.abc.MetaPathFinder):
