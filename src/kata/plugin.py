@@ -23,7 +23,7 @@ import pytest
 import torch
 from hypothesis import Phase, settings
 
-from kata.loader import Implementation, KataImportError, use_tree
+from kata.loader import Implementation, KataImportError, Learner, use_tree
 from kata.manifest import Kata, load_manifest
 
 settings.register_profile(
@@ -116,23 +116,24 @@ def _device(config: pytest.Config) -> torch.device:
 
 
 @pytest.fixture(scope="module")
-def impl(request: pytest.FixtureRequest) -> Implementation:
-    """The module under test for the kata whose folder holds the requesting test file."""
+def impl(request: pytest.FixtureRequest) -> Learner:
+    """The code under test for the kata whose folder holds the requesting test file: calls
+    and scenarios across the boundary (see ``kata.loader.Learner``)."""
     kata = kata_of(request.path)
     if kata is None:
         pytest.fail(f"{request.path} is not inside a kata folder listed in the manifest")
-    return Implementation(kata, request.config.stash[IMPL_ROOT])
+    return Learner(Implementation(kata, request.config.stash[IMPL_ROOT]))
 
 
 @pytest.fixture(scope="session")
 def impl_of(request: pytest.FixtureRequest):
     """Another kata's code, from the same tree as ``impl``: ``impl_of("07").SGD``."""
-    implementations: dict[str, Implementation] = {}
+    implementations: dict[str, Learner] = {}
 
-    def of(name: str) -> Implementation:
+    def of(name: str) -> Learner:
         kata = load_manifest().kata(name)
         if kata.folder not in implementations:
-            implementations[kata.folder] = Implementation(kata, request.config.stash[IMPL_ROOT])
+            implementations[kata.folder] = Learner(Implementation(kata, request.config.stash[IMPL_ROOT]))
         return implementations[kata.folder]
     return of
 
