@@ -1,10 +1,15 @@
 """Tests for kata 05, Module from scratch. Run them with `pytest katas/05_module`.
 
 The oracle for registration is torch.nn.Module itself: every tree of modules the tests
-build from your Module is built again from torch's, with the very same Parameter objects,
+build from your Module is built again from torch's, with the same plan of assignments,
 and the two must list the same parameters in the same order. Layers are compared with
 torch's functions on copied weights, in float64, within rounding bounds from
 kata.tolerances.
+
+Your classes run in scenarios (the functions without a ``test_`` prefix): each builds your
+objects from plain inputs (seeds, sizes, tensors), uses them, and hands back what it saw
+(values, and which of the objects it assigned came back, by position); the tests judge
+those observations against torch.
 """
 
 import pytest
@@ -13,7 +18,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from torch import nn
 
-from kata.assertions import assert_tensor, assert_true
+from kata.assertions import assert_contract, assert_tensor, assert_true, assert_value, raises
 from kata.oracles import TorchSGD
 from kata.strategies import distinct_sizes, module_trees, tensors
 from kata.tolerances import dot_product_error, gamma, log_softmax_error, unit_roundoff
@@ -21,154 +26,325 @@ from kata.tolerances import dot_product_error, gamma, log_softmax_error, unit_ro
 SEED = 20260101
 
 
-def _build(module_class, tree):
-    """The same tree twice: from the learner's Module and from torch.nn.Module."""
-    pool = [nn.Parameter(torch.full((index + 1,), float(index))) for index in range(tree.pool_size)]
-    theirs = [module_class() for _ in tree.assignments]
-    mirror = [nn.Module() for _ in tree.assignments]
-    for node, plan in enumerate(tree.assignments):
+def _pool(size):
+    """The shared parameters a tree of modules is built from: parameter i is i, (i + 1) times."""
+    return [nn.Parameter(torch.full((index + 1,), float(index))) for index in range(size)]
+
+
+def _build_tree(module_class, assignments, pool):
+    """A tree of ``module_class`` instances that follows ``assignments`` (see
+    kata.strategies.ModuleTree); returns its modules, the root first."""
+    modules = [module_class() for _ in assignments]
+    for node, plan in enumerate(assignments):
         for position, (kind, index) in enumerate(plan):
-            name = f"{kind}{position}"
-            if kind == "parameter":
-                values = pool[index], pool[index]
-            elif kind == "tensor":
-                plain = torch.zeros(2, requires_grad=True)
-                values = plain, plain
-            else:
-                values = theirs[index], mirror[index]
-            setattr(theirs[node], name, values[0])
-            setattr(mirror[node], name, values[1])
-    return theirs[0], mirror[0]
+            value = {"parameter": lambda: pool[index], "tensor": lambda: torch.zeros(2, requires_grad=True),
+                     "child": lambda: modules[index]}[kind]()
+            setattr(modules[node], f"{kind}{position}", value)
+    return modules
 
 
-def _describe(parameters):
-    return [f"Parameter {p.tolist()}" for p in parameters]
+def _which(found, known, kind="parameter"):
+    """For each object of ``found``, its position in ``known`` ("parameter 2"), or what it is
+    when it is none of them (a copy, a new object)."""
+    positions = {id(candidate): index for index, candidate in enumerate(known)}
+    return [f"{kind} {positions[id(item)]}" if id(item) in positions
+            else f"a new {type(item).__name__}" + (f" of shape {tuple(item.shape)}"
+                                                    if torch.is_tensor(item) else "")
+            for item in found]
+
+
+def _classes(value):
+    """The qualified names of the classes ``value`` is an instance of."""
+    return [f"{kind.__module__}.{kind.__qualname__}" for kind in type(value).__mro__]
+
+
+# --- scenarios: they run beside your code and return what they saw ------------------------
+
+def list_parameters(local, assignments, pool_size):
+    """Which pool parameters ``parameters()`` of the tree yields, in order."""
+    pool = _pool(pool_size)
+    root = _build_tree(local.Module, assignments, pool)[0]
+    return _which(root.parameters(), pool)
+
+
+def assign_plain_values(local):
+    """A module given a plain tensor that requires grad, an int and one parameter."""
+    module = local.Module()
+    weights, scale = torch.ones(3, requires_grad=True), nn.Parameter(torch.ones(1))
+    module.weights = weights
+    module.size = 3
+    module.scale = scale
+    return {"parameters": _which(module.parameters(), [weights, scale]),
+            "weights": module.weights, "size": module.size}
+
+
+def reassign(local):
+    """``m.w = p0; m.w = p1``, then ``m.w = <plain tensor>``: the parameters after each."""
+    module = local.Module()
+    pool = _pool(2)
+    module.w = pool[0]
+    module.w = pool[1]
+    after_two = _which(module.parameters(), pool)
+    module.w = torch.zeros(1)
+    return {"after_two": after_two, "after_plain": _which(module.parameters(), pool)}
+
+
+def call_a_module(local, x, shift):
+    """A subclass whose forward is ``2 * x + shift``, called with and without ``shift``."""
+    class Shifted(local.Module):
+        def forward(self, x, shift=0.0):
+            return 2 * x + shift
+
+    module = Shifted()
+    return {"with_shift": module(x, shift=shift), "without": module(x)}
+
+
+def clear_gradients(local, assignments, pool_size, has_grad):
+    """The pool parameters' gradients after ``zero_grad()`` of the tree; parameter i had a
+    gradient of ones before when ``has_grad[i]``, none at all otherwise."""
+    pool = _pool(pool_size)
+    root = _build_tree(local.Module, assignments, pool)[0]
+    for parameter, given_grad in zip(pool, has_grad):
+        parameter.grad = torch.ones_like(parameter) if given_grad else None
+    root.zero_grad()
+    return [parameter.grad for parameter in pool]
+
+
+def move_tree(local, assignments, pool_size, device):
+    """``to(device)`` of the tree: what it returned, and its parameters before and after."""
+    pool = _pool(pool_size)
+    modules = _build_tree(local.Module, assignments, pool)
+    before = list(modules[0].parameters())
+    returned = modules[0].to(device)
+    after = list(modules[0].parameters())
+    return {"returned": _which([returned], modules, "module")[0],
+            "before": _which(before, pool), "after": _which(after, pool),
+            "devices": [str(p.device) for p in after], "values": [p.detach().cpu() for p in after]}
+
+
+def forget_super_init(local):
+    """A subclass that assigns a parameter without calling ``super().__init__()``."""
+    class Forgetful(local.Module):
+        def __init__(self):
+            self.w = nn.Parameter(torch.zeros(1))
+
+    Forgetful()
+
+
+def make_weights(local, seed, *dims):
+    """``get_weights(*dims)`` after ``torch.manual_seed(seed)``, and the classes it is of."""
+    torch.manual_seed(seed)
+    weights = local.get_weights(*dims)
+    return {"weights": weights, "classes": _classes(weights)}
+
+
+def run_linear(local, seed, n_in, n_out, bias, x):
+    """``Linear(n_in, n_out)`` made after ``torch.manual_seed(seed)``, its bias set to
+    ``bias``, applied to ``x``."""
+    torch.manual_seed(seed)
+    layer = local.Linear(n_in, n_out)
+    order = _which(layer.parameters(), [layer.weight, layer.bias])
+    with torch.no_grad():
+        layer.bias.copy_(bias)
+    return {"weight": layer.weight, "bias": layer.bias, "order": order, "out": layer(x)}
+
+
+def apply_layer(local, name, x):
+    """``name()(x)`` for a layer without arguments, and the number of its parameters."""
+    layer = getattr(local, name)()
+    return {"out": layer(x), "parameters": len(list(layer.parameters()))}
+
+
+#: the layers of the Sequential test, by name: plain functions both sides can recompute
+STEPS = {"double": lambda t: 2 * t, "add_one": lambda t: t + 1, "square": lambda t: t * t}
+
+
+def run_sequential(local, steps, x):
+    """``Sequential`` of one layer per step (each with a parameter of its own) applied to x,
+    and which layer's parameter ``parameters()`` yields, in order."""
+    class Step(local.Module):
+        def __init__(self, step):
+            super().__init__()
+            self.step = step
+            self.p = nn.Parameter(torch.zeros(1))
+
+        def forward(self, t):
+            return STEPS[self.step](t)
+
+    layers = [Step(step) for step in steps]
+    model = local.Sequential(*layers)
+    return {"out": model(x), "order": _which(model.parameters(), [layer.p for layer in layers], "layer")}
+
+
+def logreg_shapes(local):
+    """The shapes of a fresh ``LogReg``'s parameters, and of its ``l1_w`` and ``l1_b``."""
+    model = local.LogReg()
+    return {"parameters": [tuple(p.shape) for p in model.parameters()],
+            "l1_w": tuple(model.l1_w.shape), "l1_b": tuple(model.l1_b.shape)}
+
+
+def run_logreg(local, seed, x):
+    """A ``LogReg`` made after ``torch.manual_seed(seed)``: its weights and its output on x."""
+    torch.manual_seed(seed)
+    model = local.LogReg()
+    return {"l1_w": model.l1_w, "l1_b": model.l1_b, "out": model(x)}
+
+
+def gradients_after_backward(local, make, seed, x, y):
+    """The gradients of ``make()``'s parameters after backward() of torch's nll_loss of its
+    output on x (None for a parameter that got none)."""
+    torch.manual_seed(seed)
+    model = getattr(local, make)()
+    nn.functional.nll_loss(model(x), y).backward()
+    return [(tuple(p.shape), p.grad) for p in model.parameters()]
+
+
+def run_mlp(local, sizes, inputs):
+    """``mlp(*sizes)`` (the defaults when ``sizes`` is empty): the classes it is of, its
+    parameters, and its outputs on each of ``inputs``."""
+    torch.manual_seed(SEED)
+    model = local.mlp(*sizes)
+    return {"classes": _classes(model), "parameters": list(model.parameters()),
+            "outs": [model(x) for x in inputs]}
+
+
+def step_with_torchs_sgd(local, seed, x, y):
+    """A ``LogReg`` stepped once by torch's SGD update: its parameters before and after."""
+    torch.manual_seed(seed)
+    model = local.LogReg()
+    before = [p.detach().clone() for p in model.parameters()]
+    optimizer = TorchSGD(model.parameters(), lr=0.1)
+    nn.functional.nll_loss(model(x), y).backward()
+    optimizer.step()
+    return {"before": before, "after": list(model.parameters())}
+
+
+# --- the tests --------------------------------------------------------------------------
+
+def _expected_parameters(tree):
+    """The pool parameters torch's nn.Module yields for ``tree``, in order."""
+    pool = _pool(tree.pool_size)
+    return _which(_build_tree(nn.Module, tree.assignments, pool)[0].parameters(), pool)
+
+
+def _tree_call(tree, call):
+    return (f"{call} of this tree of modules (assignments per module, root first: "
+            f"{tree.assignments})")
 
 
 @pytest.mark.Module
 @given(module_trees())
 def test_parameters_lists_each_registered_parameter_once_in_order(impl, tree):
-    module, mirror = _build(impl.Module, tree)
-    found = module.parameters()
-    expected = list(mirror.parameters())
-    found = list(found)
-    assert_true([id(p) for p in found] == [id(p) for p in expected],
-                f"parameters() of this tree of modules (assignments per module, root first: "
-                f"{tree.assignments}) should yield its own parameters in assignment order, then "
-                f"each child's, recursively, each object once:\n"
-                f"  expected: {_describe(expected)}\n  actual:   {_describe(found)}")
+    found = impl.scenario(list_parameters, tree.assignments, tree.pool_size)
+    expected = _expected_parameters(tree)
+    assert_contract(found == expected,
+                    f"{_tree_call(tree, 'parameters()')} yielded the wrong objects (parameter i "
+                    f"is the i-th of the pool it was built from, as torch.nn.Module lists them):\n"
+                    f"  expected: {expected}\n  actual:   {found}",
+                    contract="Module.parameters")
 
 
 @pytest.mark.Module
 def test_plain_tensors_and_other_values_are_not_parameters(impl):
-    module = impl.Module()
-    module.weights = torch.ones(3, requires_grad=True)
-    module.size = 3
-    module.scale = nn.Parameter(torch.ones(1))
-    found = list(module.parameters())
-    assert_true(len(found) == 1 and found[0] is module.scale,
-                f"only nn.Parameter attributes are parameters; a plain tensor (even with "
-                f"requires_grad) and an int are not. parameters() gave {_describe(found)}")
-    assert_true(torch.equal(module.weights, torch.ones(3)) and module.size == 3,
-                "plain attributes must still be stored: module.weights and module.size changed")
+    got = impl.scenario(assign_plain_values)
+    assert_contract(got["parameters"] == ["parameter 1"],
+                    f"only nn.Parameter attributes are parameters; a plain tensor (even with "
+                    f"requires_grad) and an int are not. After `m.weights = <tensor>; m.size = 3; "
+                    f"m.scale = <Parameter>`, parameters() should yield m.scale alone (parameter 1 "
+                    f"here), it yielded {got['parameters']}", contract="Module.parameters")
+    assert_tensor(got["weights"], torch.ones(3), call="m.weights, a plain tensor assigned to the module")
+    assert_value(got["size"], 3, call="m.size, an int assigned to the module")
 
 
 @pytest.mark.Module
 def test_reassigning_an_attribute_replaces_its_registration(impl):
-    module = impl.Module()
-    first, second = nn.Parameter(torch.zeros(1)), nn.Parameter(torch.ones(1))
-    module.w = first
-    module.w = second
-    found = list(module.parameters())
-    assert_true(len(found) == 1 and found[0] is second,
-                f"after `m.w = p1; m.w = p2`, parameters() should give p2 alone, got {_describe(found)}")
-    module.w = torch.zeros(1)
-    found = list(module.parameters())
-    assert_true(found == [], f"after `m.w = <plain tensor>`, the old parameter w must be gone "
-                             f"from parameters(), got {_describe(found)}")
+    got = impl.scenario(reassign)
+    assert_contract(got["after_two"] == ["parameter 1"],
+                    f"after `m.w = p0; m.w = p1`, parameters() should yield p1 alone (parameter "
+                    f"1), it yielded {got['after_two']}", contract="Module.parameters")
+    assert_value(got["after_plain"], [], call="after `m.w = p0; m.w = p1; m.w = <plain tensor>`, "
+                                              "the parameters() of m (w is no parameter any more)")
 
 
 @pytest.mark.Module
 @given(tensors((3,)), st.floats(-10, 10, width=32))
 def test_calling_a_module_calls_forward(impl, x, shift):
-    class Shifted(impl.Module):
-        def forward(self, x, shift=0.0):
-            return 2 * x + shift
+    got = impl.scenario(call_a_module, x, shift)
+    assert_tensor(got["with_shift"], 2 * x + shift,
+                  call="module(x, shift=shift) of a Module whose forward is 2 * x + shift")
+    assert_tensor(got["without"], 2 * x, call="module(x) of a Module whose forward is 2 * x + shift")
 
-    module = Shifted()
-    assert_tensor(module(x, shift=shift), 2 * x + shift, call="module(x, shift=shift)")
-    assert_tensor(module(x), 2 * x, call="module(x)")
+
+def _cleared(grads, reachable, call):
+    """Every reachable parameter's gradient is gone (None) or all zeros."""
+    left = [index for index in reachable if grads[index] is not None and grads[index].any()]
+    assert_true(not left, f"{call} left gradients on parameters {left}: "
+                          f"{[grads[index] for index in left]}")
 
 
 @pytest.mark.Module
-@given(module_trees())
-def test_zero_grad_clears_every_gradient(impl, tree):
-    module, mirror = _build(impl.Module, tree)
-    for p in mirror.parameters():
-        p.grad = torch.ones_like(p)
-    module.zero_grad()
-    left = [p for p in mirror.parameters() if p.grad is not None and p.grad.any()]
-    assert_true(not left, f"zero_grad() left gradients on {_describe(left)} (tree: {tree.assignments})")
+@given(module_trees().flatmap(lambda tree: st.tuples(
+    st.just(tree), st.lists(st.booleans(), min_size=tree.pool_size, max_size=tree.pool_size))))
+def test_zero_grad_clears_every_gradient(impl, case):
+    tree, has_grad = case
+    grads = impl.scenario(clear_gradients, tree.assignments, tree.pool_size, has_grad)
+    reachable = sorted({int(label.split()[1]) for label in _expected_parameters(tree)})
+    _cleared(grads, reachable, _tree_call(tree, f"zero_grad() (parameters with a gradient before: "
+                                                f"{[i for i, g in enumerate(has_grad) if g]})"))
+
+
+@pytest.mark.Module
+def test_zero_grad_of_a_fresh_model_does_nothing(impl):
+    plan = ((("parameter", 0), ("child", 1)), (("parameter", 1),))  # no backward has run yet
+    grads = impl.scenario(clear_gradients, plan, 2, [False, False])
+    assert_value(grads, [None, None],
+                 call=f"the gradients after zero_grad() of a fresh model whose parameters have "
+                      f"none yet (assignments {plan})")
 
 
 @pytest.mark.Module
 @given(module_trees())
 def test_to_moves_parameters_and_keeps_them_the_same_objects(impl, device, tree):
-    module, mirror = _build(impl.Module, tree)
-    expected = list(mirror.parameters())
-    values = [p.detach().clone() for p in expected]
-    held = [TorchSGD(expected, lr=0.1).params] if expected else []
-    returned = module.to(device)
-    assert_true(returned is module, f"to(device) should return the module itself, got {returned!r}")
-    moved = list(module.parameters())
-    assert_true([id(p) for p in moved] == [id(p) for p in expected],
-                "to(device) must keep the same Parameter objects (move their data), or an "
-                "optimizer made before the move would update parameters the model no longer uses")
-    assert_true(all(p.device.type == device.type and isinstance(p, nn.Parameter) for p in moved),
-                f"to({str(device)!r}) left parameters on {sorted({str(p.device) for p in moved})}")
-    assert_true(all(torch.equal(p.detach().cpu(), v) for p, v in zip(moved, values)),
-                f"to({str(device)!r}) changed the parameters' values")
-    assert_true(all(p is q for params in held for p, q in zip(params, moved)),
-                "the optimizer no longer holds the module's parameters")
+    got = impl.scenario(move_tree, tree.assignments, tree.pool_size, device)
+    call = _tree_call(tree, f"to({str(device)!r})")
+    assert_contract(got["returned"] == "module 0",
+                    f"{call} should return the module itself; it returned {got['returned']}",
+                    contract="Module.to.returns_module")
+    assert_contract(got["after"] == got["before"],
+                    f"{call} must keep the same Parameter objects (move their data), or an "
+                    f"optimizer made before the move would update parameters the model no longer "
+                    f"uses:\n  before: {got['before']}\n  after:  {got['after']}",
+                    contract="Module.to.same_objects")
+    assert_true(all(place.split(":")[0] == device.type for place in got["devices"]),
+                f"{call} left parameters on {sorted(set(got['devices']))}")
+    pool = _pool(tree.pool_size)
+    for label, value in zip(got["after"], got["values"]):
+        assert_tensor(value, pool[int(label.split()[1])].detach(), call=f"{call}: {label}")
 
 
 @pytest.mark.Module
-def test_forgetting_super_init_says_to_call_it(impl):
-    class Forgetful(impl.Module):
-        def __init__(self):
-            self.w = nn.Parameter(torch.zeros(1))
-
-    try:
-        Forgetful()
-    except NotImplementedError:
-        raise
-    except Exception as error:
-        assert_true("super().__init__()" in str(error),
-                    f"a subclass that assigns a parameter before super().__init__() should get an "
-                    f"error that says to call super().__init__() first; it got "
-                    f"{type(error).__name__}: {error}")
-    else:
-        raise AssertionError("a subclass that forgets super().__init__() and assigns a parameter "
-                             "should get an error saying to call super().__init__() first; "
-                             "it got none")
+def test_forgetting_super_init_is_an_attribute_error(impl):
+    with raises(AttributeError, "a subclass of Module whose __init__ assigns a parameter without "
+                                "calling super().__init__() first", contract="Module.super_init"):
+        impl.scenario(forget_super_init)
 
 
 @pytest.mark.get_weights
 @given(distinct_sizes("rows", "cols", min_size=2, max_size=8))
 def test_get_weights_is_a_parameter_of_the_given_shape(impl, sizes):
-    w = impl.get_weights(sizes["rows"], sizes["cols"])
-    assert_true(isinstance(w, nn.Parameter) and w.requires_grad,
-                f"get_weights should return an nn.Parameter, got {type(w).__name__}")
-    assert_true(tuple(w.shape) == (sizes["rows"], sizes["cols"]) and w.dtype == torch.float32,
-                f"get_weights({sizes['rows']}, {sizes['cols']}) has shape {tuple(w.shape)} "
-                f"and dtype {w.dtype}")
+    call = f"get_weights({sizes['rows']}, {sizes['cols']})"
+    got = impl.scenario(make_weights, SEED, sizes["rows"], sizes["cols"])
+    assert_contract("torch.nn.parameter.Parameter" in got["classes"],
+                    f"{call} should return an nn.Parameter, got {got['classes'][0]}",
+                    contract="get_weights.parameter")
+    assert_value(tuple(got["weights"].shape), (sizes["rows"], sizes["cols"]), call=f"{call}.shape")
+    assert_value(got["weights"].dtype, torch.float32, call=f"{call}.dtype")
 
 
 @pytest.mark.get_weights
 def test_get_weights_is_standard_normal_over_the_first_dim(impl):
-    torch.manual_seed(SEED)
     rows, cols = 400, 50
-    w = impl.get_weights(rows, cols).detach().double() * rows  # standard normal if right
+    w = impl.scenario(make_weights, SEED, rows, cols)["weights"].double() * rows  # standard normal if right
     n = w.numel()
     # For n standard normal draws the sample mean has sd 1/sqrt(n) and the sample sd has
     # sd about 1/sqrt(2n): 6 of those is one chance in 10^9 of a false alarm.
@@ -180,100 +356,89 @@ def test_get_weights_is_standard_normal_over_the_first_dim(impl):
 @pytest.mark.Linear
 @given(distinct_sizes("batch", "n_in", "n_out"), st.integers(0, 2**31 - 1))
 def test_linear_matches_torch(impl, sizes, seed):
-    torch.manual_seed(seed)
-    layer = impl.Linear(sizes["n_in"], sizes["n_out"])
-    assert_true(tuple(layer.weight.shape) == (sizes["n_in"], sizes["n_out"])
-                and tuple(layer.bias.shape) == (sizes["n_out"],),
-                f"Linear({sizes['n_in']}, {sizes['n_out']}) should have weight of shape (n_in, n_out) "
-                f"= {(sizes['n_in'], sizes['n_out'])} and bias (n_out,); got "
-                f"{tuple(layer.weight.shape)} and {tuple(layer.bias.shape)}")
-    assert_true([id(p) for p in layer.parameters()] == [id(layer.weight), id(layer.bias)],
-                "Linear's parameters() should be [weight, bias]")
-    with torch.no_grad():
-        layer.bias.copy_(torch.randn(sizes["n_out"]))
-    x = torch.randn(sizes["batch"], sizes["n_in"])
-    w, b = layer.weight.detach(), layer.bias.detach()
+    generator = torch.Generator().manual_seed(seed)
+    bias = torch.randn(sizes["n_out"], generator=generator)
+    x = torch.randn(sizes["batch"], sizes["n_in"], generator=generator)
+    call = f"Linear({sizes['n_in']}, {sizes['n_out']})"
+    got = impl.scenario(run_linear, seed, sizes["n_in"], sizes["n_out"], bias, x)
+    assert_value((tuple(got["weight"].shape), tuple(got["bias"].shape)),
+                 ((sizes["n_in"], sizes["n_out"]), (sizes["n_out"],)),
+                 call=f"the shapes of {call}'s (weight, bias): (n_in, n_out) and (n_out,)")
+    assert_contract(got["order"] == ["parameter 0", "parameter 1"],
+                    f"{call}.parameters() should yield weight (parameter 0), then bias (parameter "
+                    f"1); it yielded {got['order']}", contract="Linear.parameters")
+    w, b = got["weight"].detach(), got["bias"].detach()
     expected = nn.functional.linear(x.double(), w.double().T, b.double())
     error = dot_product_error(x, w) + gamma(1, torch.float32) * expected.abs()
-    assert_tensor(layer(x), expected, dtype=torch.float32, atol=error, call="Linear(n_in, n_out)(x)")
+    assert_tensor(got["out"], expected, dtype=torch.float32, atol=error,
+                  call=f"{call}(x) with x of shape {tuple(x.shape)}")
 
 
 @pytest.mark.ReLU
 @given(tensors((3, 4)))
 def test_relu_matches_torch(impl, x):
-    relu = impl.ReLU()
-    assert_tensor(relu(x), torch.relu(x), call="ReLU()(x)")
-    assert_true(list(relu.parameters()) == [], "ReLU has no parameters")
+    got = impl.scenario(apply_layer, "ReLU", x)
+    assert_tensor(got["out"], torch.relu(x), call="ReLU()(x)")
+    assert_value(got["parameters"], 0, call="len(list(ReLU().parameters()))")
 
 
 @pytest.mark.Sequential
-@given(st.lists(st.sampled_from(["double", "add_one", "square"]), min_size=0, max_size=5),
+@given(st.lists(st.sampled_from(sorted(STEPS)), min_size=0, max_size=5),
        tensors((2, 3), bound=4.0, exact=True))
 def test_sequential_calls_its_layers_in_turn(impl, steps, x):
-    functions = {"double": lambda t: 2 * t, "add_one": lambda t: t + 1, "square": lambda t: t * t}
-
-    def layer(step):
-        class Step(impl.Module):
-            def __init__(self):
-                super().__init__()
-                self.p = nn.Parameter(torch.zeros(1))
-
-            def forward(self, t):
-                return functions[step](t)
-        return Step()
-
-    layers = [layer(step) for step in steps]
-    model = impl.Sequential(*layers)
+    got = impl.scenario(run_sequential, steps, x)
     expected = x
     for step in steps:
-        expected = functions[step](expected)
-    assert_tensor(model(x), expected, call=f"Sequential({', '.join(steps)})(x)")
-    assert_true([id(p) for p in model.parameters()] == [id(layer.p) for layer in layers],
-                "Sequential's parameters() should be its layers' parameters, in layer order")
+        expected = STEPS[step](expected)
+    call = f"Sequential({', '.join(steps)})"
+    assert_tensor(got["out"], expected, call=f"{call}(x)")
+    assert_contract(got["order"] == [f"layer {index}" for index in range(len(steps))],
+                    f"{call}.parameters() should yield its layers' parameters, in layer order "
+                    f"(each layer has one); it yielded those of {got['order']}",
+                    contract="Sequential.parameters")
 
 
 @pytest.mark.LogSoftmax
 @given(st.sampled_from([(2, 3), (4, 5, 3)]).flatmap(lambda shape: tensors(shape, bound=50.0)))
 def test_log_softmax_layer_matches_torch_over_the_last_axis(impl, x):
-    assert_tensor(impl.LogSoftmax()(x), torch.log_softmax(x.double(), -1), dtype=x.dtype,
-                  atol=log_softmax_error(x, -1), call="LogSoftmax()(x)")
+    got = impl.scenario(apply_layer, "LogSoftmax", x)
+    assert_tensor(got["out"], torch.log_softmax(x.double(), -1), dtype=x.dtype,
+                  atol=log_softmax_error(x, -1), call=f"LogSoftmax()(x) with x of shape {tuple(x.shape)}")
 
 
 @pytest.mark.LogReg
 def test_logreg_has_the_lessons_7850_parameters(impl):
-    model = impl.LogReg()
-    shapes = [tuple(p.shape) for p in model.parameters()]
-    assert_true(shapes == [(784, 10), (10,)] and model.l1_w.shape == (784, 10) and model.l1_b.shape == (10,),
-                f"LogReg should have l1_w (784, 10) and l1_b (10,), registered in that order; "
-                f"parameters() gave shapes {shapes}")
-    assert_true(sum(p.numel() for p in model.parameters()) == 7850, "LogReg should have 7,850 parameters")
+    got = impl.scenario(logreg_shapes)
+    assert_value((got["l1_w"], got["l1_b"]), ((784, 10), (10,)),
+                 call="the shapes of LogReg()'s (l1_w, l1_b)")
+    assert_value(got["parameters"], [(784, 10), (10,)],
+                 call="the shapes of LogReg().parameters(): l1_w, then l1_b (7,850 numbers)")
 
 
-def _torch_logreg(model):
+def _torch_logreg(l1_w, l1_b):
     """The lesson's LogReg from torch's layers, with the learner's weights copied in."""
     linear = nn.Linear(784, 10).double()
     with torch.no_grad():
-        linear.weight.copy_(model.l1_w.detach().T)
-        linear.bias.copy_(model.l1_b.detach())
+        linear.weight.copy_(l1_w.T)
+        linear.bias.copy_(l1_b)
     return nn.Sequential(nn.Flatten(), linear, nn.LogSoftmax(dim=1))
 
 
 @pytest.mark.LogReg
 @given(st.integers(1, 5), st.booleans(), st.integers(0, 2**31 - 1))
 def test_logreg_matches_torch_layers_with_the_same_weights(impl, n, as_images, seed):
-    torch.manual_seed(seed)
-    model = impl.LogReg()
-    x = torch.rand(n, 28, 28) if as_images else torch.rand(n, 784)
-    expected = _torch_logreg(model)(x.double())
+    generator = torch.Generator().manual_seed(seed)
+    x = torch.rand((n, 28, 28) if as_images else (n, 784), generator=generator)
+    got = impl.scenario(run_logreg, seed, x)
+    w, b = got["l1_w"].detach(), got["l1_b"].detach()
+    expected = _torch_logreg(w, b)(x.double())
     flat = x.reshape(n, 784)
-    logits = flat @ model.l1_w.detach() + model.l1_b.detach()
-    error = dot_product_error(flat, model.l1_w.detach()) + log_softmax_error(logits, -1)
-    out = model(x)
-    assert_tensor(out, expected, dtype=torch.float32, atol=error,
+    error = dot_product_error(flat, w) + log_softmax_error(flat @ w + b, -1)
+    assert_tensor(got["out"], expected, dtype=torch.float32, atol=error,
                   call=f"LogReg()(x) with x of shape {tuple(x.shape)}")
     # each entry is within `error` of the exact one, so each row's sum of exp is within
     # expm1(max error) of 1
-    total = out.detach().double().exp().sum(1)
+    total = got["out"].detach().double().exp().sum(1)
     assert_true(((total - 1).abs() <= torch.expm1(error.amax(1))).all(),
                 f"LogReg's rows should exponentiate to probabilities that sum to 1: {total}")
 
@@ -282,33 +447,38 @@ def test_logreg_matches_torch_layers_with_the_same_weights(impl, n, as_images, s
 @pytest.mark.mlp
 @pytest.mark.parametrize("make", ["LogReg", "mlp"])
 def test_gradients_reach_every_parameter(impl, make):
-    torch.manual_seed(SEED)
-    model = getattr(impl, make)()
-    x, y = torch.randn(16, 784), torch.arange(16) % 10
-    nn.functional.nll_loss(model(x), y).backward()
-    missing = [tuple(p.shape) for p in model.parameters() if p.grad is None or not p.grad.any()]
-    assert_true(not missing, f"after backward() of a loss of {make}()'s output, these parameters "
-                             f"have no gradient: {missing}")
+    generator = torch.Generator().manual_seed(SEED)
+    x, y = torch.randn(16, 784, generator=generator), torch.arange(16) % 10
+    got = impl.scenario(gradients_after_backward, make, SEED, x, y)
+    missing = [shape for shape, grad in got if grad is None or not grad.any()]
+    assert_true(got and not missing,
+                f"after backward() of a loss of {make}()'s output, these parameters have no "
+                f"gradient: {missing or 'it has no parameters'}")
+
+
+def _affirm_your_module(classes, call):
+    assert_contract("module.Module" in classes,
+                    f"{call} should build your Module (a Sequential of this kata), got an object "
+                    f"of {classes[0]}", contract="mlp.your_module")
 
 
 @pytest.mark.mlp
 @given(distinct_sizes("n_in", "n_hidden", "n_out", min_size=2, max_size=9))
 def test_mlp_is_linear_relu_linear_with_log_softmax(impl, sizes):
-    model = impl.mlp(sizes["n_in"], sizes["n_hidden"], sizes["n_out"])
-    assert_true(isinstance(model, impl.Module), f"mlp() should build your Module, got {type(model)}")
-    shapes = [tuple(p.shape) for p in model.parameters()]
     n_in, n_hidden, n_out = sizes.values()
-    assert_true(shapes == [(n_in, n_hidden), (n_hidden,), (n_hidden, n_out), (n_out,)],
-                f"mlp({n_in}, {n_hidden}, {n_out}) should have parameters of shapes "
-                f"{[(n_in, n_hidden), (n_hidden,), (n_hidden, n_out), (n_out,)]}, got {shapes}")
-    torch.manual_seed(SEED)
-    x = torch.randn(3, n_in)
-    out = model(x).detach().double()
-    assert_true(out.shape == (3, n_out), f"mlp({n_in}, {n_hidden}, {n_out})(x) has shape {tuple(out.shape)}")
-    allowed = torch.expm1(_mlp_log_probability_error(x, *(p.detach() for p in model.parameters())))
-    total = out.exp().sum(1)
+    call = f"mlp({n_in}, {n_hidden}, {n_out})"
+    x = torch.randn(3, n_in, generator=torch.Generator().manual_seed(SEED))
+    got = impl.scenario(run_mlp, [n_in, n_hidden, n_out], [x])
+    _affirm_your_module(got["classes"], call)
+    shapes = [tuple(p.shape) for p in got["parameters"]]
+    assert_value(shapes, [(n_in, n_hidden), (n_hidden,), (n_hidden, n_out), (n_out,)],
+                 call=f"the shapes of {call}.parameters()")
+    out, = got["outs"]
+    assert_value(tuple(out.shape), (3, n_out), call=f"{call}(x).shape with x of shape (3, {n_in})")
+    allowed = torch.expm1(_mlp_log_probability_error(x, *(p.detach() for p in got["parameters"])))
+    total = out.detach().double().exp().sum(1)
     assert_true(((total - 1).abs() <= allowed).all(),
-                f"mlp's output rows should be log-probabilities (exp sums to 1); got sums {total}")
+                f"{call}'s output rows should be log-probabilities (exp sums to 1); got sums {total}")
 
 
 def _mlp_log_probability_error(x, w1, b1, w2, b2):
@@ -328,20 +498,17 @@ def _mlp_log_probability_error(x, w1, b1, w2, b2):
 
 @pytest.mark.mlp
 def test_mlp_default_sizes_and_it_is_not_affine(impl):
-    torch.manual_seed(SEED)
-    model = impl.mlp()
-    shapes = [tuple(p.shape) for p in model.parameters()]
-    assert_true(shapes == [(784, 100), (100,), (100, 10), (10,)],
-                f"mlp() should default to 784 inputs, 100 hidden units, 10 outputs; got {shapes}")
-    a = torch.randn(32, 784) * 10
+    a = torch.randn(32, 784, generator=torch.Generator().manual_seed(SEED)) * 10
+    got = impl.scenario(run_mlp, [], [a, -a, torch.zeros_like(a)])
+    _affirm_your_module(got["classes"], "mlp()")
+    assert_value([tuple(p.shape) for p in got["parameters"]], [(784, 100), (100,), (100, 10), (10,)],
+                 call="the shapes of mlp().parameters(): 784 inputs, 100 hidden units, 10 outputs")
     # The difference of two classes' log-probabilities is the difference of two logits,
     # which is affine in x if the hidden layer has no ReLU: then d(a) + d(-a) - 2 d(0)
     # vanishes up to rounding, at most a few gamma_884 times the sizes of the terms.
-    def d(x):
-        out = model(x).detach().double()
-        return out[:, 0] - out[:, 1]
-    curvature = (d(a) + d(-a) - 2 * d(torch.zeros_like(a))).abs()
-    scale = d(a).abs() + d(-a).abs() + 2 * d(torch.zeros_like(a)).abs()
+    d_a, d_minus_a, d_0 = (out.detach().double()[:, 0] - out.detach().double()[:, 1] for out in got["outs"])
+    curvature = (d_a + d_minus_a - 2 * d_0).abs()
+    scale = d_a.abs() + d_minus_a.abs() + 2 * d_0.abs()
     rounding = 8 * gamma(884, torch.float32) * scale
     assert_true((curvature > 100 * rounding).any(),
                 "mlp() behaves as an affine map: d(a) + d(-a) = 2 d(0) for every input tried. "
@@ -350,11 +517,9 @@ def test_mlp_default_sizes_and_it_is_not_affine(impl):
 
 @pytest.mark.LogReg
 def test_your_modules_work_with_torchs_sgd(impl):
-    torch.manual_seed(SEED)
-    model = impl.LogReg()
-    before = [p.detach().clone() for p in model.parameters()]
-    optimizer = TorchSGD(model.parameters(), lr=0.1)
-    nn.functional.nll_loss(model(torch.randn(8, 784)), torch.arange(8)).backward()
-    optimizer.step()
-    unmoved = [tuple(p.shape) for p, old in zip(model.parameters(), before) if torch.equal(p, old)]
-    assert_true(not unmoved, f"torch's SGD update did not move these parameters of LogReg: {unmoved}")
+    generator = torch.Generator().manual_seed(SEED)
+    got = impl.scenario(step_with_torchs_sgd, SEED, torch.randn(8, 784, generator=generator), torch.arange(8))
+    unmoved = [tuple(old.shape) for new, old in zip(got["after"], got["before"])
+               if torch.equal(new.detach(), old)]
+    assert_true(got["before"] and not unmoved,
+                f"torch's SGD update did not move these parameters of LogReg: {unmoved}")

@@ -21,7 +21,10 @@ class Dataset:
     """
 
     def __init__(self, x, y):
-        """Keep ``x`` and ``y``; ``ValueError`` when their lengths differ."""
+        """Keep ``x`` and ``y``.
+
+        Raises ``ValueError`` when ``x`` and ``y`` have different lengths.
+        """
         raise NotImplementedError(
             'kata 06_dataloader: Dataset.__init__() is yours to write, in katas/06_dataloader/dataloader.py. The README beside it explains the idea, and each failing test shows a hint.'
         )
@@ -51,8 +54,11 @@ class DataLoader:
     """
 
     def __init__(self, dataset, batch_size=64, shuffle=False, drop_last=False, generator=None):
-        """``batch_size < 1`` is a ``ValueError``; ``generator`` (a ``torch.Generator``)
-        draws the shuffles, so equally seeded generators give equal batches."""
+        """Keep the settings; ``generator`` (a ``torch.Generator``) draws the shuffles, so
+        equally seeded generators give equal batches.
+
+        Raises ``ValueError`` when ``batch_size`` is less than 1.
+        """
         raise NotImplementedError(
             'kata 06_dataloader: DataLoader.__init__() is yours to write, in katas/06_dataloader/dataloader.py. The README beside it explains the idea, and each failing test shows a hint.'
         )

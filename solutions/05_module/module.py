@@ -39,7 +39,7 @@ class Module:
     def __setattr__(self, name, value):
         """Assign an attribute; a ``nn.Parameter`` or a ``Module`` is also registered.
 
-        Raises ``AttributeError`` when a subclass assigns one before calling
+        Raises ``AttributeError`` when a subclass assigns a ``nn.Parameter`` before calling
         ``super().__init__()``.
         """
         if isinstance(value, (nn.Parameter, Module)) and "_parameters" not in self.__dict__:
@@ -62,8 +62,10 @@ class Module:
     def parameters(self):
         """Yield the module's own parameters, then its children's, each object once.
 
-        Order: assignment order, own parameters before children, depth first. A parameter
-        shared by two children is yielded once.
+        It yields the very ``Parameter`` objects that were assigned, never copies: the
+        module's own in assignment order, then each child's in turn, depth first, and a
+        parameter held in two places only once. Plain tensors (even with
+        ``requires_grad``) and other values are stored, not registered.
         """
         seen = set()
         for parameter in self._all_parameters():
@@ -77,12 +79,13 @@ class Module:
             yield from child._all_parameters()
 
     def zero_grad(self):
-        """Clear the gradient of every parameter (set it to ``None``)."""
+        """Clear the gradient of every parameter: set it to ``None`` (or to zeros). A fresh
+        model has no gradients yet, and clearing them then does nothing."""
         for parameter in self.parameters():
             parameter.grad = None
 
     def to(self, device):
-        """Move every parameter to ``device`` in place and return the module.
+        """Move every parameter to ``device`` in place and return the module itself.
 
         The ``Parameter`` objects stay the same, so an optimizer made before the move still
         holds them: only their data moves.
@@ -96,6 +99,8 @@ class Module:
 def get_weights(*dims):
     """A ``nn.Parameter`` of shape ``dims`` drawn as ``randn(dims) / dims[0]``, as in the lesson.
 
+    Returns a ``nn.Parameter``, so that a module it is assigned to registers it.
+
     >>> get_weights(784, 10).shape
     torch.Size([784, 10])
     """
@@ -104,6 +109,8 @@ def get_weights(*dims):
 
 class Linear(Module):
     """``x @ weight + bias``, with ``weight`` of shape ``(n_in, n_out)`` and ``bias`` ``(n_out,)``.
+
+    Its ``parameters()`` are ``weight``, then ``bias``.
 
     >>> layer = Linear(3, 2)
     >>> layer(torch.ones(4, 3)).shape
@@ -135,6 +142,8 @@ class ReLU(Module):
 
 class Sequential(Module):
     """Layers called in turn, each on the previous one's output.
+
+    Its ``parameters()`` are its layers' parameters, layer by layer, in order.
 
     >>> model = Sequential(Linear(3, 2), ReLU())
     >>> len(list(model.parameters()))
@@ -189,6 +198,8 @@ class LogReg(Module):
 
 def mlp(n_in=784, n_hidden=100, n_out=10):
     """One hidden layer of ReLU units: Linear, ReLU, Linear, log-softmax.
+
+    Returns your ``Sequential`` of your layers: a ``Module`` of this kata, not torch's.
 
     >>> model = mlp(4, 3, 2)
     >>> [tuple(p.shape) for p in model.parameters()]

@@ -20,7 +20,10 @@ class Dataset:
     """
 
     def __init__(self, x, y):
-        """Keep ``x`` and ``y``; ``ValueError`` when their lengths differ."""
+        """Keep ``x`` and ``y``.
+
+        Raises ``ValueError`` when ``x`` and ``y`` have different lengths.
+        """
         if len(x) != len(y):
             raise ValueError(f"x and y must have the same length: x has shape "
                              f"{tuple(x.shape)}, y has shape {tuple(y.shape)}")
@@ -47,8 +50,11 @@ class DataLoader:
     """
 
     def __init__(self, dataset, batch_size=64, shuffle=False, drop_last=False, generator=None):
-        """``batch_size < 1`` is a ``ValueError``; ``generator`` (a ``torch.Generator``)
-        draws the shuffles, so equally seeded generators give equal batches."""
+        """Keep the settings; ``generator`` (a ``torch.Generator``) draws the shuffles, so
+        equally seeded generators give equal batches.
+
+        Raises ``ValueError`` when ``batch_size`` is less than 1.
+        """
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
         self.dataset, self.batch_size = dataset, batch_size
