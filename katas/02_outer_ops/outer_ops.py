@@ -65,6 +65,7 @@ def outer_greater(a, b):
 def grid(h, w):
     """An open grid like ``numpy.ogrid[:h, :w]``: row indices ``(h, 1)`` and column indices
     ``(1, w)``, int64. Broadcast together they address every cell of an ``h x w`` image.
+    Returns the pair ``(rows, cols)`` as a tuple.
 
     >>> rows, cols = grid(2, 3)
     >>> rows

@@ -10,7 +10,8 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kata.assertions import assert_tensor, assert_true, raises_value_error
+from kata.assertions import (assert_tensor, assert_true, assert_type, assert_value, raises_value_error,
+                             tensor_result)
 from kata.strategies import distinct_sizes, tensors
 from kata.tolerances import distance_error
 
@@ -59,7 +60,8 @@ def test_outer_matches_loop_spec(impl, vectors, op):
 def test_outer_rejects_non_vectors(impl, vectors):
     a, b = vectors
     matrix = torch.stack([a, a + 1], dim=1)  # shape (n, 2)
-    with raises_value_error("outer(matrix, b, torch.add)", shapes=(tuple(matrix.shape),)):
+    with raises_value_error(f"outer(a matrix of shape {tuple(matrix.shape)}, b, torch.add)",
+                            contract="outer.not_vectors"):
         impl.outer(matrix, b, torch.add)
 
 
@@ -91,9 +93,7 @@ def test_outer_greater_matches_numpy(impl, vectors):
 @given(vector_pairs())
 def test_outer_greater_is_a_strict_order(impl, vectors):
     a, _ = vectors
-    greater = impl.outer_greater(a, a)
-    assert_true(isinstance(greater, torch.Tensor) and greater.dtype == torch.bool,
-                f"outer_greater(a, a) should be a bool tensor, got {greater!r}")
+    greater = tensor_result(impl.outer_greater(a, a), call="outer_greater(a, a)")
     assert_true(not greater.diagonal().any(),
                 f"outer_greater(a, a) has True on its diagonal, but no number is greater than "
                 f"itself:\n{greater}")
@@ -106,8 +106,8 @@ def test_outer_greater_is_a_strict_order(impl, vectors):
 def test_grid_matches_numpy_ogrid(impl, sizes):
     h, w = sizes["h"], sizes["w"]
     result = impl.grid(h, w)
-    assert_true(isinstance(result, tuple) and len(result) == 2,
-                f"grid({h}, {w}) should return a tuple (rows, cols), got {result!r}")
+    assert_type(result, tuple, call=f"grid({h}, {w})", contract="grid.pair")
+    assert_value(len(result), 2, call=f"len(grid({h}, {w}))")
     rows, cols = np.ogrid[:h, :w]
     assert_tensor(result[0], torch.from_numpy(rows).long(), call=f"grid({h}, {w})[0] (rows)")
     assert_tensor(result[1], torch.from_numpy(cols).long(), call=f"grid({h}, {w})[1] (cols)")
@@ -137,9 +137,8 @@ def test_pairwise_distances_are_symmetric(impl, points):
 @given(point_sets(exact=False))
 def test_distance_from_a_point_to_itself_is_exactly_0(impl, points):
     x, _ = points
-    distances = impl.pairwise_distances(x, x)
-    assert_true(isinstance(distances, torch.Tensor) and not distances.isnan().any(),
-                f"pairwise_distances(x, x) contains NaN:\n{distances}")
+    distances = tensor_result(impl.pairwise_distances(x, x), call="pairwise_distances(x, x)")
+    assert_true(not distances.isnan().any(), f"pairwise_distances(x, x) contains NaN:\n{distances}")
     assert_true((distances.diagonal() == 0).all(),
                 f"pairwise_distances(x, x) should be exactly 0 on the diagonal, got "
                 f"{distances.diagonal()}")
@@ -164,5 +163,6 @@ def test_pairwise_distances_obey_the_triangle_inequality(impl, points):
 def test_pairwise_distances_reject_different_dimensions(impl, points, extra):
     x, y = points
     wider = torch.cat([y, torch.zeros(y.shape[0], extra)], dim=1)
-    with raises_value_error("pairwise_distances(x, y)", shapes=(tuple(x.shape), tuple(wider.shape))):
+    with raises_value_error("pairwise_distances(x, y)", contract="pairwise_distances.misfit",
+                            shapes=(tuple(x.shape), tuple(wider.shape))):
         impl.pairwise_distances(x, wider)

@@ -11,7 +11,7 @@ import torch
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from kata.assertions import assert_tensor, assert_true
+from kata.assertions import assert_tensor, assert_true, tensor_result
 from kata.strategies import FLOAT_DTYPES, dims, shapes_with_distinct_sides, tensors
 from kata.tolerances import log_softmax_error, logsumexp_error, softmax_error, unit_roundoff
 
@@ -39,9 +39,10 @@ def test_softmax_matches_torch(impl, case):
 @given(scores())
 def test_softmax_is_a_distribution_along_dim(impl, case):
     x, dim = case
-    p = impl.softmax(x, dim)
-    assert_true(isinstance(p, torch.Tensor) and p.shape == x.shape,
-                f"softmax(x, dim={dim}) should return a tensor of x's shape {tuple(x.shape)}")
+    p = tensor_result(impl.softmax(x, dim), call=f"softmax(x, dim={dim})")
+    assert_true(p.shape == x.shape,
+                f"softmax(x, dim={dim}) should return a tensor of x's shape {tuple(x.shape)}, "
+                f"got {tuple(p.shape)}")
     assert_true(((p >= 0) & (p <= 1)).all(), f"softmax(x, dim={dim}) has entries outside [0, 1]:\n{p}")
     absolute, relative = softmax_error(x, dim)
     allowed = (absolute + relative).sum(dim) + x.shape[dim] * unit_roundoff(x.dtype)
@@ -116,10 +117,10 @@ def test_logsumexp_matches_torch(impl, case):
 @given(scores())
 def test_logsumexp_is_at_least_the_max(impl, case):
     x, dim = case
-    result = impl.logsumexp(x, dim)
-    assert_true(isinstance(result, torch.Tensor) and result.shape == x.amax(dim).shape,
+    result = tensor_result(impl.logsumexp(x, dim), call=f"logsumexp(x, dim={dim})")
+    assert_true(result.shape == x.amax(dim).shape,
                 f"logsumexp(x, dim={dim}) should drop axis {dim}: expected shape "
-                f"{tuple(x.amax(dim).shape)}, got {getattr(result, 'shape', result)}")
+                f"{tuple(x.amax(dim).shape)}, got {tuple(result.shape)}")
     assert_true((result.double() >= x.amax(dim).double() - logsumexp_error(x, dim)).all(),
                 f"logsumexp(x, dim={dim}) is below max(x), which it can never be:\n"
                 f"  logsumexp: {result}\n  max:       {x.amax(dim)}")

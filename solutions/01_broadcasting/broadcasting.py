@@ -53,7 +53,9 @@ def broadcast_shape(*shapes):
 
 
 def as_row(v):
-    """``v`` of shape ``(n,)`` as a row of shape ``(1, n)``: a view made by indexing with None.
+    """``v`` of shape ``(n,)`` as a row of shape ``(1, n)``, made by indexing with None.
+
+    The result is a view of ``v``: it shares ``v``'s memory, and no element is copied.
 
     >>> as_row(torch.tensor([1, 2, 3]))
     tensor([[1, 2, 3]])
@@ -62,7 +64,9 @@ def as_row(v):
 
 
 def as_column(v):
-    """``v`` of shape ``(n,)`` as a column of shape ``(n, 1)``: a view made by indexing with None.
+    """``v`` of shape ``(n,)`` as a column of shape ``(n, 1)``, made by indexing with None.
+
+    The result is a view of ``v``: it shares ``v``'s memory, and no element is copied.
 
     >>> as_column(torch.tensor([1, 2, 3])).shape
     torch.Size([3, 1])
@@ -71,11 +75,12 @@ def as_column(v):
 
 
 def broadcast_to(x, shape):
-    """A view of ``x`` broadcast to ``shape``, sharing ``x``'s memory: no element is copied.
+    """``x`` broadcast to ``shape``, as ``torch.broadcast_to`` does.
 
-    Built with ``x.as_strided``: every broadcast axis (a new leading axis, or one of size 1
-    stretched to a larger size) gets stride 0, so all its positions read the same element.
-    Raises ``ValueError`` when ``x`` cannot be broadcast to ``shape``.
+    The result is a view of ``x``: it shares ``x``'s memory, and no element is copied. Every
+    broadcast axis (a new leading axis, or one of size 1 stretched to a larger size) has
+    stride 0, so all its positions read the same element; build it with ``x.as_strided``.
+    Raises ``ValueError`` naming both shapes when ``x`` cannot be broadcast to ``shape``.
 
     >>> y = broadcast_to(torch.tensor([1, 2, 3]), (2, 3))
     >>> y

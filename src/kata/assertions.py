@@ -2,7 +2,15 @@
 
 Each failure names the call, shows the expected result beside the actual one and points at
 the first wrong position. The falsifying input itself is printed by hypothesis, and the
-plugin adds the kata's hint.
+plugin adds the hint of the function that failed.
+
+Values are the spec's business: the docstring's first lines say what a function returns.
+Every other demand (an error's type or message, printed output, a return type, an identity
+or a view) is a *contract*: a sentence named in the manifest (``[katas.contracts]``), stated
+word for word in the function's docstring, and checked only through the helpers below that
+take ``contract="function.key"`` (``CONTRACT_HELPERS``). A helper refuses a contract that
+the manifest does not hold, and ``kata.checks.contract_problems`` proves, without running
+anything, that the tests demand nothing else.
 
 >>> import torch
 >>> assert_tensor(torch.tensor([1, 2]), torch.tensor([1, 2]), call="f(x)")
@@ -16,13 +24,74 @@ kata.assertions.Mismatch: f(x) returned the wrong shape: expected (2,), got (1, 
 from __future__ import annotations
 
 import re
+import sys
 from contextlib import contextmanager
+from pathlib import Path
 
 import torch
+
+from kata.loader import Foreign
+from kata.manifest import load_manifest
+
+#: the helpers that check a demand beyond values; each takes ``contract="function.key"``
+CONTRACT_HELPERS = ("raises", "raises_value_error", "assert_type", "assert_contract",
+                    "assert_mentions")
 
 
 class Mismatch(AssertionError):
     """The learner's result differs from the oracle's."""
+
+
+class ContractError(Exception):
+    """A kata test demands something that no contract of the manifest states: a fault of the
+    test, never of the learner's code."""
+
+
+def _calling_kata():
+    """The kata whose test file (``katas/<folder>/test_*.py``) called a helper, if one did."""
+    folders = {kata.folder: kata for kata in load_manifest().katas}
+    frame = sys._getframe(2)
+    while frame is not None:
+        path = Path(frame.f_code.co_filename)
+        if path.name.startswith("test_") and path.parent.name in folders:
+            return folders[path.parent.name]
+        frame = frame.f_back
+    return None
+
+
+def stated(contract: str) -> str:
+    """The sentence of ``contract``, from the manifest, for the kata whose test asks (any
+    kata's when no kata test asks); ``ContractError`` when there is none.
+
+    >>> stated("broadcast_shape.clash")[:37]
+    'Raises ``ValueError`` naming the axis'
+    >>> stated("broadcast_shape.shorter")
+    Traceback (most recent call last):
+    ...
+    kata.assertions.ContractError: no contract 'broadcast_shape.shorter' in any kata of the manifest
+    """
+    try:
+        return load_manifest().contract(contract, _calling_kata())
+    except KeyError as error:
+        raise ContractError(error.args[0]) from None
+
+
+def _breach(message: str, contract: str) -> Mismatch:
+    """A failure that quotes the docstring's sentence it enforces."""
+    return Mismatch(f"{message}\n  (the docstring says: {stated(contract)})")
+
+
+def type_name(value: object) -> str:
+    """The type of a learner's result as a learner would write it: ``float``,
+    ``numpy.ndarray`` (for a value that crossed the boundary as a ``Foreign``).
+
+    >>> type_name(Foreign("numpy.ndarray", "array([0.])")), type_name(2.0)
+    ('numpy.ndarray', 'float')
+    """
+    if isinstance(value, Foreign):
+        return value.type_name
+    kind = type(value)
+    return kind.__qualname__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}"
 
 
 def _side_by_side(expected: object, actual: object) -> str:
@@ -34,6 +103,21 @@ def _side_by_side(expected: object, actual: object) -> str:
 
 def _shape(t: torch.Tensor) -> tuple[int, ...]:
     return tuple(t.shape)
+
+
+def tensor_result(actual: object, *, call: str) -> torch.Tensor:
+    """``actual`` when it is a tensor, as the docstring promises; else a ``Mismatch`` that
+    names what came back.
+
+    >>> tensor_result(Foreign("numpy.ndarray", "array([0.])"), call="f(x)")
+    Traceback (most recent call last):
+    ...
+    kata.assertions.Mismatch: f(x) should return a torch.Tensor, but returned numpy.ndarray: array([0.])
+    """
+    if not isinstance(actual, torch.Tensor):
+        raise Mismatch(f"{call} should return a torch.Tensor, but returned "
+                       f"{type_name(actual)}: {actual!r}")
+    return actual
 
 
 def assert_tensor(actual: object, expected: torch.Tensor, *, call: str,
@@ -48,9 +132,7 @@ def assert_tensor(actual: object, expected: torch.Tensor, *, call: str,
     never matches.
     """
     dtype = dtype or expected.dtype
-    if not isinstance(actual, torch.Tensor):
-        raise Mismatch(f"{call} should return a torch.Tensor, but returned "
-                       f"{type(actual).__name__}: {actual!r}")
+    actual = tensor_result(actual, call=call)
     if _shape(actual) != _shape(expected):
         raise Mismatch(f"{call} returned the wrong shape: expected {_shape(expected)}, got "
                        f"{_shape(actual)}.\n" + _side_by_side(expected.to(dtype), actual))
@@ -78,19 +160,35 @@ def assert_tensor(actual: object, expected: torch.Tensor, *, call: str,
             f"{got[index].item()!r}{bound}.\n" + _side_by_side(expected.to(dtype), actual))
 
 
+def _same_kind(actual: object, expected: object) -> bool:
+    """``actual`` is of ``expected``'s type or a subclass of it (``torch.Size`` is a tuple),
+    never a bool standing for a number."""
+    return isinstance(actual, type(expected)) and (
+        isinstance(expected, bool) or not isinstance(actual, bool))
+
+
 def assert_value(actual: object, expected: object, *, call: str, rel: float = 0.0) -> None:
-    """Check a plain Python value: its type, then its value (numbers within relative ``rel``).
+    """Check a plain Python value: its kind, then its value (numbers within relative ``rel``).
+
+    The kind is the one the docstring names ("a Python float", "a tuple of ints"), so a
+    subclass passes: ``torch.Size`` is a tuple, and its sizes are ints.
 
     >>> assert_value((2, 3), (2, 3), call="broadcast_shape((2, 1), (3,))")
+    >>> import torch
+    >>> assert_value(torch.Size([2, 3]), (2, 3), call="broadcast_shape((2, 1), (3,))")
+    >>> assert_value([2, 3], (2, 3), call="broadcast_shape((2, 1), (3,))")
+    Traceback (most recent call last):
+    ...
+    kata.assertions.Mismatch: broadcast_shape((2, 1), (3,)) should return a Python tuple, but returned list: [2, 3]
     """
-    if type(actual) is not type(expected):
+    if not _same_kind(actual, expected):
         raise Mismatch(f"{call} should return a Python {type(expected).__name__}, but returned "
-                       f"{type(actual).__name__}: {actual!r}")
+                       f"{type_name(actual)}: {actual!r}")
     if isinstance(expected, float):
         wrong = not abs(actual - expected) <= rel * abs(expected)
     else:
-        wrong = actual != expected or (isinstance(expected, tuple) and any(
-            type(a) is not type(e) for a, e in zip(actual, expected)))
+        wrong = actual != expected or (isinstance(expected, tuple) and not all(
+            _same_kind(a, e) for a, e in zip(actual, expected)))
     if wrong:
         raise Mismatch(f"{call} returned the wrong value.\n" + _side_by_side(expected, actual))
 
@@ -107,30 +205,81 @@ def _shape_pattern(shape: tuple[int, ...]) -> str:
     return rf"(?<![\d.]){numbers}(?:,)?(?![\d.])" if shape else r"\(\)|\[\]"
 
 
-@contextmanager
-def raises_value_error(call: str, *, shapes: tuple[tuple[int, ...], ...] = (),
-                       mentions: tuple[str, ...] = ()):
-    """Expect a ValueError whose message names each of ``shapes`` and contains ``mentions``.
+def _unnamed(message: str, shapes: tuple[tuple[int, ...], ...], mentions: tuple[str, ...]) -> list[str]:
+    """Which of ``shapes`` and ``mentions`` the message does not name."""
+    missing = [str(s) for s in shapes if not re.search(_shape_pattern(s), message)]
+    return missing + [m for m in mentions
+                      if not re.search(rf"(?<![\w.-]){re.escape(m)}(?![\w.])", message)]
 
-    >>> with raises_value_error("f(a, b)", shapes=((2, 3), (4,))):
-    ...     raise ValueError("shapes (2, 3) and (4,) do not fit")
+
+@contextmanager
+def raises(error: type[Exception], call: str, *, contract: str,
+           shapes: tuple[tuple[int, ...], ...] = (), mentions: tuple[str, ...] = ()):
+    """Expect ``error`` (or a subclass), as contract ``contract`` states, with a message that
+    names each of ``shapes`` and contains each of ``mentions`` (as the contract must say).
+
+    >>> with raises(TypeError, "f(a)", contract="outer.not_vectors"):
+    ...     raise TypeError("anything")
     """
+    stated(contract)
     try:
         yield
-    except ValueError as error:
-        message = str(error)
-        missing = [str(s) for s in shapes if not re.search(_shape_pattern(s), message)]
-        missing += [m for m in mentions if not re.search(rf"(?<![\w.-]){re.escape(m)}(?![\w.])", message)]
+    except error as raised:
+        missing = _unnamed(str(raised), shapes, mentions)
         if missing:
-            raise Mismatch(f"{call} raised ValueError, but its message should name "
-                           f"{', '.join(missing)}; it said: {message!r}") from None
+            raise _breach(f"{call} raised {error.__name__}, but its message should name "
+                          f"{', '.join(missing)}; it said: {str(raised)!r}", contract) from None
     except (NotImplementedError, AssertionError):
         raise
     except Exception as other:
-        raise Mismatch(f"{call} should raise ValueError for this input, but raised "
-                       f"{type(other).__name__}: {other}") from None
+        raise _breach(f"{call} should raise {error.__name__} for this input, but raised "
+                      f"{type(other).__name__}: {other}", contract) from None
     else:
-        raise Mismatch(f"{call} should raise ValueError for this input, but returned normally.")
+        raise _breach(f"{call} should raise {error.__name__} for this input, but returned "
+                      f"normally.", contract)
+
+
+def raises_value_error(call: str, *, contract: str, shapes: tuple[tuple[int, ...], ...] = (),
+                       mentions: tuple[str, ...] = ()):
+    """``raises(ValueError, ...)``: the error a kata function raises for input it cannot take.
+
+    >>> with raises_value_error("f(a, b)", contract="matmul.misfit", shapes=((2, 3), (4,))):
+    ...     raise ValueError("shapes (2, 3) and (4,) do not fit")
+    """
+    return raises(ValueError, call, contract=contract, shapes=shapes, mentions=mentions)
+
+
+def assert_type(actual: object, expected: type | tuple[type, ...], *, call: str,
+                contract: str) -> None:
+    """Check that ``actual`` is an instance of ``expected`` (subclasses pass), as contract
+    ``contract`` states.
+
+    >>> assert_type((1, 2), tuple, call="grid(1, 2)", contract="grid.pair")
+    """
+    stated(contract)
+    if not isinstance(actual, expected):
+        names = " or ".join(t.__name__ for t in (expected if isinstance(expected, tuple) else (expected,)))
+        raise _breach(f"{call} should return a {names}, but returned {type_name(actual)}: "
+                      f"{actual!r}", contract)
+
+
+def assert_contract(condition: bool | torch.Tensor, message: str, *, contract: str) -> None:
+    """Check a property that contract ``contract`` states and a scenario observed (a view
+    shares its input's memory, a stride is 0...); ``message`` says what was seen."""
+    stated(contract)
+    if not bool(condition):
+        raise _breach(message, contract)
+
+
+def assert_mentions(text: str, mentions: tuple[str, ...], *, call: str, what: str,
+                    contract: str) -> None:
+    """Check that ``text`` (printed output, a message: ``what`` says which) names each of
+    ``mentions`` as a word of its own, as contract ``contract`` states."""
+    stated(contract)
+    missing = _unnamed(text, (), mentions)
+    if missing:
+        raise _breach(f"{call}: {what} should name {', '.join(missing)}; it was: {text!r}",
+                      contract)
 
 
 @contextmanager

@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
+from kata import contracts
 from kata.catalog import Variant, load_catalog, verdict, write_tree
 from kata.loader import import_from_path, import_kata, use_tree
 from kata.manifest import REPO_ROOT, Kata, load_manifest
@@ -262,6 +263,9 @@ def check_table(katas: Sequence[Kata], *, workers: int = 2, profile: str | None 
              [p for kata in katas for p in generated_stub_problems(kata) + api_problems(kata)
               + stub_body_problems(kata) + import_problems(kata)]),
             ("kata tests run every line of the solutions", len(katas), coverage_problems(runs)),
+            ("tests demand only what the docstrings state (contracts)", len(katas),
+             [f"{kata.folder}: {p}" for kata in katas
+              for p in contracts.problems(kata) + contracts.returns_problems(kata)]),
         ]
         for kind, title in (("mistake", "cataloged mistakes rejected"),
                             ("cheat", "cataloged cheats rejected by their rule"),

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
@@ -27,7 +27,10 @@ class Rule:
     name: str
     why: str
     calls: tuple[str, ...] = ()
-    syntax: tuple[str, ...] = ()
+    #: no tensor operation inside a Python loop, no tensor walked element by element
+    loops: bool = False
+    #: operators of torch's dispatcher (``aten.mm``) that may not run
+    ops: tuple[str, ...] = ()
     bases: tuple[str, ...] = ()
 
 
@@ -45,6 +48,9 @@ class Kata:
     uses: tuple[str, ...] = ()
     #: public names the stub keeps whole: code handed to the learner, not asked of them
     given: tuple[str, ...] = ()
+    #: demands beyond values, ``"function.key" -> sentence``: each sentence stands in that
+    #: function's docstring, and the tests that enforce it name it (see ``kata.assertions``)
+    contracts: dict[str, str] = field(default_factory=dict)
 
     @property
     def module(self) -> str:
@@ -72,6 +78,19 @@ class Manifest:
         valid = ", ".join(k.folder for k in self.katas)
         raise KeyError(f"no kata {name!r}; the katas are: {valid}")
 
+    def contract(self, name: str, kata: Kata | None = None) -> str:
+        """The sentence of contract ``name`` (``"matmul.inner_sizes"``) of ``kata`` (of any
+        kata, for None); ``KeyError`` when there is none such.
+
+        >>> load_manifest().contract("matmul.misfit")[:30]
+        'Raises ``ValueError`` naming b'
+        """
+        for candidate in (kata,) if kata else self.katas:
+            if name in candidate.contracts:
+                return candidate.contracts[name]
+        where = kata.folder if kata else "any kata"
+        raise KeyError(f"no contract {name!r} in {where} of the manifest")
+
     def rules_of(self, kata: Kata, function: str) -> tuple[Rule, ...]:
         return tuple(self.rules[name] for name in kata.functions[function])
 
@@ -83,7 +102,8 @@ class Manifest:
 def _parse(data: dict) -> Manifest:
     rules = {
         name: Rule(name, " ".join(body["why"].split()), tuple(body.get("calls", ())),
-                   tuple(body.get("syntax", ())), tuple(body.get("bases", ())))
+                   body.get("loops", False), tuple(body.get("ops", ())),
+                   tuple(body.get("bases", ())))
         for name, body in data["rules"].items()
     }
     katas: list[Kata] = []
@@ -105,8 +125,22 @@ def _parse(data: dict) -> Manifest:
             functions=functions,
             uses=tuple(entry.get("uses", ())),
             given=tuple(entry.get("given", ())),
+            contracts=_contracts(entry, functions),
         ))
     return Manifest(tuple(katas), rules)
+
+
+def _contracts(entry: dict, functions: dict) -> dict[str, str]:
+    """A kata's contracts, each sentence whitespace-normalized; a contract must belong to one
+    of the kata's public names."""
+    contracts = {name: " ".join(sentence.split())
+                 for name, sentence in entry.get("contracts", {}).items()}
+    for name in contracts:
+        function, _, key = name.partition(".")
+        if function not in functions or not key:
+            raise ValueError(f"{entry['folder']}: contract {name!r} should be "
+                             f"'function.key' with function one of {sorted(functions)}")
+    return contracts
 
 
 @functools.cache

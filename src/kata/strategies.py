@@ -20,6 +20,7 @@ import hypothesis.extra.numpy as hnp
 import numpy as np
 import torch
 from hypothesis import strategies as st
+from hypothesis.vendor import pretty
 
 FLOAT_DTYPES = (torch.float32, torch.float64)
 INT_DTYPES = (torch.int32, torch.int64)
@@ -58,27 +59,52 @@ def tensors(shape: tuple[int, ...], dtype: torch.dtype = torch.float32, *,
     return hnp.arrays(_NUMPY_DTYPE[dtype], shape, elements=elements).map(torch.from_numpy)
 
 
+def strided_view(shape: tuple[int, ...], strides: tuple[int, ...], storage_offset: int) -> torch.Tensor:
+    """A float tensor of ``shape`` laid out in memory with ``strides`` from ``storage_offset``
+    in a storage holding 0, 1, 2, ...: its values are distinct wherever its positions are.
+
+    >>> strided_view((2, 3), (1, 2), 0)
+    tensor([[0., 2., 4.],
+            [1., 3., 5.]])
+    >>> strided_view((), (), 1)
+    tensor(1.)
+    """
+    reach = sum((size - 1) * stride for size, stride in zip(shape, strides)) if all(shape) else 0
+    storage = torch.arange(storage_offset + reach + 1, dtype=torch.float32)
+    return storage.as_strided(shape, strides, storage_offset)
+
+
+def _row_major(shape: tuple[int, ...], step: int = 1) -> tuple[int, ...]:
+    strides, stride = [], step
+    for size in reversed(shape):
+        strides.insert(0, stride)
+        stride *= max(size, 1)
+    return tuple(strides)
+
+
 def arange_views(shape: tuple[int, ...]) -> st.SearchStrategy[torch.Tensor]:
     """Float tensors of ``shape`` holding distinct values, laid out in memory three ways:
-    contiguous, transposed (permuted strides), or every other element of a larger tensor
-    (stride 2 and a storage offset). Code that assumes contiguous memory fails on the last two.
+    contiguous, transposed (column-major strides), or every other element of a larger tensor
+    (stride 2 and a storage offset of 1). Code that assumes contiguous memory fails on the
+    last two. A falsifying example shows such a view's shape, strides and storage offset.
     """
-    numel = int(np.prod(shape)) if shape else 1
+    shape = tuple(shape)
+    column_major = tuple(reversed(_row_major(tuple(reversed(shape)))))
+    layouts = [(_row_major(shape), 0), (column_major, 0), (_row_major(shape, step=2), 1)]
+    return st.sampled_from(layouts).flatmap(lambda layout: st.just(strided_view(shape, *layout)))
 
-    def contiguous() -> torch.Tensor:
-        return torch.arange(numel, dtype=torch.float32).reshape(shape)
 
-    def transposed() -> torch.Tensor:
-        reversed_dims = tuple(reversed(range(len(shape))))
-        return contiguous().permute(reversed_dims).contiguous().permute(reversed_dims)
+def _pretty_tensor(tensor: torch.Tensor, printer, cycle: bool) -> None:
+    """How a falsifying example shows a tensor: its repr, and where its memory is not laid
+    out row by row from the start (a transposed or stepped view), its layout too."""
+    text = repr(tensor)
+    if tensor.stride() != _row_major(tuple(tensor.shape)) or tensor.storage_offset():
+        text = (f"<view of shape {tuple(tensor.shape)}, strides {tensor.stride()}, storage "
+                f"offset {tensor.storage_offset()}: {text}>")
+    printer.text(text)
 
-    def stepped() -> torch.Tensor:
-        if not shape:
-            return torch.arange(2, dtype=torch.float32)[1]
-        base = torch.arange(numel * 2 + 1, dtype=torch.float32)
-        return base[1::2][:numel].reshape(shape) if numel else base[:0].reshape(shape)
 
-    return st.sampled_from([contiguous, transposed, stepped]).map(lambda make: make())
+pretty.for_type_by_name("torch", "Tensor", _pretty_tensor)
 
 
 def broadcastable_shapes(num_shapes: int | st.SearchStrategy[int] = 2, *, min_side: int = 1,
