@@ -87,20 +87,25 @@ def test_the_board_after_kata_01_with_a_syntax_error_and_an_endless_loop(checkou
     assert f"SyntaxError at line {broken_line}" in _board_line(done.stdout, "03_matmul")
     assert "broken" in _board_line(done.stdout, "03_matmul")
     assert f"timed out after {limit} s" in _board_line(done.stdout, "08_mnist")
-    assert "(2 of 3 hints shown so far)" in done.stdout
+    assert "(2 of 8 hints shown so far" in done.stdout
     # the loop was stopped at its limit; the other katas ran beside it, not after it
     assert elapsed < limit + 45, f"the board took {elapsed:.0f} s"
 
 
-def test_hints_come_one_more_at_a_time_and_stop_at_the_last(checkout):
-    outputs = [kata(checkout, "hint", "02_outer_ops").stdout for _ in range(4)]
+def test_hints_come_one_more_at_a_time_for_each_function_and_stop_at_the_last(checkout):
+    outputs = [kata(checkout, "hint", "02_outer_ops").stdout for _ in range(3)]
     hints = MANIFEST.kata("02").hints
-    assert "Hint 1 of 3" in outputs[0] and "Hint 2 of 3" not in outputs[0]
-    assert "Hint 1 of 3" in outputs[1] and "Hint 2 of 3" in outputs[1] and "(new)" in outputs[1]
-    assert all(hint in outputs[2] for hint in hints)
-    assert "That was the last hint" in outputs[3] and "(new)" not in outputs[3]
+    assert "Hint 1 of 2 for outer:" in outputs[0] and "Hint 2 of 2" not in outputs[0]
+    assert all(hint in outputs[1] for hint in hints["outer"]) and "(new)" in outputs[1]
+    # outer's hints are all shown: the next goes to the next function with hints left
+    assert "Hint 1 of 1 for outer_product:" in outputs[2] and "for outer:" not in outputs[2]
+    named = kata(checkout, "hint", "02", "outer").stdout
+    assert "That was the last hint for outer" in named and "(new)" not in named
+    assert "Hint 1 of 2 for pairwise_distances" in kata(checkout, "hint", "02", "pairwise_distances").stdout
     state = json.loads((checkout / ".kata" / "state.json").read_text())
-    assert state["hints_shown"] == {"02_outer_ops": 3}
+    assert state["hints_shown"] == {"02_outer_ops": {"outer": 2, "outer_product": 1, "pairwise_distances": 1}}
+    wrong = kata(checkout, "hint", "02", "outer_prod")
+    assert wrong.returncode == 2 and "its functions are: outer, outer_product" in wrong.stderr
 
 
 def test_a_bad_kata_name_gets_the_list_of_valid_ones(checkout):

@@ -2,7 +2,7 @@
 
     kata                      the board: every kata's state, and what to do next
     kata run [KATA]           one kata's tests (the current kata by default), in short form
-    kata hint [KATA]          the next hint, one more each time
+    kata hint [KATA [NAME]]   the next hint for a function, one more each time
     kata watch [KATA]         rerun the kata whenever one of its files is saved
     kata reset KATA           put back the untouched stub (your file is backed up first)
     kata mnist                train your logistic regression, show test digits and the loss
@@ -110,8 +110,10 @@ def _next_step(entry: KataProgress) -> list[str]:
 
 
 def _hint_line(kata: Kata, workspace: Workspace) -> str:
-    shown = workspace.hints_shown(kata)
-    return f"  hint   kata hint {kata.number:02d}   ({shown} of {len(kata.hints)} hints shown so far)"
+    shown = sum(workspace.hints_shown(kata, function) for function in kata.hints)
+    total = sum(len(hints) for hints in kata.hints.values())
+    return (f"  hint   kata hint {kata.number:02d} [NAME]   ({shown} of {total} hints shown so far, "
+            f"each function has its own)")
 
 
 def render_run(entry: KataProgress, workspace: Workspace) -> str:
@@ -176,16 +178,34 @@ def command_run(args, workspace: Workspace) -> int:
     return 0 if entry.state == DONE else 1
 
 
+def _hinted_function(kata: Kata, name: str | None, workspace: Workspace) -> str:
+    """The function a hint is wanted for: the one named, else the first of the kata (in its
+    order) with hints not yet shown, else its last. Nothing runs to choose it."""
+    if name is not None:
+        if name not in kata.hints:
+            raise UsageProblem(f"{kata.folder} has no function {name!r}; its functions are: "
+                               f"{', '.join(kata.hints)}")
+        return name
+    return next((function for function, hints in kata.hints.items()
+                 if workspace.hints_shown(kata, function) < len(hints)), list(kata.hints)[-1])
+
+
 def command_hint(args, workspace: Workspace) -> int:
     kata = _kata_or_current(args.kata, args, workspace)
-    already = workspace.hints_shown(kata)
-    shown = workspace.show_next_hint(kata)
+    function = _hinted_function(kata, args.function, workspace)
+    already = workspace.hints_shown(kata, function)
+    shown = workspace.show_next_hint(kata, function)
     for number in range(1, shown + 1):
         marker = "  (new)" if number > already else ""
-        print(f"{MANIFEST.hint(kata, number)}{marker}\n")
+        print(f"{MANIFEST.hint(kata, function, number)}{marker}\n")
     if already == shown:
-        print(f"That was the last hint of {kata.folder}; its README "
+        print(f"That was the last hint for {function}; the README "
               f"(katas/{kata.folder}/README.md) walks through the idea again.")
+    others = [f"{name} ({workspace.hints_shown(kata, name)} of {len(hints)} shown)"
+              for name, hints in kata.hints.items() if name != function]
+    if others:
+        print(f"Hints for another function: kata hint {kata.number:02d} NAME, with NAME one of "
+              f"{', '.join(others)}")
     return 0
 
 
@@ -336,7 +356,10 @@ def build_parser() -> argparse.ArgumentParser:
         return sub
 
     add("run", command_run, "run one kata's tests, in short form").add_argument("kata", nargs="?")
-    add("hint", command_hint, "show the next hint of a kata").add_argument("kata", nargs="?")
+    hint = add("hint", command_hint, "show the next hint for one of a kata's functions")
+    hint.add_argument("kata", nargs="?")
+    hint.add_argument("function", nargs="?", metavar="NAME",
+                      help="the function or class (default: the first with hints not yet shown)")
     watch = add("watch", command_watch, "rerun a kata whenever one of its files is saved")
     watch.add_argument("kata", nargs="?")
     watch.add_argument("--poll", type=float, default=0.5, help="seconds between looks at the files")

@@ -41,7 +41,8 @@ class Kata:
     number: int
     folder: str
     title: str
-    hints: tuple[str, ...]
+    #: public function or class name -> its hints, from a nudge to nearly the answer
+    hints: dict[str, tuple[str, ...]]
     #: public function or class name -> names of the rules it must follow, in manifest order
     functions: dict[str, tuple[str, ...]]
     #: folders of the earlier katas whose modules this kata's module imports
@@ -94,9 +95,15 @@ class Manifest:
     def rules_of(self, kata: Kata, function: str) -> tuple[Rule, ...]:
         return tuple(self.rules[name] for name in kata.functions[function])
 
-    def hint(self, kata: Kata, number: int = 1) -> str:
-        """Hint ``number`` (1-based) of a kata, with its place in the sequence."""
-        return f"Hint {number} of {len(kata.hints)}: {kata.hints[number - 1]}"
+    def hint(self, kata: Kata, function: str, number: int = 1) -> str:
+        """Hint ``number`` (1-based) for ``function`` of ``kata``, with its place in the
+        sequence.
+
+        >>> load_manifest().hint(load_manifest().kata("03"), "matvec")[:27]
+        'Hint 1 of 2 for matvec: m h'
+        """
+        hints = kata.hints[function]
+        return f"Hint {number} of {len(hints)} for {function}: {hints[number - 1]}"
 
 
 def _parse(data: dict) -> Manifest:
@@ -121,13 +128,25 @@ def _parse(data: dict) -> Manifest:
             number=int(entry["folder"].split("_", 1)[0]),
             folder=entry["folder"],
             title=entry["title"],
-            hints=tuple(" ".join(h.split()) for h in entry["hints"]),
+            hints=_hints(entry, functions),
             functions=functions,
             uses=tuple(entry.get("uses", ())),
             given=tuple(entry.get("given", ())),
             contracts=_contracts(entry, functions),
         ))
     return Manifest(tuple(katas), rules)
+
+
+def _hints(entry: dict, functions: dict) -> dict[str, tuple[str, ...]]:
+    """A kata's hints by public name, in the order of its functions, each whitespace-
+    normalized; every public name needs at least one, and only public names have them."""
+    hints = entry.get("hints", {})
+    missing = [name for name in functions if not hints.get(name)]
+    unknown = sorted(hints.keys() - functions.keys())
+    if missing or unknown:
+        raise ValueError(f"{entry['folder']}: hints are missing for {missing} or given for "
+                         f"names that are not public functions: {unknown}")
+    return {name: tuple(" ".join(hint.split()) for hint in hints[name]) for name in functions}
 
 
 def _contracts(entry: dict, functions: dict) -> dict[str, str]:

@@ -7,7 +7,8 @@
   that skip a failure.
 - Hypothesis profiles: ``learner`` (the default: quick) and ``ci`` (more examples).
 - A failing kata test is reported in a few lines: what went wrong, on which input, where in
-  the learner's files, and the kata's hint.
+  the learner's files, and the hint of the function that failed, at the level that
+  ``kata hint`` has reached in this checkout (its first when none has been shown).
 - ``impl`` is the kata's module under test, ``impl_of("07")`` an earlier kata's from the same
   tree. ``--tb=long`` (or any ``--tb``) shows pytest's own.
 - ``--kata-json FILE`` writes every test's outcome, for the repository checks and tools.
@@ -25,6 +26,7 @@ from hypothesis import Phase, settings
 
 from kata.loader import Implementation, KataImportError, Learner, use_tree
 from kata.manifest import Kata, load_manifest
+from kata.workspace import Workspace
 
 settings.register_profile(
     "learner", max_examples=20, derandomize=True, deadline=None, database=None,
@@ -186,10 +188,30 @@ def failure_summary(excinfo: pytest.ExceptionInfo, root: Path) -> str:
     return "\n".join(part for part in (text, notes) if part)
 
 
-def short_failure(excinfo: pytest.ExceptionInfo, kata: Kata, root: Path) -> str:
-    """The report pytest prints: the summary, then the kata's first hint."""
-    return "\n".join([failure_summary(excinfo, root), load_manifest().hint(kata),
+def reached_hints(kata: Kata, functions: list[str], checkout: Path) -> list[str]:
+    """For each of ``functions`` (the failing test's markers), the highest hint that
+    ``kata hint`` has shown in the checkout, or its first when none has been; and how to see
+    the next one."""
+    workspace, manifest = Workspace(checkout), load_manifest()
+    lines = []
+    for function in functions:
+        reached = max(workspace.hints_shown(kata, function), 1)
+        lines.append(manifest.hint(kata, function, reached))
+        if reached < len(kata.hints[function]):
+            lines.append(f"  (kata hint {kata.number:02d} {function} shows the next)")
+    return lines
+
+
+def short_failure(excinfo: pytest.ExceptionInfo, kata: Kata, root: Path,
+                  hints: list[str]) -> str:
+    """The report pytest prints: the summary, then the hints of the function that failed."""
+    return "\n".join([failure_summary(excinfo, root), *hints,
                       "(--tb=long shows the full traceback)"])
+
+
+def _functions(item: pytest.Item, kata: Kata) -> list[str]:
+    """The public functions a test is marked with, in the kata's order."""
+    return [function for function in kata.functions if item.get_closest_marker(function)]
 
 
 @pytest.hookimpl(hookwrapper=True, tryfirst=True)
@@ -204,7 +226,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     if report.failed and call.excinfo is not None:
         summary = failure_summary(call.excinfo, item.config.stash[IMPL_ROOT])
         if item.config.option.tbstyle == "auto":
-            report.longrepr = short_failure(call.excinfo, kata, item.config.stash[IMPL_ROOT])
+            report.longrepr = short_failure(
+                call.excinfo, kata, item.config.stash[IMPL_ROOT],
+                reached_hints(kata, _functions(item, kata), item.config.rootpath))
     if RECORDER in item.config.stash and (report.when == "call" or not report.passed):
         if report.skipped and isinstance(report.longrepr, tuple):
             summary = report.longrepr[2]

@@ -4,7 +4,7 @@ The memory (hints shown) and the backups that ``kata reset`` keeps live in ``.ka
 root of the checkout, which git ignores.
 
 >>> workspace = Workspace(REPO_ROOT)                                  # doctest: +SKIP
->>> workspace.hints_shown(load_manifest().kata("03"))                 # doctest: +SKIP
+>>> workspace.hints_shown(load_manifest().kata("03"), "matvec")       # doctest: +SKIP
 0
 """
 
@@ -56,17 +56,21 @@ class Workspace:
         scratch.write_text(json.dumps(state, indent=1, sort_keys=True), encoding="utf-8")
         os.replace(scratch, self._state_file)  # a reader never sees half a file
 
-    def hints_shown(self, kata: Kata) -> int:
-        """How many of ``kata``'s hints ``kata hint`` has shown so far."""
-        return self._state().get("hints_shown", {}).get(kata.folder, 0)
+    def hints_shown(self, kata: Kata, function: str) -> int:
+        """How many of ``function``'s hints (a public name of ``kata``) ``kata hint`` has
+        shown so far."""
+        shown = self._state().get("hints_shown", {}).get(kata.folder)
+        return shown.get(function, 0) if isinstance(shown, dict) else 0  # older state: a count per kata
 
-    def show_next_hint(self, kata: Kata) -> int:
-        """Count one more hint of ``kata`` as shown (up to all of them); the new count."""
+    def show_next_hint(self, kata: Kata, function: str) -> int:
+        """Count one more hint of ``function`` as shown (up to all of them); the new count."""
         state = self._state()
-        shown = min(state.get("hints_shown", {}).get(kata.folder, 0) + 1, len(kata.hints))
-        state.setdefault("hints_shown", {})[kata.folder] = shown
+        of_kata = state.setdefault("hints_shown", {}).get(kata.folder)
+        of_kata = of_kata if isinstance(of_kata, dict) else {}
+        of_kata[function] = min(of_kata.get(function, 0) + 1, len(kata.hints[function]))
+        state["hints_shown"][kata.folder] = of_kata
         self._save(state)
-        return shown
+        return of_kata[function]
 
     def back_up(self, path: Path) -> Path:
         """Copy ``path`` to a new file under ``.kata/backups/`` (never over an older backup)."""

@@ -132,3 +132,44 @@ def fraction_less_by_counting(a, b):
 @alternative("as_column", "transposes a row view")
 def as_column_by_transpose(v):
     return v[None].T
+
+
+@mistake("fraction_less", "returns a 0-d tensor, where the docstring asks for a Python float",
+         caught_by=["test_fraction_less_matches_numpy"])
+def fraction_less_as_tensor(a, b):
+    return (a < b).double().mean()
+
+
+@mistake("as_row", "copies v before adding the unit axis", caught_by=["test_as_row_is_a_view_of_shape_1_n"])
+def as_row_copied(v):
+    return (v + 0)[None]
+
+
+@alternative("broadcast_shape", "returns a torch.Size, which is a tuple of ints")
+def broadcast_shape_as_size(*shapes):
+    ndim = max(map(len, shapes), default=0)
+    padded = [(1,) * (ndim - len(s)) + tuple(s) for s in shapes]
+    result = []
+    for axis in range(-1, -ndim - 1, -1):
+        big = sorted({s[axis] for s in padded} - {1})
+        if len(big) > 1:
+            raise ValueError(f"axis {axis}: {big[0]} vs {big[1]}, neither is 1")
+        result.insert(0, big[0] if big else 1)
+    return torch.Size(result)
+
+
+@alternative("subtract_channel_means", "says in its own words why it needs three axes")
+def subtract_channel_means_worded_otherwise(images):
+    if images.ndim < 3:
+        raise ValueError("images need a row, a column and a channel axis at least")
+    return images - images.mean(dim=tuple(range(images.ndim - 1)))
+
+
+@alternative("broadcast_to", "names the shapes as torch.Size in its error, and strides by list")
+def broadcast_to_sized(x, shape):
+    shape = torch.Size(shape)
+    padded = [1] * (len(shape) - x.ndim) + list(x.shape)
+    strides = [0] * (len(shape) - x.ndim) + list(x.stride())
+    if len(shape) < x.ndim or any(p not in (1, t) for p, t in zip(padded, shape)):
+        raise ValueError(f"{x.shape} cannot be broadcast to {shape}")
+    return x.as_strided(shape, [0 if p != t else s for p, t, s in zip(padded, shape, strides)])

@@ -93,3 +93,10 @@ def distances_by_norm(x, y):
     if x.ndim != 2 or y.ndim != 2 or x.shape[-1] != y.shape[-1]:
         raise ValueError(f"shapes {tuple(x.shape)} and {tuple(y.shape)} do not fit")
     return (x.unsqueeze(1) - y.unsqueeze(0)).norm(dim=-1)
+
+
+@alternative("outer", "says in its own words that it takes vectors")
+def outer_worded_otherwise(a, b, op):
+    if a.ndim != 1 or b.ndim != 1:
+        raise ValueError("outer takes two vectors")
+    return op(a[:, None], b[None, :])
