@@ -198,6 +198,8 @@ def plain(value: object, memo: dict | None = None) -> object:
     if isinstance(value, (int, float, str)) and not isinstance(value, bool):
         return type(value).__mro__[-2](value)  # numpy's float64 is a float: cross as one
     if isinstance(value, torch.Tensor):
+        if type(value) not in (torch.Tensor, torch.nn.Parameter):  # a subclass's own methods
+            value = torch.Tensor.as_subclass(value, torch.Tensor)  # stay on the learner's side
         detached = value.detach()
         if not value.is_leaf or value.requires_grad:
             detached = detached.requires_grad_(value.requires_grad)
@@ -235,13 +237,15 @@ class Learner:
       beside the learner's code, where ``local`` reaches the kata's public functions and
       classes (guarded), and returns what it returns, as plain data.
 
-    The tests judge the plain data they get back; they never hold a learner's object. Here
-    the boundary is a copy in the same process; the graded mode puts the learner's side in a
-    separate process, and the tests cannot tell the difference.
+    The tests judge the plain data they get back; they never hold a learner's object. By
+    default the boundary is a copy in the same process; with ``remote`` (the graded mode, a
+    ``kata.remote.LearnerProcess``) the learner's side is a process of its own and this
+    process never imports the learner's code, and the tests cannot tell the difference.
     """
 
-    def __init__(self, local: Implementation):
+    def __init__(self, local: Implementation, remote=None):
         self._local = local
+        self._remote = remote
 
     def __repr__(self) -> str:
         return repr(self._local)
@@ -267,6 +271,8 @@ class Learner:
                             f"{function.__qualname__}")
         memo: dict = {}
         args, kwargs = plain(args, memo), plain(kwargs, memo)
+        if self._remote is not None:
+            return self._remote.run(self._local.kata, function, args, kwargs)
         return plain(function(self._local, *args, **kwargs))
 
 

@@ -24,6 +24,7 @@ import pytest
 import torch
 from hypothesis import Phase, settings
 
+from kata import remote
 from kata.loader import Implementation, KataImportError, Learner, use_tree
 from kata.manifest import Kata, load_manifest
 from kata.workspace import Workspace
@@ -37,6 +38,7 @@ settings.register_profile("ci", settings.get_profile("learner"), max_examples=20
 IMPL_ROOT = pytest.StashKey[Path]()
 RECORDER = pytest.StashKey["_Recorder"]()
 PREVIOUS_TREE = pytest.StashKey[Path | None]()
+WAS_PROTECTED = pytest.StashKey[bool]()
 _HYPOTHESIS_PATCH_KEY = "_hypothesis_failing_examples"  # hypothesis writes .patch files from it
 
 
@@ -50,6 +52,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="device for tests that use one (auto: cuda when available)")
     group.addoption("--require-gpu", action="store_true",
                     help="fail, rather than skip, tests marked gpu when there is no CUDA")
+    group.addoption("--learner-process", action="store_true",
+                    help="graded mode: run the code under test in a process of its own (boxed "
+                         "where kata.sandbox can), never in this one (see kata.remote)")
+    group.addoption("--learner-timeout", type=float, default=remote.CALL_TIMEOUT, metavar="S",
+                    help="graded mode: seconds one call of the code under test may take")
     group.addoption("--kata-json", metavar="FILE",
                     help="write each test's outcome as JSON to FILE")
 
@@ -66,7 +73,10 @@ def pytest_configure(config: pytest.Config) -> None:
     else:
         root = config.rootpath / "katas"
     config.stash[IMPL_ROOT] = root
-    config.stash[PREVIOUS_TREE] = use_tree(root)
+    # in the graded mode this process resolves no kata module's name: it never imports one
+    config.stash[PREVIOUS_TREE] = use_tree(None if config.getoption("learner_process") else root)
+    if config.getoption("learner_process"):
+        config.stash[WAS_PROTECTED] = remote.protect_this_process()
     if config.getoption("kata_json"):
         config.stash[RECORDER] = _Recorder(config.getoption("kata_json"))
         config.pluginmanager.register(config.stash[RECORDER], "kata-json")
@@ -84,6 +94,8 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_unconfigure(config: pytest.Config) -> None:
     if PREVIOUS_TREE in config.stash:  # a pytest run inside another (pytester) hands it back
         use_tree(config.stash[PREVIOUS_TREE])
+    if WAS_PROTECTED in config.stash:
+        remote.protect_this_process(config.stash[WAS_PROTECTED])
 
 
 def kata_of(path: Path) -> Kata | None:
@@ -117,25 +129,41 @@ def _device(config: pytest.Config) -> torch.device:
     return torch.device(choice)
 
 
+@pytest.fixture(scope="session")
+def learner_side(request: pytest.FixtureRequest):
+    """With ``--learner-process``, the learner's side (``kata.remote.LearnerProcess``): it
+    reads the tree under test and the folders of the kata tests being run, and ends with
+    the session, before any report is written. None otherwise."""
+    if not request.config.getoption("learner_process"):
+        yield None
+        return
+    folders = sorted({item.path.parent for item in request.session.items if kata_of(item.path)})
+    side = remote.LearnerProcess(request.config.stash[IMPL_ROOT], visible=folders,
+                                 timeout=request.config.getoption("learner_timeout"))
+    yield side
+    side.close()
+
+
 @pytest.fixture(scope="module")
-def impl(request: pytest.FixtureRequest) -> Learner:
+def impl(request: pytest.FixtureRequest, learner_side) -> Learner:
     """The code under test for the kata whose folder holds the requesting test file: calls
     and scenarios across the boundary (see ``kata.loader.Learner``)."""
     kata = kata_of(request.path)
     if kata is None:
         pytest.fail(f"{request.path} is not inside a kata folder listed in the manifest")
-    return Learner(Implementation(kata, request.config.stash[IMPL_ROOT]))
+    return Learner(Implementation(kata, request.config.stash[IMPL_ROOT]), learner_side)
 
 
 @pytest.fixture(scope="session")
-def impl_of(request: pytest.FixtureRequest):
+def impl_of(request: pytest.FixtureRequest, learner_side):
     """Another kata's code, from the same tree as ``impl``: ``impl_of("07").SGD``."""
     implementations: dict[str, Learner] = {}
 
     def of(name: str) -> Learner:
         kata = load_manifest().kata(name)
         if kata.folder not in implementations:
-            implementations[kata.folder] = Learner(Implementation(kata, request.config.stash[IMPL_ROOT]))
+            implementations[kata.folder] = Learner(
+                Implementation(kata, request.config.stash[IMPL_ROOT]), learner_side)
         return implementations[kata.folder]
     return of
 
@@ -164,6 +192,8 @@ def pytest_runtest_call(item: pytest.Item) -> None:
 def _learner_line(excinfo: pytest.ExceptionInfo, root: Path) -> str:
     """Where in the code under test (this kata's module, or an earlier kata's that it uses)
     the exception came from, with that line of code."""
+    if getattr(excinfo.value, "raised_at", None):  # the graded mode: the learner's side saw it
+        return f"\n  raised at {excinfo.value.raised_at}"
     for entry in reversed(excinfo.traceback):
         path = Path(entry.path)
         if path.suffix == ".py" and path.parent.parent == root and not path.name.startswith("test_"):

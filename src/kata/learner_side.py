@@ -1,0 +1,122 @@
+"""The learner's side of the graded mode: ``python -m kata.learner_side --root TREE
+--channel SOCKET`` (started by ``kata.remote.LearnerProcess``, in a box where one can be
+built).
+
+It connects to the tests' process, then serves its requests one at a time: import the
+test module that holds the scenario (an instructor's file), run the scenario beside the
+learner's guarded module (``kata.loader.Implementation``, from the tree at ``TREE``), and
+send back the result as plain data, with what the call printed, or the exception it raised.
+It never judges: the tests' process does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib
+import io
+import socket
+import sys
+import traceback
+from pathlib import Path
+from types import FunctionType, TracebackType
+
+import torch
+
+from kata import remote
+from kata.loader import Implementation, import_from_path, plain, use_tree
+from kata.manifest import load_manifest
+
+
+class LearnerSide:
+    """The learner's code of one tree, and the scenarios that run beside it."""
+
+    def __init__(self, root: Path):
+        self.root = Path(root).resolve()
+        self.implementations: dict[str, Implementation] = {}
+        use_tree(self.root)
+
+    def answer(self, request: dict) -> dict:
+        """What the tests' process gets for ``request``: ``value`` or ``error``, and what
+        the call printed."""
+        printed, warned = io.StringIO(), io.StringIO()
+        try:
+            with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(warned):
+                local = self.implementation(request["kata"])
+                scenario = _scenario(request["module"], request["file"], request["function"])
+                reply = {"value": plain(scenario(local, *request["args"], **request["kwargs"]))}
+        except BaseException as error:  # the learner's SystemExit is an answer too
+            reply = {"error": self.described(error)}
+        reply["stdout"] = _tail(printed.getvalue())
+        reply["stderr"] = _tail(warned.getvalue())
+        return reply
+
+    def implementation(self, folder: str) -> Implementation:
+        if folder not in self.implementations:
+            self.implementations[folder] = Implementation(load_manifest().kata(folder), self.root)
+        return self.implementations[folder]
+
+    def described(self, error: BaseException) -> dict:
+        """``error`` as it crosses: class name, the nearest class the tests' process knows,
+        message, and the learner's line it came from."""
+        try:
+            message = str(error)
+        except Exception:  # a learner's __str__ may itself be broken
+            message = f"<{type(error).__name__} whose message could not be printed>"
+        return {"type": type(error).__name__, "base": remote.nearest_known(type(error)).__name__,
+                "message": _tail(message), "raised_at": self.raised_at(error.__traceback__)}
+
+    def raised_at(self, trace: TracebackType | None) -> str | None:
+        """``matmul.py:12:  return a @ b``: the last line of the tree's kata modules in
+        ``trace`` (what the failure report points at), None when there is none."""
+        for frame in reversed(traceback.extract_tb(trace)):
+            path = Path(frame.filename)
+            if path.suffix == ".py" and path.parent.parent == self.root \
+                    and not path.name.startswith("test_"):
+                return f"{path.name}:{frame.lineno}:  {(frame.line or '').strip()}"
+        return None
+
+
+def _scenario(module: str, file: str, name: str) -> FunctionType:
+    """The scenario function ``name`` of the harness module or test file that holds it."""
+    if module.split(".")[0] == "kata":
+        found = importlib.import_module(module)
+    elif module in sys.modules and getattr(sys.modules[module], "__file__", None) == file:
+        found = sys.modules[module]
+    else:
+        found = import_from_path(Path(file), module)
+    return getattr(found, name)
+
+
+def _tail(text: str) -> str:
+    return text if len(text) <= remote.TEXT_LIMIT else \
+        f"[... {len(text) - remote.TEXT_LIMIT} characters cut]\n" + text[-remote.TEXT_LIMIT:]
+
+
+def serve(channel: socket.socket, side: LearnerSide) -> None:
+    """Answer requests until the tests' process closes the channel."""
+    while True:
+        try:
+            request = remote.receive(channel)
+        except remote.ChannelClosed:
+            return
+        try:
+            remote.send(channel, side.answer(request))
+        except Exception as error:  # a result that plain() let through but cannot be saved
+            remote.send(channel, {"error": side.described(error), "stdout": "", "stderr": ""})
+
+
+def main(arguments: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m kata.learner_side", description=__doc__)
+    parser.add_argument("--root", type=Path, required=True, help="the tree under test")
+    parser.add_argument("--channel", required=True, help="the socket of the tests' process")
+    parser.add_argument("--threads", type=int, default=1, help="torch's thread count")
+    options = parser.parse_args(arguments)
+    torch.set_num_threads(options.threads)
+    channel = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    channel.connect(options.channel)
+    serve(channel, LearnerSide(options.root))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,192 @@
+"""The graded mode (``--learner-process``): the learner's code runs in a process of its own,
+the tests' process never imports it, and what crosses is plain data (kata.remote)."""
+
+import builtins
+import io
+import pickle
+import socket
+import sys
+
+import pytest
+import torch
+
+import kata.assertions
+from kata import remote
+from kata.guards import RuleViolation
+from kata.loader import Foreign, plain
+
+pytest_plugins = ["pytester"]
+
+LEARNER = '''
+import builtins, os, time
+import kata.assertions
+
+print("the learner's module is imported")
+builtins.LEARNER_WAS_HERE = os.getpid()
+kata.assertions.assert_tensor = lambda *args, **kwargs: None  # would pass anything, here
+
+
+class Odd(ValueError):
+    pass
+
+
+def matvec(m, c):
+    if m.shape[0] == 7:
+        time.sleep(600)
+    print("matvec ran")
+    return m.sum(1) + 1
+
+
+def matmul(a, b):
+    raise Odd(f"shapes {tuple(a.shape)} and {tuple(b.shape)}")
+
+
+def matmul_by_columns(a, b):
+    if a.shape[0] == 1:
+        os._exit(3)
+    return a @ b
+'''
+
+TESTS = '''
+import builtins, sys
+from pathlib import Path
+import pytest, torch
+from kata import assertions
+from kata.guards import RuleViolation
+
+TREE = str(Path(__file__).resolve().parent.parent)
+
+
+def test_the_result_is_judged_here(impl):
+    assertions.assert_tensor(impl.matvec(torch.ones(2, 3), torch.ones(3)),
+                             torch.full((2,), 3.0), call="matvec(m, c)")
+
+
+def test_the_learners_module_never_reaches_this_process(impl):
+    assert impl.matvec(torch.ones(1, 1), torch.ones(1)).tolist() == [2.0]
+    assert "matmul" not in sys.modules and not hasattr(builtins, "LEARNER_WAS_HERE")
+    assert not [name for name, module in list(sys.modules.items())
+                if str(getattr(module, "__file__", None) or "").startswith(TREE)
+                and "test_" not in name]
+
+
+def test_exceptions_cross_with_their_class_message_and_line(impl):
+    with pytest.raises(ValueError) as raised:
+        impl.matmul(torch.ones(2, 3), torch.ones(3, 4))
+    assert type(raised.value).__name__ == "Odd"
+    assert str(raised.value) == "shapes (2, 3) and (3, 4)"
+    assert raised.value.raised_at.startswith("matmul.py:22:  raise Odd(")
+    with pytest.raises(RuleViolation, match="no_library_matmul"):
+        impl.matmul_by_columns(torch.ones(2, 2), torch.ones(2, 2))
+
+
+def test_a_learner_side_that_dies(impl):
+    impl.matmul_by_columns(torch.ones(1, 2), torch.ones(2, 2))
+
+
+def test_a_learner_side_that_hangs(impl):
+    impl.matvec(torch.ones(7, 1), torch.ones(1))
+
+
+def test_a_fresh_learner_side_follows(impl):
+    assert impl.matvec(torch.ones(1, 1), torch.ones(1)).tolist() == [2.0]
+'''
+
+
+def test_graded_mode_runs_the_learners_code_elsewhere_and_judges_here(pytester):
+    original = kata.assertions.assert_tensor
+    pytester.makeconftest('pytest_plugins = ["kata.plugin"]')
+    folder = pytester.mkdir("katas") / "03_matmul"
+    folder.mkdir()
+    (folder / "matmul.py").write_text(LEARNER)
+    (folder / "test_learner.py").write_text(TESTS)
+    result = pytester.runpytest("katas/03_matmul", "--learner-process", "--learner-timeout", "3")
+    result.assert_outcomes(passed=3, failed=3)
+    result.stdout.fnmatch_lines([
+        "*test_the_result_is_judged_here*", "*matvec(m, c) returned wrong values*",
+        "*matvec ran*",
+        "*test_a_learner_side_that_dies*",
+        "*the learner's code ended its process (exit code 3) while running "
+        "matmul.matmul_by_columns()*",
+        "*test_a_learner_side_that_hangs*",
+        "*the learner's code sent no answer in 3 s while running matmul.matvec()*"])
+    assert "matmul" not in sys.modules and not hasattr(builtins, "LEARNER_WAS_HERE")
+    assert kata.assertions.assert_tensor is original
+
+
+def _pair():
+    trusted, learner = socket.socketpair()
+    trusted.settimeout(5)
+    return trusted, learner
+
+
+def test_plain_data_crosses_and_library_functions_cross_by_name():
+    trusted, learner = _pair()
+    value = (torch.arange(6.0).reshape(2, 3).T, torch.Size([2]), torch.int8,
+             {"op": torch.add, "lt": __import__("operator").lt}, [None, True, 1, 2.5, "s"],
+             Foreign("numpy.ndarray", "array([0.])"))
+    remote.send(learner, value)
+    got = remote.receive(trusted)
+    assert torch.equal(got[0], value[0]) and got[0].stride() == (1, 3)
+    assert got[1:] == value[1:]
+
+
+class _Shifty(torch.Tensor):
+    def __eq__(self, other):
+        return True
+
+
+@pytest.mark.parametrize("value", [torch.ones(2).as_subclass(_Shifty), Foreign(1, 2),
+                                   torch.nn.Linear(1, 1)], ids=["subclass", "foreign", "module"])
+def test_anything_but_plain_data_is_refused(value):
+    trusted, learner = _pair()
+    payload = io.BytesIO()
+    torch.save(value, payload, _use_new_zipfile_serialization=False)
+    learner.sendall(len(payload.getvalue()).to_bytes(8, "big") + payload.getvalue())
+    with pytest.raises(remote.NotAnAnswer):
+        remote.receive(trusted)
+
+
+def test_no_pickle_of_the_other_side_runs(tmp_path):
+    marker = tmp_path / "ran"
+    trusted, learner = _pair()
+    payload = pickle.dumps(_Planted(str(marker)), protocol=2)
+    learner.sendall(len(payload).to_bytes(8, "big") + payload)
+    with pytest.raises(remote.NotAnAnswer):
+        remote.receive(trusted)
+    assert not marker.exists()
+
+
+class _Planted:
+    def __init__(self, path):
+        self.path = path
+
+    def __reduce__(self):
+        return (open, (self.path, "w"))
+
+
+def test_an_answer_over_the_limit_is_refused_from_its_length():
+    trusted, learner = _pair()
+    learner.sendall((1 << 40).to_bytes(8, "big"))
+    with pytest.raises(remote.NotAnAnswer, match="over the limit"):
+        remote.receive(trusted, limit=remote.ANSWER_LIMIT)
+
+
+def test_a_tensor_subclass_crosses_as_a_plain_tensor():
+    assert type(plain(torch.ones(2).as_subclass(_Shifty))) is torch.Tensor
+
+
+@pytest.mark.parametrize("kind, base, expected", [
+    ("Odd", "ValueError", ValueError), ("Sneaky", "RuleViolation", RuleViolation),
+    ("Skipped", "BaseException", RuntimeError), ("KeyboardInterrupt", "KeyboardInterrupt", RuntimeError),
+    ("Planted", "print", RuntimeError)])
+def test_an_exception_is_raised_again_as_its_nearest_known_class(kind, base, expected):
+    error = remote.raised_again({"type": kind, "base": base, "message": "m", "raised_at": None})
+    assert isinstance(error, expected)
+    assert type(error).__name__ == (kind if expected is not RuntimeError else "RuntimeError")
+
+
+def test_the_nearest_known_class_passes_over_the_learners_own_classes():
+    class Mine(RuleViolation, ValueError):
+        pass
+    assert remote.nearest_known(Mine) is RuleViolation
