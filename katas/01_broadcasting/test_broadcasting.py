@@ -9,8 +9,8 @@ import torch
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from kata.assertions import (assert_tensor, assert_true, assert_value, raises_value_error,
-                             shown_on_failure)
+from kata.assertions import (assert_contract, assert_tensor, assert_value, raises_value_error,
+                             shown_on_failure, tensor_result)
 from kata.pictures import shapes_aligned
 from kata.strategies import (FLOAT_DTYPES, Clash, arange_views, broadcastable_shapes, clashing_shapes,
                              shapes_broadcastable_to, shapes_with_distinct_sides, tensors)
@@ -21,8 +21,16 @@ def _lined_up(shapes, names=None) -> str:
     return "The shapes, lined up from the right:\n" + shapes_aligned(shapes, names)
 
 
-def _same_memory(a: torch.Tensor, b: torch.Tensor) -> bool:
-    return a.untyped_storage().data_ptr() == b.untyped_storage().data_ptr()
+def memory_of(local, function: str, x, *args):
+    """Scenario: ``function(x, *args)`` called beside the learner's code, and where its
+    result lives: its strides, its storage offset, and the address of its storage beside
+    ``x``'s (a view shares ``x``'s storage)."""
+    result = getattr(local, function)(x, *args)
+    if not isinstance(result, torch.Tensor):
+        return {"result": result}
+    return {"result": result, "stride": result.stride(), "storage_offset": result.storage_offset(),
+            "storage": result.untyped_storage().data_ptr(),
+            "storage_of_x": x.untyped_storage().data_ptr()}
 
 
 @pytest.mark.fraction_less
@@ -82,24 +90,29 @@ def test_empty_shape_is_neutral(impl, shape):
     assert_value(impl.broadcast_shape(), (), call="broadcast_shape()")
 
 
-def _check_unit_axis_view(function, name: str, v: torch.Tensor, expected: torch.Tensor) -> None:
-    result = function(v)
-    assert_tensor(result, expected, call=f"{name}(v)")
-    assert_true(_same_memory(result, v),
-                f"{name}(v) should be a view of v (indexing with None copies nothing), "
-                f"but its result lives in new memory.")
+def _unit_axis_result(impl, function: str, v: torch.Tensor, expected: torch.Tensor) -> dict:
+    """The scenario's observations, once the result's values are checked."""
+    seen = impl.scenario(memory_of, function, v)
+    assert_tensor(seen["result"], expected, call=f"{function}(v)")
+    return seen
 
 
 @pytest.mark.as_row
 @given(st.integers(1, 6).flatmap(lambda n: arange_views((n,))))
 def test_as_row_is_a_view_of_shape_1_n(impl, v):
-    _check_unit_axis_view(impl.as_row, "as_row", v, v.reshape(1, -1))
+    seen = _unit_axis_result(impl, "as_row", v, v.reshape(1, -1))
+    assert_contract(seen["storage"] == seen["storage_of_x"],
+                    "as_row(v) should be a view of v, but its result lives in new memory.",
+                    contract="as_row.view")
 
 
 @pytest.mark.as_column
 @given(st.integers(1, 6).flatmap(lambda n: arange_views((n,))))
 def test_as_column_is_a_view_of_shape_n_1(impl, v):
-    _check_unit_axis_view(impl.as_column, "as_column", v, v.reshape(-1, 1))
+    seen = _unit_axis_result(impl, "as_column", v, v.reshape(-1, 1))
+    assert_contract(seen["storage"] == seen["storage_of_x"],
+                    "as_column(v) should be a view of v, but its result lives in new memory.",
+                    contract="as_column.view")
 
 
 @st.composite
@@ -122,17 +135,19 @@ def test_broadcast_to_matches_torch(impl, case):
 @given(_broadcast_to_cases())
 def test_broadcast_to_shares_memory_with_stride_0(impl, case):
     x, shape = case
-    result = impl.broadcast_to(x, shape)
+    seen = impl.scenario(memory_of, "broadcast_to", x, shape)
     call = f"broadcast_to(x of shape {tuple(x.shape)} and strides {x.stride()}, {shape})"
-    assert_true(isinstance(result, torch.Tensor) and _same_memory(result, x),
-                f"{call} should be a view of x, sharing its memory, but it is a copy.")
+    tensor_result(seen["result"], call=call)
+    assert_contract(seen["storage"] == seen["storage_of_x"],
+                    f"{call} should be a view of x, sharing its memory, but it is a copy.",
+                    contract="broadcast_to.view")
     new_axes = len(shape) - x.dim()
-    for axis, target in enumerate(shape):
-        original = 1 if axis < new_axes else x.shape[axis - new_axes]
-        if original == 1:
-            assert_true(result.stride()[axis] == 0,
-                        f"{call}: axis {axis} is broadcast (size {original} -> {target}), so its "
-                        f"stride should be 0; the result's strides are {result.stride()}.")
+    broadcast = [axis for axis, target in enumerate(shape)
+                 if (1 if axis < new_axes else x.shape[axis - new_axes]) == 1]
+    assert_contract(all(seen["stride"][axis] == 0 for axis in broadcast),
+                    f"{call}: axes {broadcast} are broadcast (new, or of size 1), so their "
+                    f"strides should be 0; the result's strides are {seen['stride']}.",
+                    contract="broadcast_to.stride_0")
 
 
 @pytest.mark.broadcast_to
