@@ -14,7 +14,8 @@ import torch
 def nll_loss(log_probs, targets):
     """The mean negative log-likelihood: ``-log_probs[i, targets[i]]`` averaged over rows.
 
-    One gather picks each row's log-probability of its target.
+    One gather picks each row's log-probability of its target. Raises ``ValueError``
+    unless ``log_probs`` is 2-D and ``targets`` holds one class index per row.
 
     >>> nll_loss(torch.tensor([[-0.5, -1.0], [-2.0, -0.1]]), torch.tensor([0, 1]))
     tensor(0.3000)
@@ -38,6 +39,10 @@ def accuracy(outputs, targets):
 class SGD:
     """Stochastic gradient descent with optional momentum and weight decay, as
     ``torch.optim.SGD`` computes it.
+
+    ``step()`` updates the very ``Parameter`` objects it was given, in place (``p -= ...``
+    under ``torch.no_grad()``, or ``p.data -= ...``), so the model that holds them sees the
+    new values.
 
     >>> w = torch.nn.Parameter(torch.tensor([1.0]))
     >>> opt = SGD([w], lr=0.1)
@@ -63,7 +68,7 @@ class SGD:
         )
 
     def zero_grad(self):
-        """Clear every parameter's gradient (set it to ``None``)."""
+        """Clear every parameter's gradient: set it to ``None`` (or to zeros)."""
         raise NotImplementedError(
             'kata 07_training_loop: SGD.zero_grad() is yours to write, in katas/07_training_loop/training_loop.py. The README beside it explains the idea, and each failing test shows a hint.'
         )
@@ -84,8 +89,14 @@ def fit(model, loss_fn, opt, train_dl, epochs=1, valid_dl=None, log_every=100):
 
     For each batch: ``opt.zero_grad()``, forward, ``loss_fn``, ``backward()``,
     ``opt.step()``. After each epoch, with ``valid_dl``, the validation loss and accuracy
-    (averaged over examples) are computed without gradients. Prints progress every
-    ``log_every`` batches and after each epoch.
+    are computed without gradients, averaged over examples (a smaller last batch weighs
+    less than a full one). The ``History`` holds Python ``float``s (``loss.item()``), not
+    tensors.
+
+    After each epoch with ``valid_dl``, it prints one line that holds the epoch's
+    validation loss and accuracy as numbers, in any format (``0 0.2931 0.9184`` will do;
+    an accuracy in percent needs its ``%``). It may print more, such as the training loss
+    every ``log_every`` batches.
 
     >>> model = torch.nn.Linear(1, 2)
     >>> batches = [(torch.tensor([[1.0], [-1.0]]), torch.tensor([1, 0]))]

@@ -42,7 +42,7 @@ def predict(model, x, batch_size=1024):
 def train_logistic_regression(x, y, device):
     """A ``LogReg`` trained on normalized images ``x`` ``(n, 784)`` and labels ``y`` on
     ``device``: mini-batches of 64, shuffled, SGD with momentum 0.9 and a learning rate of
-    0.005, for two epochs.
+    0.005, for two epochs. Returns your ``LogReg``, a ``Module`` of kata 05.
 
     >>> model = train_logistic_regression(torch.randn(64, 784), torch.zeros(64, dtype=torch.long),
     ...                                   "cpu")                            # doctest: +ELLIPSIS
@@ -57,11 +57,14 @@ def train_logistic_regression(x, y, device):
 
 def train_mlp(x, y, device):
     """An ``mlp()`` (784, 100 ReLU units, 10) trained like ``train_logistic_regression``,
-    with a learning rate of 0.02, for four epochs.
+    with a learning rate of 0.02, for four epochs. Returns your ``mlp()``, a ``Module`` of
+    kata 05.
 
     >>> model = train_mlp(torch.randn(64, 784), torch.zeros(64, dtype=torch.long),
     ...                   "cpu")                                            # doctest: +ELLIPSIS
     epoch 1 batch 0: loss ...
+    >>> [tuple(p.shape) for p in model.parameters()]
+    [(784, 100), (100,), (100, 10), (10,)]
     """
     raise NotImplementedError(
         'kata 08_mnist: train_mlp() is yours to write, in katas/08_mnist/mnist.py. The README beside it explains the idea, and each failing test shows a hint.'

@@ -50,7 +50,7 @@ def _train(model, x, y, device, lr, epochs):
 def train_logistic_regression(x, y, device):
     """A ``LogReg`` trained on normalized images ``x`` ``(n, 784)`` and labels ``y`` on
     ``device``: mini-batches of 64, shuffled, SGD with momentum 0.9 and a learning rate of
-    0.005, for two epochs.
+    0.005, for two epochs. Returns your ``LogReg``, a ``Module`` of kata 05.
 
     >>> model = train_logistic_regression(torch.randn(64, 784), torch.zeros(64, dtype=torch.long),
     ...                                   "cpu")                            # doctest: +ELLIPSIS
@@ -64,11 +64,14 @@ def train_logistic_regression(x, y, device):
 
 def train_mlp(x, y, device):
     """An ``mlp()`` (784, 100 ReLU units, 10) trained like ``train_logistic_regression``,
-    with a learning rate of 0.02, for four epochs.
+    with a learning rate of 0.02, for four epochs. Returns your ``mlp()``, a ``Module`` of
+    kata 05.
 
     >>> model = train_mlp(torch.randn(64, 784), torch.zeros(64, dtype=torch.long),
     ...                   "cpu")                                            # doctest: +ELLIPSIS
     epoch 1 batch 0: loss ...
+    >>> [tuple(p.shape) for p in model.parameters()]
+    [(784, 100), (100,), (100, 10), (10,)]
     """
     torch.manual_seed(0)
     return _train(mlp(), x, y, device, lr=0.02, epochs=4)
