@@ -12,6 +12,11 @@
 - ``impl`` is the kata's module under test, ``impl_of("07")`` an earlier kata's from the same
   tree. ``--tb=long`` (or any ``--tb``) shows pytest's own.
 - ``--kata-json FILE`` writes every test's outcome, for the repository checks and tools.
+- ``--kata-running FILE`` keeps the id of the running test in FILE (a run stopped at its
+  time limit names it).
+- torch gets the cores that are free, shared among the harness's parallel runs
+  (kata.threads), so that a busy machine does not multiply a run's time; tests marked
+  ``training`` run after their module's quick tests and wait while one fails (kata.fail_fast).
 """
 
 from __future__ import annotations
@@ -24,10 +29,12 @@ import pytest
 import torch
 from hypothesis import Phase, settings
 
+from kata import fail_fast
 from kata import remote
 from kata.loader import Implementation, KataImportError, Learner, use_tree
 from kata.manifest import Kata, load_manifest
 from kata.workspace import Workspace
+from kata.threads import chosen_threads
 
 settings.register_profile(
     "learner", max_examples=20, derandomize=True, deadline=None, database=None,
@@ -59,6 +66,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="graded mode: seconds one call of the code under test may take")
     group.addoption("--kata-json", metavar="FILE",
                     help="write each test's outcome as JSON to FILE")
+    group.addoption("--kata-running", metavar="FILE",
+                    help="keep in FILE the id of the test that is running (a run stopped at its "
+                         "time limit names it)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -84,11 +94,27 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError("--device cuda: no CUDA device is available here")
     if not config.getoption("hypothesis_profile", None):
         settings.load_profile("learner")
+    if config.getoption("kata_running"):
+        config.pluginmanager.register(_RunningTest(config.getoption("kata_running")), "kata-running")
+    # threads: the free cores, not every core (issue 12: no thread storms on a busy machine)
+    torch.set_num_threads(chosen_threads())
+    config.addinivalue_line("markers", fail_fast.MARKER_HELP)
+    config.pluginmanager.register(fail_fast.TrainingWaits(), "kata-fail-fast")
     config.addinivalue_line("markers", "gpu: needs a CUDA device (skipped without one, "
                                        "failed with --require-gpu)")
     for kata in load_manifest().katas:
         for function in kata.functions:
             config.addinivalue_line("markers", f"{function}: tests of {kata.module}.{function}()")
+
+
+class _RunningTest:
+    """Keeps the id of the running test in a file, for ``--kata-running``."""
+
+    def __init__(self, target: str):
+        self.target = Path(target)
+
+    def pytest_runtest_logstart(self, nodeid: str) -> None:
+        self.target.write_text(nodeid, encoding="utf-8")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
