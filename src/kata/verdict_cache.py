@@ -1,0 +1,106 @@
+"""When a kata's last verdict still holds: a key made of everything the verdict depends on,
+and the verdicts kept under their keys in ``.kata/verdicts.json``.
+
+A kata's verdict depends on its folder's Python files (its module and its tests), on the
+modules of the earlier katas it uses (the manifest's ``uses``, followed through), on the
+harness that runs it (``harness_version``: the kata package's code and manifest, the
+repository's ``conftest.py`` and ``pyproject.toml``), and on the options of the run. The key
+is a SHA-256 of all of them, so any edit to any of them means a new run, and nothing else
+does. Reading the files is milliseconds; the run it saves is seconds.
+
+>>> from kata.manifest import load_manifest, REPO_ROOT
+>>> key = kata_key(load_manifest().kata("03"), REPO_ROOT, options={})     # doctest: +SKIP
+>>> Verdicts(REPO_ROOT / ".kata").get("03_matmul", key)                  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+import threading
+from pathlib import Path
+
+from kata.manifest import Kata, load_manifest
+
+_PACKAGE = Path(__file__).resolve().parent
+_WRITING = threading.Lock()
+
+
+def harness_dir(root: Path) -> Path:
+    """The kata package that runs in ``root``: its own ``src/kata`` when it has one (runs put
+    it first on the path), else the installed one."""
+    own = Path(root) / "src" / "kata"
+    return own if own.is_dir() else _PACKAGE
+
+
+def _digest(paths: list[Path], *extra: str) -> str:
+    digest = hashlib.sha256()
+    for text in extra:
+        digest.update(text.encode() + b"\0")
+    for path in paths:
+        digest.update(str(path).encode() + b"\0")
+        try:
+            digest.update(path.read_bytes())
+        except OSError:
+            digest.update(b"<missing>")
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def harness_version(root: Path) -> str:
+    """A hash of the harness that runs katas in ``root``: a new one after any edit to it."""
+    package = harness_dir(root)
+    files = sorted(package.glob("*.py")) + [package / "manifest.toml"]
+    return _digest(files + [Path(root) / "conftest.py", Path(root) / "pyproject.toml"],
+                   sys.version)
+
+
+def _used(kata: Kata) -> list[Kata]:
+    """The earlier katas ``kata`` uses, directly or through one another, in manifest order."""
+    manifest = load_manifest()
+    wanted, pending = set(), list(kata.uses)
+    while pending:
+        folder = manifest.kata(pending.pop()).folder
+        if folder not in wanted:
+            wanted.add(folder)
+            pending.extend(manifest.kata(folder).uses)
+    return [entry for entry in manifest.katas if entry.folder in wanted]
+
+
+def kata_key(kata: Kata, root: Path, *, options: dict) -> str:
+    """The key of ``kata``'s verdict for the learner's tree in ``root``, run with
+    ``options`` (limits, pytest arguments: anything that can change the verdict)."""
+    tree = Path(root) / "katas"
+    files = sorted((tree / kata.folder).glob("*.py")) + sorted(tree.glob("*.py"))
+    files += [used.path_in(tree) for used in _used(kata)]
+    return _digest(files, harness_version(root), json.dumps(options, sort_keys=True, default=str))
+
+
+class Verdicts:
+    """Each kata's last verdict, kept under its key in ``DIRECTORY/verdicts.json``."""
+
+    def __init__(self, directory: Path):
+        self.file = Path(directory) / "verdicts.json"
+
+    def _all(self) -> dict:
+        try:
+            return json.loads(self.file.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+
+    def get(self, folder: str, key: str) -> dict | None:
+        """The verdict stored for ``folder`` under ``key``; None when there is none."""
+        entry = self._all().get(folder)
+        return entry["verdict"] if entry and entry.get("key") == key else None
+
+    def put(self, folder: str, key: str, verdict: dict) -> None:
+        """Keep ``verdict`` for ``folder`` (replacing the one before) under ``key``."""
+        with _WRITING:  # the board's threads each put one kata's verdict
+            entries = self._all()
+            entries[folder] = {"key": key, "verdict": verdict}
+            self.file.parent.mkdir(parents=True, exist_ok=True)
+            scratch = self.file.with_name(f"{self.file.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+            scratch.write_text(json.dumps(entries), encoding="utf-8")
+            os.replace(scratch, self.file)  # a reader never sees half a file
