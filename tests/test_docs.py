@@ -1,7 +1,11 @@
 """The documentation states what the code does: kata READMEs name their rules, the README
-lists every kata, and CI runs the README's test command."""
+lists every kata, its sample failure is real output, and CI runs the README's test command."""
 
 import argparse
+import os
+import re
+import subprocess
+import sys
 
 import pytest
 
@@ -39,3 +43,25 @@ def test_ci_runs_the_readme_test_command():
     ci = (REPO_ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert "pytest --hypothesis-profile=ci" in README
     assert "python -m pytest --hypothesis-profile=ci" in ci
+
+
+def test_readme_sample_failure_is_what_a_run_prints_today(tmp_path):
+    """The README's sample failure is real: the mistake it names (matvec summing over the
+    wrong axis), run now, prints exactly that block. One pytest process: a few seconds."""
+    sample = re.search(r"A failure reads like this.*?\n```\n(.*?)```", README, re.S)[1]
+    right = "    return (m * c).sum(1, dtype=m.dtype)"
+    solution = (REPO_ROOT / "solutions" / "03_matmul" / "matmul.py").read_text(encoding="utf-8")
+    assert right in solution
+    tree = tmp_path / "katas" / "03_matmul"
+    tree.mkdir(parents=True)
+    (tree / "matmul.py").write_text(solution.replace(right, right.replace("sum(1", "sum(0")))
+    # --rootdir: a checkout with no `kata hint` state, so the hint is the first
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "katas/03_matmul/test_matmul.py::test_matvec_matches_loop_spec",
+         "--impl", str(tmp_path / "katas"), "--rootdir", str(tmp_path), "-p", "no:cacheprovider"],
+        cwd=REPO_ROOT, capture_output=True, text=True, env={**os.environ, "COLUMNS": "80"})
+    end = "(--tb=long shows the full traceback)\n"
+    start = done.stdout.find(" test_matvec_matches_loop_spec _")
+    assert start >= 0 and end in done.stdout, done.stdout + done.stderr
+    start = done.stdout.rfind("\n", 0, start) + 1
+    assert done.stdout[start:done.stdout.index(end) + len(end)] == sample
