@@ -1,7 +1,8 @@
 """Run katas' tests in a fresh pytest process and read back each test's outcome.
 
-Each run is its own process, so the code under test never leaks between runs, and a
-learner's module that hangs or crashes cannot take the caller down with it.
+Each run is its own process (a new one, or a fork of the warm worker), so the code under
+test never leaks between runs, and a learner's module that hangs or crashes cannot take the
+caller down with it.
 
 >>> run = run_katas(["01_broadcasting"], solutions=True)           # doctest: +SKIP
 >>> {test.outcome for test in run.of("01_broadcasting")}          # doctest: +SKIP
@@ -78,38 +79,78 @@ class RunStopped(RuntimeError):
 def run_katas(katas: Sequence[str], *, solutions: bool = False, impl: Path | None = None,
               extra_args: Sequence[str] = (), environment: dict[str, str] | None = None,
               timeout: float = 600, memory_limit: int | None = None,
-              root: Path = REPO_ROOT) -> Run:
+              root: Path = REPO_ROOT, warm: bool = False) -> Run:
     """Run the tests of ``katas`` (folder names) against the learner's code, the solutions
     (``solutions=True``) or the tree at ``impl``, in a new process under ``root``, with
     ``environment`` added to this process's.
 
     The process gets ``timeout`` seconds and, where the system allows it, ``memory_limit``
-    bytes of data; past either, or if it dies, ``RunStopped`` says why.
+    bytes of data; past either, or if it dies, ``RunStopped`` says why (and, past the time
+    limit, which test was running). With ``warm``, the process is a fork of the checkout's
+    warm worker (kata.worker), a plain new process where no worker can be had: only the
+    learner's own commands ask for it, never grading or the repository's checks.
     """
     with tempfile.TemporaryDirectory() as scratch:
-        report = Path(scratch) / "report.json"
-        command = [sys.executable, "-m", "pytest", *(f"katas/{kata}" for kata in katas),
-                   "--kata-json", str(report), "-q", "-p", "no:cacheprovider", *extra_args]
+        report, running = Path(scratch) / "report.json", Path(scratch) / "running"
+        arguments = [*(f"katas/{kata}" for kata in katas), "--kata-json", str(report),
+                     "--kata-running", str(running), "-q", "-p", "no:cacheprovider", *extra_args]
         if solutions:
-            command.append("--solutions")
+            arguments.append("--solutions")
         if impl is not None:
-            command += ["--impl", str(impl)]
+            arguments += ["--impl", str(impl)]
         python_path = os.pathsep.join([str(root / "src"), os.environ.get("PYTHONPATH", "")])
-        try:
-            done = subprocess.run(
-                command, cwd=root, capture_output=True, text=True, timeout=timeout,
-                preexec_fn=_limit_memory(memory_limit),
-                env={**os.environ, "PYTHONPATH": python_path.rstrip(os.pathsep), **(environment or {})})
-        except subprocess.TimeoutExpired as expired:
-            raise RunStopped(f"timed out after {timeout:g} s (an endless loop, or code far slower "
-                             f"than it should be?)", _text(expired.stdout)) from None
+        env = {**os.environ, "PYTHONPATH": python_path.rstrip(os.pathsep), **(environment or {})}
+        returncode, output = None, ""
+        if warm:
+            returncode, output = _run_forked(root, arguments, env, timeout, memory_limit,
+                                             Path(scratch) / "output", running)
+        if returncode is None:
+            returncode, output = _run_process(root, arguments, env, timeout, memory_limit, running)
         if not report.exists():
-            raise RunStopped(_why_stopped(done.returncode), done.stdout + done.stderr)
+            raise RunStopped(_why_stopped(returncode), output)
         data = json.loads(report.read_text(encoding="utf-8"))
     tests = tuple(Outcome(t["nodeid"], t["kata"], t["outcome"], t["exception"], t["message"],
                           tuple(t["functions"]), t["gpu"], t["output"], t["test_code"])
                   for t in data["tests"])
-    return Run(data["exitstatus"], tests, done.stdout + done.stderr)
+    return Run(data["exitstatus"], tests, output)
+
+
+def _run_process(root: Path, arguments: list[str], env: dict[str, str], timeout: float,
+                 memory_limit: int | None, running: Path) -> tuple[int, str]:
+    """``python -m pytest ARGUMENTS`` in a new process: its exit code and output."""
+    command = [sys.executable, "-m", "pytest", *arguments]
+    try:
+        done = subprocess.run(
+            command, cwd=root, capture_output=True,
+            text=True, timeout=timeout, preexec_fn=_limit_memory(memory_limit), env=env)
+    except subprocess.TimeoutExpired as expired:
+        raise RunStopped(_timed_out(timeout, running), _text(expired.stdout)) from None
+    return done.returncode, done.stdout + done.stderr
+
+
+def _run_forked(root: Path, arguments: list[str], env: dict[str, str], timeout: float,
+                memory_limit: int | None, output: Path, running: Path) -> tuple[int | None, str]:
+    """The same run in a fork of the warm worker: its exit code and output; (None, "")
+    when no worker can be had."""
+    from kata import worker  # the client side only: it imports neither torch nor pytest
+
+    try:
+        returncode = worker.run_forked(root, arguments, environment=env, timeout=timeout,
+                                       memory_limit=memory_limit, output=output)
+    except worker.WorkerUnavailable:
+        return None, ""
+    printed = output.read_text(encoding="utf-8", errors="replace") if output.exists() else ""
+    if returncode is None:
+        raise RunStopped(_timed_out(timeout, running), printed)
+    return returncode, printed
+
+
+def _timed_out(timeout: float, running: Path) -> str:
+    """Why a run stopped at its time limit, naming the test that was running if one was."""
+    test = running.read_text(encoding="utf-8").strip() if running.exists() else ""
+    where = f" in {test}" if test else ""
+    return (f"timed out after {timeout:g} s{where} (an endless loop, or code far slower "
+            f"than it should be?)")
 
 
 def _limit_memory(limit: int | None):

@@ -79,7 +79,11 @@ def kata_key(kata: Kata, root: Path, *, options: dict) -> str:
 
 
 class Verdicts:
-    """Each kata's last verdict, kept under its key in ``DIRECTORY/verdicts.json``."""
+    """Each kata's last verdicts, kept under their keys in ``DIRECTORY/verdicts.json`` (a few
+    per kata: a run with other options, such as one function's tests, does not push out the
+    board's)."""
+
+    KEPT = 4  # verdicts per kata
 
     def __init__(self, directory: Path):
         self.file = Path(directory) / "verdicts.json"
@@ -92,14 +96,15 @@ class Verdicts:
 
     def get(self, folder: str, key: str) -> dict | None:
         """The verdict stored for ``folder`` under ``key``; None when there is none."""
-        entry = self._all().get(folder)
-        return entry["verdict"] if entry and entry.get("key") == key else None
+        entries = self._all().get(folder)
+        return entries.get(key) if isinstance(entries, dict) else None
 
     def put(self, folder: str, key: str, verdict: dict) -> None:
-        """Keep ``verdict`` for ``folder`` (replacing the one before) under ``key``."""
+        """Keep ``verdict`` for ``folder`` under ``key``, forgetting the oldest beyond ``KEPT``."""
         with _WRITING:  # the board's threads each put one kata's verdict
             entries = self._all()
-            entries[folder] = {"key": key, "verdict": verdict}
+            kept = {k: v for k, v in entries.get(folder, {}).items() if k != key}
+            entries[folder] = dict(list(kept.items())[-(self.KEPT - 1):] + [(key, verdict)])
             self.file.parent.mkdir(parents=True, exist_ok=True)
             scratch = self.file.with_name(f"{self.file.name}.{os.getpid()}.{threading.get_ident()}.tmp")
             scratch.write_text(json.dumps(entries), encoding="utf-8")
