@@ -109,17 +109,25 @@ def test_mismatched_inner_size_is_a_value_error(impl, function, operands, extra)
         getattr(impl, function)(a, other)
 
 
+def _call_id(function: str, shapes: tuple[tuple[int, ...], ...]) -> str:
+    """A parametrized case's name, with its input shapes: ``matvec(3x2, 2x1)``."""
+    return f"{function}({', '.join('x'.join(map(str, shape)) for shape in shapes)})"
+
+
 @pytest.mark.parametrize("function, shapes", [
-    pytest.param("matvec", ((3, 2), (2, 1)), marks=pytest.mark.matvec),
-    pytest.param("matvec", ((2,), (2,)), marks=pytest.mark.matvec),
-    pytest.param("matmul_by_columns", ((4, 3, 2), (2, 5)), marks=pytest.mark.matmul_by_columns),
-    pytest.param("matmul_by_columns", ((3, 2), (2,)), marks=pytest.mark.matmul_by_columns),
-    pytest.param("matmul", ((3,), (3, 2)), marks=pytest.mark.matmul),
-    pytest.param("matmul", ((2, 3), (3,)), marks=pytest.mark.matmul),
-])
+    pytest.param(function, shapes, marks=marks, id=_call_id(function, shapes))
+    for function, shapes, marks in [
+        ("matvec", ((3, 2), (2, 1)), pytest.mark.matvec),
+        ("matvec", ((2,), (2,)), pytest.mark.matvec),
+        ("matmul_by_columns", ((4, 3, 2), (2, 5)), pytest.mark.matmul_by_columns),
+        ("matmul_by_columns", ((3, 2), (2,)), pytest.mark.matmul_by_columns),
+        ("matmul", ((3,), (3, 2)), pytest.mark.matmul),
+        ("matmul", ((2, 3), (3,)), pytest.mark.matmul),
+    ]])
 def test_wrong_number_of_axes_is_a_value_error(impl, function, shapes):
     a, b = torch.ones(shapes[0]), torch.ones(shapes[1])
-    with raises_value_error(f"{function}(a, b)", contract=f"{function}.misfit", shapes=shapes):
+    with raises_value_error(f"{function}(a of shape {shapes[0]}, b of shape {shapes[1]})",
+                            contract=f"{function}.misfit", shapes=shapes):
         getattr(impl, function)(a, b)
 
 
