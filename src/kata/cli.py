@@ -4,6 +4,7 @@
     kata run [KATA]           one kata's tests (the current kata by default), in short form
     kata hint [KATA [NAME]]   the next hint for a function, one more each time
     kata watch [KATA]         rerun the kata whenever one of its files is saved
+    kata stop                 end this checkout's warm worker now (it ends by itself when idle)
     kata reset KATA           put back the untouched stub (your file is backed up first)
     kata mnist                train your logistic regression, show test digits and the loss
     kata curve                the loss curve of the last `kata mnist` run (text, or --png)
@@ -32,11 +33,12 @@ from kata.progress import (
     DONE,
     MEMORY_LIMIT,
     NOT_STARTED,
+    NEEDS_MNIST,
     STOPPED,
     TIME_LIMIT,
     KataProgress,
-    all_progress,
-    kata_progress,
+    board_progress,
+    learner_progress,
 )
 from kata.workspace import NotACheckout, Workspace, find_root
 
@@ -71,7 +73,7 @@ def _indent(text: str, prefix: str = "    ", lines: int = _MESSAGE_LINES) -> str
 
 
 def _detail(entry: KataProgress) -> str:
-    if entry.state in (BROKEN, STOPPED):
+    if entry.state in (BROKEN, STOPPED, NEEDS_MNIST):
         return entry.reason or ""
     return entry.counts
 
@@ -103,6 +105,8 @@ def _next_step(entry: KataProgress) -> list[str]:
     """What the learner should look at first: the failure, or why the kata did not run."""
     if entry.state in (BROKEN, STOPPED):
         return [f"  {entry.state}: {entry.reason}"]
+    if entry.state == NEEDS_MNIST:
+        return []  # the board line already says what to do
     failure = entry.first_failure
     if failure is None:
         return []
@@ -126,7 +130,7 @@ def render_run(entry: KataProgress, workspace: Workspace) -> str:
         lines.append(f"Every test passes. Next: kata run {nxt.number:02d} ({nxt.folder})" if nxt
                      else "Every test passes, and that was the last kata.")
         return "\n".join(lines)
-    if entry.state in (BROKEN, STOPPED):
+    if entry.state in (BROKEN, STOPPED, NEEDS_MNIST):
         lines.append(f"  {entry.reason}")
     else:
         failing = [test for test in entry.counted if test.outcome != "passed"]
@@ -151,7 +155,7 @@ def _full_output(entries: list[KataProgress]) -> str:
 
 
 def command_board(args, workspace: Workspace) -> int:
-    progress = all_progress(MANIFEST.katas, workspace.root, workers=args.workers, **_limits(args))
+    progress = board_progress(MANIFEST.katas, workspace.root, workers=args.workers, **_limits(args))
     if args.verbose:
         print(_full_output([entry for entry in progress if entry.state != DONE]))
     print(render_board(progress, workspace))
@@ -164,14 +168,14 @@ def _kata_or_current(name: str | None, args, workspace: Workspace) -> Kata:
     if name:
         return choose_kata(name)
     for kata in MANIFEST.katas:
-        if kata_progress(kata, workspace.root, **_limits(args)).state != DONE:
+        if _known_progress(kata, args, workspace).state != DONE:
             return kata
     return MANIFEST.katas[-1]
 
 
 def command_run(args, workspace: Workspace) -> int:
     kata = _kata_or_current(args.kata, args, workspace)
-    entry = kata_progress(kata, workspace.root, **_limits(args))
+    entry = learner_progress(kata, workspace.root, **_limits(args))
     if args.verbose:
         print(entry.output)
     print(render_run(entry, workspace))
@@ -240,11 +244,47 @@ def _ask(question: str) -> str:
     return sys.stdin.readline()
 
 
-def _snapshot(kata: Kata, workspace: Workspace) -> dict[Path, tuple[int, int]]:
-    """The files whose change should rerun ``kata``: its folder's and the katas' it uses."""
+def _known_progress(kata: Kata, args, workspace: Workspace) -> KataProgress:
+    """``kata``'s progress: remembered when its files did not change since, else run."""
+    return board_progress([kata], workspace.root, workers=1, **_limits(args))[0]
+
+
+def _watched_folders(kata: Kata, workspace: Workspace) -> list[Path]:
+    """The folders whose saves should rerun ``kata``: its own and those of the katas it uses."""
     folders = [workspace.root / "katas" / folder for folder in (kata.folder, *kata.uses)]
+    return [folder for folder in folders if folder.is_dir()]
+
+
+def _snapshot(kata: Kata, workspace: Workspace) -> dict[Path, tuple[int, int]]:
+    """The size and time of change of each Python file in the watched folders."""
     return {path: (path.stat().st_mtime_ns, path.stat().st_size)
-            for folder in folders if folder.is_dir() for path in sorted(folder.glob("*.py"))}
+            for folder in _watched_folders(kata, workspace) for path in sorted(folder.glob("*.py"))}
+
+
+_SAVED = "<saved>"  # the event a save puts into the watch's queue, beside the keys
+
+
+def _report_saves(kata: Kata, workspace: Workspace, events: queue.Queue, stop: threading.Event,
+                  poll: float) -> None:
+    """Put ``_SAVED`` into ``events`` whenever a Python file of ``kata`` is saved, until
+    ``stop``: through the system's file notifications (watchfiles), or by looking at the
+    files every ``poll`` seconds where those are not available."""
+    try:
+        import watchfiles
+
+        for _ in watchfiles.watch(*_watched_folders(kata, workspace), stop_event=stop, step=20,
+                                  watch_filter=lambda _, path: path.endswith(".py"),
+                                  raise_interrupt=False):
+            events.put(_SAVED)
+        return
+    except Exception:  # noqa: BLE001 - no notifications here (no inotify, no watches left...)
+        pass
+    seen = _snapshot(kata, workspace)
+    while not stop.wait(poll):
+        now = _snapshot(kata, workspace)
+        if now != seen:
+            seen = now
+            events.put(_SAVED)
 
 
 def _read_keys(keys: queue.Queue) -> None:
@@ -255,28 +295,51 @@ def _read_keys(keys: queue.Queue) -> None:
 
 def command_watch(args, workspace: Workspace) -> int:
     kata = _kata_or_current(args.kata, args, workspace)
-    keys: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=_read_keys, args=(keys,), daemon=True).start()
+    events: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=_read_keys, args=(events,), daemon=True).start()
     while True:
-        entry = kata_progress(kata, workspace.root, **_limits(args))
+        stop = threading.Event()
+        threading.Thread(target=_report_saves, args=(kata, workspace, events, stop, args.poll),
+                         daemon=True).start()
+        event = _watch_one(kata, args, workspace, events)
+        stop.set()
+        if event == "q":
+            return 0
+        kata = event
+
+
+def _watch_one(kata: Kata, args, workspace: Workspace, events: queue.Queue):
+    """Run ``kata`` on every save and Enter; "q" to quit, or the next kata to watch."""
+    while True:
+        while not events.empty() and events.queue[0] == _SAVED:
+            events.get()  # saves before this run: it sees them
+        before = _snapshot(kata, workspace)
+        entry = learner_progress(kata, workspace.root, **_limits(args))
         print(f"\n--- {time.strftime('%H:%M:%S')} ---\n{render_run(entry, workspace)}")
-        nxt = next((k for k in MANIFEST.katas if k.number > kata.number), None)
-        advance = " n+Enter: next kata," if entry.state == DONE and nxt else ""
+        nxt = next((k for k in MANIFEST.katas if k.number > kata.number), None) \
+            if entry.state == DONE else None
+        advance = " n+Enter: next kata," if nxt else ""
         print(f"\nWatching katas/{kata.folder}: save a file to rerun. Enter: rerun,{advance} "
               f"q+Enter: quit.", flush=True)
-        seen = _snapshot(kata, workspace)
-        while True:
-            try:
-                key = keys.get(timeout=args.poll)
-            except queue.Empty:
-                if _snapshot(kata, workspace) != seen:
-                    break
-                continue
-            if key == "q":
-                return 0
-            if key == "n" and advance:
-                kata = nxt
-            break
+        if _snapshot(kata, workspace) != before:
+            continue  # saved while it ran (or before the notifications started)
+        event = events.get()
+        while event == _SAVED and _snapshot(kata, workspace) == before:
+            event = events.get()  # the tail of a save that this run already saw
+        if event == "q":
+            return "q"
+        if event == "n" and nxt:
+            return nxt
+
+
+def command_stop(args, workspace: Workspace) -> int:
+    from kata import worker
+
+    if worker.stop(workspace.root):
+        print("The warm worker of this checkout has stopped; the next run starts a new one.")
+    else:
+        print("No warm worker was running for this checkout.")
+    return 0
 
 
 def command_check(args, workspace: Workspace) -> int:
@@ -362,7 +425,11 @@ def build_parser() -> argparse.ArgumentParser:
                       help="the function or class (default: the first with hints not yet shown)")
     watch = add("watch", command_watch, "rerun a kata whenever one of its files is saved")
     watch.add_argument("kata", nargs="?")
-    watch.add_argument("--poll", type=float, default=0.5, help="seconds between looks at the files")
+    watch.add_argument("--poll", type=float, default=0.5,
+                       help="seconds between looks at the files, where the system gives no "
+                            "notice of saves")
+    add("stop", command_stop, "end this checkout's warm worker now (the worker that runs your "
+                              "katas fast; it ends by itself after 10 idle minutes)")
     reset = add("reset", command_reset, "put back a kata's untouched stub (after a backup)")
     reset.add_argument("kata")
     reset.add_argument("-y", "--yes", action="store_true", help="do not ask first")
