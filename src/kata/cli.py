@@ -10,6 +10,8 @@
     kata curve                the loss curve of the last `kata mnist` run (text, or --png)
     kata check [KATA...]      instructors: prove the repository sound, as one table
     kata grade TARGET...      instructors: grade learners' branches or directories
+    kata release DIR          instructors: write the repository a learner gets (no answers)
+    kata verify               is every instructor file as released? (Classroom runs it)
     kata bench [OPTIONS]      the benchmarks (python -m kata.bench --help lists the options)
 
 KATA is a number (``3``, ``03``) or a folder name (``03_matmul``). Every kata runs in its own
@@ -355,15 +357,50 @@ def command_grade(args, workspace: Workspace) -> int:
     from kata import grading
 
     katas = [choose_kata(name) for name in args.only] or list(MANIFEST.katas)
-    results = grading.grade_targets(args.targets, workspace.root, katas, workers=args.workers,
-                                    **_limits(args))
-    if args.json:
-        grading.write_json(results, Path(args.json))
+    if args.workers < 1:
+        raise UsageProblem(f"--workers {args.workers}: at least one worker is needed")
+    outputs = [Path(path) for path in (args.json, args.markdown) if path]
+    for path in outputs:  # before any grading: an unwritable path must not waste it
+        try:
+            grading.check_writable(path)
+        except OSError as problem:
+            raise UsageProblem(f"cannot write the results to {path}: {problem}") from None
+    try:
+        results = grading.grade_targets(args.targets, workspace.root, katas,
+                                        workers=args.workers, **_limits(args))
+        code = grading.exit_code(results)
+    except grading.GradingInterrupted as interrupted:
+        results, code = interrupted.results, grading.INTERRUPTED
     markdown = grading.markdown(results)
+    if args.json:
+        grading.write_atomically(Path(args.json), grading.json_document(results))
     if args.markdown:
-        Path(args.markdown).write_text(markdown, encoding="utf-8")
+        grading.write_atomically(Path(args.markdown), markdown)
     print(markdown)
-    return 0 if all(result["status"] == "pass" for result in results) else 1
+    if code == grading.INTERRUPTED:
+        print("kata grade: interrupted; the results above are partial", file=sys.stderr)
+    return code
+
+
+def command_release(args, workspace: Workspace) -> int:
+    from kata import release
+
+    try:
+        skipped = release.release(Path(args.directory), workspace.root)
+    except FileExistsError as problem:
+        raise UsageProblem(str(problem)) from None
+    print(f"Wrote the learner's repository to {args.directory}: no solutions/, no catalog; "
+          f"{release.SUMS} holds the sums of the instructor's files, which the Classroom "
+          f"workflow checks before grading.")
+    for name in skipped:
+        print(f"  {name}: skipped there (it needs the reference solutions)")
+    return 0
+
+
+def command_verify(args, workspace: Workspace) -> int:
+    from kata import release
+
+    return release.main(["verify", str(workspace.root)])
 
 
 def command_mnist(args, workspace: Workspace) -> int:
@@ -443,11 +480,18 @@ def build_parser() -> argparse.ArgumentParser:
     check = add("check", command_check, "prove the repository sound (instructors, CI)")
     check.add_argument("katas", nargs="*", metavar="KATA", help="only these katas (default: all)")
     grade = add("grade", command_grade, "grade learners' git refs or directories")
-    grade.add_argument("targets", nargs="+", metavar="TARGET", help="a git ref or a directory")
+    grade.epilog = ("exit codes: 0 every target passed, 1 some learner failed, 2 a target "
+                    "could not be graded or a usage error, 130 interrupted (partial results)")
+    grade.add_argument("targets", nargs="+", metavar="TARGET",
+                       help="a git ref or a directory (./NAME or refs/heads/NAME when both exist)")
     grade.add_argument("--json", metavar="FILE", help="write the results as JSON (Exercism v3 shape)")
     grade.add_argument("--markdown", metavar="FILE", help="write the results as Markdown tables")
     grade.add_argument("--only", action="append", default=[], metavar="KATA",
                        help="grade only this kata (repeatable)")
+    add("release", command_release, "write the repository a learner gets (no answers), with "
+                                    "its Classroom workflow").add_argument("directory")
+    add("verify", command_verify, "check that every instructor file of a released repository "
+                                  "is as released")
     add("bench", command_bench, "the benchmarks: matmul ladder, epoch, feedback time (any "
                                 "option of python -m kata.bench)")
     return parser

@@ -95,14 +95,14 @@ def classify(kata: Kata, run: Run) -> KataProgress:
 def kata_progress(kata: Kata, root: Path, *, impl: Path | None = None,
                   time_limit: float = TIME_LIMIT, memory_limit: int | None = MEMORY_LIMIT,
                   extra_args: Sequence[str] = (), environment: dict[str, str] | None = None,
-                  warm: bool = False) -> KataProgress:
+                  box=None, warm: bool = False) -> KataProgress:
     """Run ``kata``'s tests from the checkout at ``root`` (against ``root/katas`` or ``impl``)
-    in a new process, within the limits (forked from the warm worker with ``warm``: see
-    ``run_katas``), and say where it stands."""
+    in a new process, within the limits (in ``box``, or forked from the warm worker with
+    ``warm``: see ``run_katas``), and say where it stands."""
     try:
         run = run_katas([kata.folder], impl=impl, root=root, timeout=time_limit,
                         memory_limit=memory_limit, extra_args=extra_args, environment=environment,
-                        warm=warm)
+                        box=box, warm=warm)
     except RunStopped as stopped:
         return KataProgress(kata, STOPPED, reason=str(stopped), output=stopped.output)
     return classify(kata, run)

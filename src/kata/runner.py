@@ -17,7 +17,7 @@ import signal
 import subprocess
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,7 +79,8 @@ class RunStopped(RuntimeError):
 def run_katas(katas: Sequence[str], *, solutions: bool = False, impl: Path | None = None,
               extra_args: Sequence[str] = (), environment: dict[str, str] | None = None,
               timeout: float = 600, memory_limit: int | None = None,
-              root: Path = REPO_ROOT, warm: bool = False) -> Run:
+              root: Path = REPO_ROOT, warm: bool = False,
+              box: Callable[[list[str], Path], list[str]] | None = None) -> Run:
     """Run the tests of ``katas`` (folder names) against the learner's code, the solutions
     (``solutions=True``) or the tree at ``impl``, in a new process under ``root``, with
     ``environment`` added to this process's.
@@ -89,6 +90,10 @@ def run_katas(katas: Sequence[str], *, solutions: bool = False, impl: Path | Non
     limit, which test was running). With ``warm``, the process is a fork of the checkout's
     warm worker (kata.worker), a plain new process where no worker can be had: only the
     learner's own commands ask for it, never grading or the repository's checks.
+
+    ``box`` (grading) turns the command into one that runs it in a sandbox (see
+    ``kata.sandbox``); it is given the run's fresh scratch folder, where the report is written
+    and read back only once every process of the box has ended.
     """
     with tempfile.TemporaryDirectory() as scratch:
         report, running = Path(scratch) / "report.json", Path(scratch) / "running"
@@ -105,20 +110,28 @@ def run_katas(katas: Sequence[str], *, solutions: bool = False, impl: Path | Non
             returncode, output = _run_forked(root, arguments, env, timeout, memory_limit,
                                              Path(scratch) / "output", running)
         if returncode is None:
-            returncode, output = _run_process(root, arguments, env, timeout, memory_limit, running)
+            returncode, output = _run_process(root, arguments, env, timeout, memory_limit, running,
+                                              box)
         if not report.exists():
             raise RunStopped(_why_stopped(returncode), output)
-        data = json.loads(report.read_text(encoding="utf-8"))
-    tests = tuple(Outcome(t["nodeid"], t["kata"], t["outcome"], t["exception"], t["message"],
-                          tuple(t["functions"]), t["gpu"], t["output"], t["test_code"])
-                  for t in data["tests"])
+        try:
+            data = json.loads(report.read_text(encoding="utf-8", errors="replace"))
+            tests = tuple(Outcome(t["nodeid"], t["kata"], t["outcome"], t["exception"],
+                                  t["message"], tuple(t["functions"]), t["gpu"], t["output"],
+                                  t["test_code"]) for t in data["tests"])
+        except (ValueError, KeyError, TypeError) as error:  # code under test wrote over it
+            raise RunStopped(f"the test report is unreadable ({type(error).__name__}: {error})",
+                             output) from None
     return Run(data["exitstatus"], tests, output)
 
 
 def _run_process(root: Path, arguments: list[str], env: dict[str, str], timeout: float,
-                 memory_limit: int | None, running: Path) -> tuple[int, str]:
-    """``python -m pytest ARGUMENTS`` in a new process: its exit code and output."""
+                 memory_limit: int | None, running: Path, box=None) -> tuple[int, str]:
+    """``python -m pytest ARGUMENTS`` in a new process (in ``box``, if given): its exit code
+    and output."""
     command = [sys.executable, "-m", "pytest", *arguments]
+    if box is not None:
+        command = box(command, running.parent)
     try:
         done = subprocess.run(
             command, cwd=root, capture_output=True,
