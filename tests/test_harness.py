@@ -72,20 +72,6 @@ def test_a_forbidden_name_imported_under_an_alias_is_caught(tmp_path):
     assert np.broadcast_shapes((2, 1), (3,)) == (2, 3), "the tripwire must be removed afterwards"
 
 
-def test_a_loop_in_a_helper_of_the_same_module_is_caught(tmp_path):
-    module = _learner_module(tmp_path, """
-        def _helper(x):
-            total = 0
-            while total < 3:
-                total += 1
-            return x * total
-        def triple(x):
-            return _helper(x)
-    """)
-    with pytest.raises(RuleViolation, match=r"no_loops.*`while` loop.*in _helper"):
-        guarded(module.triple, [MANIFEST.rules["no_loops"]], "learner.triple")(torch.ones(2))
-
-
 def test_a_clean_function_runs_under_the_guards_unchanged(tmp_path):
     module = _learner_module(tmp_path, """
         def matvec(m, c):
@@ -95,17 +81,6 @@ def test_a_clean_function_runs_under_the_guards_unchanged(tmp_path):
     result = guarded(module.matvec, MANIFEST.rules_of(kata, "matvec"), "matmul.matvec")(
         torch.ones(2, 3), torch.ones(3))
     assert torch.equal(result, torch.full((2,), 3.0))
-
-
-def test_changing_an_input_in_place_is_caught(tmp_path):
-    module = _learner_module(tmp_path, """
-        def centre(x):
-            x -= x.mean()
-            return x
-    """)
-    x = torch.tensor([1.0, 3.0])
-    with pytest.raises(guards.InputModified, match="argument 1 in place"):
-        guarded(module.centre, [], "learner.centre")(x)
 
 
 def test_a_module_that_does_not_import_says_where(tmp_path):

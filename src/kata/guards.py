@@ -1,19 +1,35 @@
 """Enforce the lesson's rules while a learner's function runs.
 
-Two kinds of rule, both read from the manifest:
+A rule, read from the manifest, may say any of:
 
-- ``syntax``: constructs that may not appear (``for``, ``while``, comprehensions). Checked by
-  reading the function's source, and the source of every function of the same module that
-  it calls, so a loop cannot hide in a helper.
-- ``calls``: callables that may not be called. Checked while the function runs, through a
-  ``TorchFunctionMode`` (which sees every torch function, ``Tensor`` method and operator,
-  ``@`` included, however it was reached) and by swapping the forbidden names for tripwires
-  (which catches what torch does not dispatch, such as numpy and ``torch.broadcast_shapes``).
-
+- ``loops``: no tensor operation may run inside a Python loop (``for``, ``while``, a
+  comprehension or a generator expression), and no tensor may be walked element by element
+  (``for v in t``, ``list(t)``, ``zip(t, ...)``, unpacking). Loops over plain Python values,
+  such as a shape's sizes or axis numbers, are fine, and reading a tensor's metadata (shape,
+  ``size()``, ``dim()``, ``ndim``, ``dtype``, ``device``, ``stride()``, ``numel()``, ``len``)
+  is not a tensor operation. Checked when each tensor operation starts: every frame of the
+  learner's code on the stack (the function, and any helper, method or static method of any
+  module of the learner's tree that it reaches) is asked whether it is inside a loop (see
+  ``kata.loops``), so a loop that does not run is never blamed.
+- ``calls``: callables that may not be called. Seen through a ``TorchFunctionMode`` (every
+  torch function, ``Tensor`` method and operator, ``@`` included, however it was reached) and
+  by swapping the forbidden names for tripwires (which catches what torch does not dispatch,
+  such as numpy and ``torch.broadcast_shapes``).
+- ``ops``: operators of torch's dispatcher (``aten.mm``...) that may not run. Seen through a
+  ``TorchDispatchMode``, below every Python entry point: ``torch.ops.aten.matmul``,
+  ``Tensor.addbmm``, ``conv1d`` and ``torch.sparse.mm`` all end in one of them.
 - ``bases``: classes that a kata's class may not inherit from, checked when the class is
   handed to the tests.
 
-Whatever the rules, a guarded function may not change the tensors it is given in place.
+Switching the guards off while they apply breaks every rule of the function: the switches
+(``torch._C.DisableTorchFunction``, the modes' ``_pop_mode_temporarily``, ``sys.settrace``
+and their kin) are tripwires when learner code calls them, each of the two modes notices
+when the other one is gone, and after the call both must still be in place, with
+``kata.guards`` unchanged.
+
+A guarded *function* may not change the tensors it is given in place. Methods of a kata's
+classes may: changing state is what they are for (an optimizer's step updates the
+parameters it was given, in place).
 
 >>> import torch
 >>> from kata.manifest import load_manifest
@@ -27,31 +43,23 @@ kata.guards.RuleViolation: matmul.matmul() broke the rule `no_library_matmul`: i
 
 from __future__ import annotations
 
-import ast
 import contextlib
 import functools
 import importlib
 import inspect
+import operator
 import os
-import textwrap
+import sys
+import threading
 import types
 from collections.abc import Callable, Iterable
 
 import torch
 from torch.overrides import TorchFunctionMode
+from torch.utils._python_dispatch import TorchDispatchMode
 
+from kata import loops
 from kata.manifest import Rule
-
-_SYNTAX_NODES = {
-    "for": (ast.For, ast.AsyncFor),
-    "while": (ast.While,),
-    "comprehension": (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp),
-}
-_NODE_WORDS = {
-    ast.For: "a `for` loop", ast.AsyncFor: "an `async for` loop", ast.While: "a `while` loop",
-    ast.ListComp: "a list comprehension", ast.SetComp: "a set comprehension",
-    ast.DictComp: "a dict comprehension", ast.GeneratorExp: "a generator expression",
-}
 
 
 class RuleViolation(AssertionError):
@@ -67,46 +75,11 @@ def _violation(label: str, rule: Rule, what: str) -> RuleViolation:
                          f"Why the rule: {rule.why}")
 
 
-# --- syntax rules -------------------------------------------------------------------------
-
-def _same_module_functions(func: types.FunctionType, tree: ast.AST) -> Iterable[types.FunctionType]:
-    """Functions of func's own module that its body names (the helpers it may call)."""
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Name):
-            value = func.__globals__.get(node.id)
-            if isinstance(value, types.FunctionType) and value.__module__ == func.__module__:
-                yield value
-
-
-@functools.cache
-def find_syntax(func: Callable, kinds: tuple[str, ...]) -> str | None:
-    """Where ``func`` (or a helper of its module that it calls) uses a forbidden construct.
-
-    Returns a description such as "a `for` loop at matmul.py:12 (in matmul_by_columns)",
-    or None when the code is clean.
-
-    >>> def loopy(xs):
-    ...     return [x for x in xs]
-    >>> find_syntax(loopy, ("comprehension",)) is not None
-    True
-    """
-    forbidden = tuple(node for kind in kinds for node in _SYNTAX_NODES[kind])
-    seen: set[types.FunctionType] = set()
-    pending = [inspect.unwrap(func)]
-    while pending:
-        current = pending.pop()
-        if current in seen or not isinstance(current, types.FunctionType):
-            continue
-        seen.add(current)
-        lines, first_line = inspect.getsourcelines(current)
-        tree = ast.parse(textwrap.dedent("".join(lines)))
-        for node in ast.walk(tree):
-            if isinstance(node, forbidden):
-                filename = _readable_path(current.__code__.co_filename)
-                where = f"{filename}:{first_line + node.lineno - 1}"
-                return f"{_NODE_WORDS[type(node)]} at {where} (in {current.__name__})"
-        pending.extend(_same_module_functions(current, tree))
-    return None
+def _switched_off(label: str, rules: tuple[Rule, ...], what: str) -> RuleViolation:
+    names = ", ".join(f"`{rule.name}`" for rule in rules)
+    return RuleViolation(f"{label}() broke the rules {names}: {what}.\n"
+                         f"Why the rules: they hold while your function runs, and code that "
+                         f"switches off or changes their checks breaks all of them.")
 
 
 def _readable_path(filename: str) -> str:
@@ -115,22 +88,53 @@ def _readable_path(filename: str) -> str:
     return filename if relative.startswith("..") else relative
 
 
-# --- call rules ---------------------------------------------------------------------------
+def _learner_files(func: Callable) -> Callable[[str], bool]:
+    """Whether a file holds learner code: any module of the tree ``func`` comes from (the
+    folder above its kata folder: ``katas/``, ``solutions/`` or a grading copy), but not the
+    tests or ``conftest.py`` that live beside them."""
+    filename = inspect.unwrap(func).__code__.co_filename
+    root = os.path.dirname(os.path.dirname(os.path.abspath(filename))) + os.sep
+    known: dict[str, bool] = {}
 
-class _Tripwire:
-    """Stands in for a forbidden name while guarded code runs: any use raises."""
+    def is_learner(name: str) -> bool:
+        answer = known.get(name)
+        if answer is None:
+            base = os.path.basename(name)
+            answer = known[name] = name == filename or (
+                name.startswith(root) and base.endswith(".py")
+                and not base.startswith("test_") and base != "conftest.py")
+        return answer
 
-    def __init__(self, report: Callable[[], RuleViolation]):
-        self._report = report
+    return is_learner
 
-    def __call__(self, *args, **kwargs):
-        raise self._report()
 
-    def __getitem__(self, item):
-        raise self._report()
+# --- what the guards recognize --------------------------------------------------------------
 
-    def __getattr__(self, name):
-        raise self._report()
+#: reading these is not a tensor operation: ``no_loops`` lets them run in loops
+_METADATA = frozenset(
+    id(torch._C.TensorBase.__dict__[name]) for name in (
+        "shape", "ndim", "dtype", "device", "layout", "requires_grad", "is_cuda", "is_leaf",
+        "size", "dim", "stride", "numel", "nelement", "ndimension", "storage_offset",
+        "is_contiguous", "is_floating_point", "is_complex", "element_size", "get_device")
+) | {id(torch.Tensor.__len__)}
+
+#: the code that walks a tensor element by element (``for v in t``, ``list(t)``, unpacking)
+_TENSOR_ITERATION = torch.Tensor.__iter__.__code__
+
+#: names that switch the guards off (or take a mode off its stack) when learner code calls them
+_SWITCHES = (
+    "torch._C.DisableTorchFunction", "torch._C.DisableTorchFunctionSubclass",
+    "torch._C._DisableTorchDispatch", "torch._C._DisablePythonDispatcher",
+    "torch._C._pop_torch_function_stack", "torch._C._pop_torch_dispatch_stack",
+    "torch._C._set_torch_function_state", "torch._C._unset_dispatch_mode",
+    "torch._C._set_dispatch_mode", "torch._C._skip_one_hop_torch_function",
+    "torch._C._set_skip_next_torch_function",
+    "torch.overrides._pop_mode", "torch.overrides._pop_mode_temporarily",
+    "torch.utils._python_dispatch._pop_mode",
+    "torch.utils._python_dispatch._pop_mode_temporarily",
+    "torch.utils._python_dispatch._disable_current_modes",
+    "sys.settrace", "sys.setprofile", "threading.settrace", "threading.setprofile",
+)
 
 
 @functools.cache
@@ -151,42 +155,318 @@ def _resolve(dotted: str) -> tuple[tuple[object, str, object], ...]:
     raise ValueError(f"cannot resolve {dotted!r}")
 
 
+@functools.cache
+def resolve_op(name: str) -> tuple[torch._ops.OpOverloadPacket, ...]:
+    """The dispatcher operator ``name`` (such as ``aten.addmv``) and its in-place twin
+    (``aten.addmv_``) when it has one; ``ValueError`` when torch has none by that name."""
+    namespace, _, op = name.partition(".")
+    found = []
+    for candidate in (op, f"{op}_"):
+        try:
+            found.append(getattr(getattr(torch.ops, namespace), candidate))
+        except (AttributeError, RuntimeError):
+            continue
+    if not found or found[0].__name__ != op:
+        raise ValueError(f"torch has no operator {name!r}")
+    return tuple(found)
+
+
 def _display_name(owner: object, attribute: str) -> str:
     prefix = owner.__name__ if isinstance(owner, types.ModuleType) else f"{owner.__module__}.{owner.__qualname__}"
     return f"{prefix}.{attribute}".replace("torch._tensor.Tensor", "torch.Tensor")
 
 
-class _ForbiddenCallMode(TorchFunctionMode):
-    """Raises on any torch function, Tensor method or operator on the forbidden list."""
+def _operation_name(func) -> str:
+    """``torch.Tensor.mul`` rather than ``TensorBase.mul``, for the messages."""
+    owner = getattr(func, "__self__", None)
+    name = getattr(owner if isinstance(owner, types.GetSetDescriptorType) else func,
+                   "__qualname__", repr(func))
+    name = name.replace("TensorBase.", "Tensor.").replace("_VariableFunctionsClass.", "")
+    return name if name.startswith("torch.") else f"torch.{name}"
 
-    def __init__(self, forbidden: dict[int, tuple[str, Rule]], report):
-        super().__init__()
-        self._forbidden = forbidden
+
+# --- tripwires --------------------------------------------------------------------------------
+
+class _Tripwire:
+    """Stands in for a forbidden name while guarded code runs: any use raises."""
+
+    def __init__(self, report: Callable[[], RuleViolation]):
         self._report = report
 
+    def __call__(self, *args, **kwargs):
+        raise self._report()
+
+    def __getitem__(self, item):
+        raise self._report()
+
+    def __getattr__(self, name):
+        raise self._report()
+
+
+class _Switch:
+    """Stands in for a guard switch while guarded code runs: a call from learner code
+    raises; torch's own code (which uses some of them internally) gets the original."""
+
+    def __init__(self, original, report: Callable[[], RuleViolation], is_learner):
+        self._original, self._report, self._is_learner = original, report, is_learner
+
+    def __call__(self, *args, **kwargs):
+        if self._is_learner(sys._getframe(1).f_code.co_filename):
+            raise self._report()
+        return self._original(*args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self._original, name)
+
+
+# --- the two modes ------------------------------------------------------------------------------
+
+class _FunctionGuard(TorchFunctionMode):
+    """Sees every torch function, Tensor method and operator: forbidden calls, and under a
+    ``loops`` rule, tensor operations inside the learner's loops."""
+
+    def __init__(self, enforcer: _Enforcer, entry: types.FrameType):
+        super().__init__()
+        self.enforcer, self.entry = enforcer, entry
+        self.inside = 0  # > 0 while a call this mode let through runs
+        self.ops_guard: _OpGuard | None = None
+
     def __torch_function__(self, func, types_, args=(), kwargs=None):
-        hit = self._forbidden.get(id(func))
+        enforcer = self.enforcer
+        hit = enforcer.forbidden.get(id(func))
         if hit is not None:
-            raise self._report(*hit)
+            raise enforcer.report(*hit)
+        if self.ops_guard is not None and not self.ops_guard.on_duty():
+            raise enforcer.switch_report("it took the guard of torch's operators off its stack")
+        if enforcer.loop_rule is not None and id(func) not in _METADATA and \
+                id(getattr(func, "__self__", None)) not in _METADATA:
+            found = self._loop_around(sys._getframe(1), func)
+            if found:
+                raise enforcer.report(found, enforcer.loop_rule)
+        self.inside += 1
+        try:
+            return func(*args, **(kwargs or {}))
+        finally:
+            self.inside -= 1
+
+    def _loop_around(self, frame: types.FrameType | None, func) -> str | None:
+        """Where the learner's code on the stack, from ``frame`` up to the guarded call,
+        walks a tensor or runs ``func`` in a loop; None when nowhere."""
+        is_learner = self.enforcer.is_learner
+        while frame is not None and frame is not self.entry:
+            code = frame.f_code
+            if code is _TENSOR_ITERATION:
+                caller = frame.f_back
+                if caller is not None and is_learner(caller.f_code.co_filename):
+                    return (f"it walks a tensor element by element (iterating it, as `for v in t`, "
+                            f"`list(t)`, `zip(t, ...)` or unpacking do) at {_where(caller)}")
+            elif is_learner(code.co_filename):
+                loop = loops.loop_at(code, frame.f_lasti)
+                if loop is not None:
+                    words, line = loop
+                    return (f"it runs {_operation_name(func)} inside {words} at "
+                            f"{_readable_path(code.co_filename)}:{line} (in {code.co_name}), "
+                            f"once per turn of the loop")
+            frame = frame.f_back
+        return None
+
+    def on_duty(self) -> bool:
+        """Whether this mode still sees torch functions (or is handling one right now)."""
+        if self.inside:
+            return True
+        if not torch._C._is_torch_function_mode_enabled():
+            return False
+        stack = torch._C._len_torch_function_stack()
+        return stack > self.index and torch._C._get_function_stack_at(self.index) is self
+
+    def __enter__(self):
+        self.index = torch._C._len_torch_function_stack()
+        return super().__enter__()
+
+
+def _where(frame: types.FrameType) -> str:
+    return f"{_readable_path(frame.f_code.co_filename)}:{frame.f_lineno} (in {frame.f_code.co_name})"
+
+
+class _OpGuard(TorchDispatchMode):
+    """Sees every operator that reaches torch's dispatcher, whatever Python entry point
+    (or none) led there: the ``ops`` of the rules."""
+
+    def __init__(self, enforcer: _Enforcer, function_guard: _FunctionGuard):
+        super().__init__()
+        self.enforcer, self.function_guard = enforcer, function_guard
+
+    @classmethod
+    def _should_skip_dynamo(cls) -> bool:
+        # torch would wrap __torch_dispatch__ to keep its compiler out, importing the
+        # compiler (over a second) on the first operator; nothing here is compiled
+        return False
+
+    def __torch_dispatch__(self, func, types_, args=(), kwargs=None):
+        hit = self.enforcer.forbidden_ops.get(id(func.overloadpacket))
+        if hit is not None:
+            raise self.enforcer.report(*hit)
+        if not self.function_guard.on_duty():
+            raise self.enforcer.switch_report("it switched off the guard of torch functions")
         return func(*args, **(kwargs or {}))
 
+    def on_duty(self) -> bool:
+        stack = torch._C._len_torch_dispatch_stack()
+        return stack > self.index and torch._C._get_dispatch_stack_at(self.index) is self
 
-def guarded(func: Callable, rules: Iterable[Rule], label: str) -> Callable:
+    def __enter__(self):
+        self.index = torch._C._len_torch_dispatch_stack()
+        return super().__enter__()
+
+
+# --- the enforcer -------------------------------------------------------------------------------
+
+class _Enforcer:
+    """Everything needed to enforce one function's rules, built once per function; each
+    call runs inside ``enforcing(entry)``."""
+
+    def __init__(self, func: Callable, rules: tuple[Rule, ...], label: str):
+        self.label, self.rules = label, rules
+        self.is_learner = _learner_files(func)
+        self.loop_rule = next((rule for rule in rules if rule.loops), None)
+        resolved = [(owner, attr, obj, rule) for rule in rules for dotted in rule.calls
+                    for owner, attr, obj in _resolve(dotted)]
+        self.forbidden = {id(obj): (f"it called {_display_name(owner, attr)}", rule)
+                          for owner, attr, obj, rule in resolved}
+        self.forbidden_ops = {
+            id(packet): (f"it ran torch's operator {name.partition('.')[0]}.{packet.__name__}", rule)
+            for rule in rules for name in rule.ops for packet in resolve_op(name)}
+        self.caught: list[RuleViolation] = []
+        self.swaps = self._swaps(func, resolved)
+
+    def report(self, what: str, rule: Rule) -> RuleViolation:
+        self.caught.append(_violation(self.label, rule, what))
+        return self.caught[-1]
+
+    def switch_report(self, what: str) -> RuleViolation:
+        self.caught.append(_switched_off(self.label, self.rules, what))
+        return self.caught[-1]
+
+    def _swaps(self, func, resolved) -> list[tuple[dict, tuple[str, ...], tuple]]:
+        """(namespace, names, stand-ins): the forbidden names of modules and the switches,
+        and the learner modules' own names for the same objects (`from numpy import outer
+        as o`). Tensor methods need no tripwire: the modes see them."""
+        stand_ins = {}
+        for owner, attr, obj, rule in resolved:
+            if isinstance(owner, types.ModuleType):
+                report = functools.partial(self.report, f"it called {_display_name(owner, attr)}", rule)
+                stand_ins[id(obj)] = (owner, attr, _Tripwire(report))
+        for dotted in _SWITCHES:
+            (owner, attr, obj), = _resolve(dotted)
+            report = functools.partial(self.switch_report, f"it called {dotted}")
+            stand_ins.setdefault(id(obj), (owner, attr, _Switch(obj, report, self.is_learner)))
+        learner_namespaces = [getattr(inspect.unwrap(func), "__globals__", {})]
+        learner_namespaces += [vars(module) for module in list(sys.modules.values())
+                               if self.is_learner(getattr(module, "__file__", None) or "<none>")]
+        by_namespace: dict[int, tuple[dict, dict]] = {}
+        for owner, attr, stand_in in stand_ins.values():
+            by_namespace.setdefault(id(vars(owner)), (vars(owner), {}))[1][attr] = stand_in
+        for namespace in learner_namespaces:
+            names = by_namespace.setdefault(id(namespace), (namespace, {}))[1]
+            names.update((name, stand_ins[id(value)][2])
+                         for name, value in list(namespace.items()) if id(value) in stand_ins)
+        # swapped with C-level dict operations: guarded code runs in every test
+        return [(namespace, tuple(names), tuple(names.values()))
+                for namespace, names in by_namespace.values() if names]
+
+    @contextlib.contextmanager
+    def enforcing(self, entry: types.FrameType):
+        """Inside, the rules hold for the code that ``entry`` (the guard's frame) calls."""
+        self.caught.clear()
+        tracing = sys.gettrace(), sys.getprofile()
+        self._check_intact()
+        originals = [(namespace, names, tuple(map(namespace.__getitem__, names)))
+                     for namespace, names, _ in self.swaps]
+        function_guard = _FunctionGuard(self, entry)
+        try:
+            for namespace, names, stand_ins in self.swaps:
+                namespace.update(zip(names, stand_ins))
+            with contextlib.ExitStack() as modes:
+                modes.enter_context(function_guard)
+                if self.forbidden_ops:
+                    function_guard.ops_guard = modes.enter_context(_OpGuard(self, function_guard))
+                yield
+                self._check_still_on_duty(function_guard, tracing)
+        except Exception:
+            if self.caught:
+                raise self.caught[0] from None
+            raise
+        finally:
+            for namespace, names, values in reversed(originals):
+                namespace.update(zip(names, values))
+        self._check_intact()
+        if self.caught:
+            raise self.caught[0]
+
+    def _check_still_on_duty(self, function_guard: _FunctionGuard, tracing) -> None:
+        if not function_guard.on_duty() or \
+                torch._C._len_torch_function_stack() != function_guard.index + 1:
+            raise self.switch_report("it changed the stack of torch function modes")
+        ops_guard = function_guard.ops_guard
+        if ops_guard is not None and (not ops_guard.on_duty() or
+                                      torch._C._len_torch_dispatch_stack() != ops_guard.index + 1):
+            raise self.switch_report("it changed the stack of torch dispatch modes")
+        if (sys.gettrace(), sys.getprofile()) != tracing:
+            raise self.switch_report("it changed the interpreter's trace or profile function")
+
+    def _check_intact(self) -> None:
+        changed = _changes_to_the_guards()
+        if changed:
+            raise self.switch_report(f"it changed the rule guards ({changed})")
+
+
+def _guard_namespaces() -> dict[str, dict]:
+    """The namespaces whose contents decide what the guards do."""
+    namespaces = {"kata.guards": globals(), "kata.loops": vars(loops)}
+    for cls in (_FunctionGuard, _OpGuard, _Enforcer, _Tripwire, _Switch,
+                TorchFunctionMode, TorchDispatchMode):
+        namespaces[f"{cls.__module__}.{cls.__qualname__}"] = vars(cls)
+    return namespaces
+
+
+def _fingerprint() -> dict[str, tuple[tuple, tuple]]:
+    return {where: (tuple(namespace), tuple(namespace.values()))
+            for where, namespace in _guard_namespaces().items()}
+
+
+def _changes_to_the_guards() -> str | None:
+    """The first name of the guards' namespaces that was bound to something else since the
+    guards were imported; None when nothing changed."""
+    for where, namespace in _guard_namespaces().items():
+        names, values = _INTACT[where]
+        # identity, in C: no __eq__ that learner code could define runs here
+        if len(namespace) != len(names) or \
+                not all(map(operator.is_, map(namespace.get, names), values)):
+            name = next((name for name, value in zip(names, values)
+                         if namespace.get(name, _INTACT) is not value), "a new name")
+            return f"{where}.{name}"
+    return None
+
+
+# --- guarding functions and classes ---------------------------------------------------------------
+
+def guarded(func: Callable, rules: Iterable[Rule], label: str, *,
+            keeps_inputs: bool = True) -> Callable:
     """Wrap ``func`` so that calling it enforces ``rules``; ``label`` names it in messages.
 
     A violation raises ``RuleViolation`` even when the learner's code catches the exception
     (a broad ``except`` cannot hide a forbidden call). A generator that ``func`` returns runs
-    under the rules too, one step at a time. A class is handed to ``guarded_class``.
+    under the rules too, one step at a time. With ``keeps_inputs``, changing an argument
+    tensor in place raises ``InputModified``. A class is handed to ``guarded_class``.
     """
     rules = tuple(rules)
     if inspect.isclass(func):
         return guarded_class(func, rules, label)
-    syntax_rules = [rule for rule in rules if rule.syntax]
-    enforcing = _enforcer(func, rules, label)
+    enforcer = _Enforcer(func, rules, label)
 
     def steps(generator):
         while True:
-            with enforcing():
+            with enforcer.enforcing(sys._getframe()):
                 try:
                     value = next(generator)
                 except StopIteration:
@@ -195,14 +475,11 @@ def guarded(func: Callable, rules: Iterable[Rule], label: str) -> Callable:
 
     @functools.wraps(func)
     def run_under_rules(*args, **kwargs):
-        for rule in syntax_rules:
-            found = find_syntax(func, rule.syntax)
-            if found:
-                raise _violation(label, rule, f"it uses {found}")
-        # every in-place operation bumps a tensor's version counter
+        # every in-place operation bumps a tensor's version counter (not one through
+        # `.data`, which a function cannot use on its inputs by accident)
         versions = [(index, arg, arg._version) for index, arg in enumerate(args)
-                    if isinstance(arg, torch.Tensor)]
-        with enforcing():
+                    if keeps_inputs and isinstance(arg, torch.Tensor)]
+        with enforcer.enforcing(sys._getframe()):
             result = func(*args, **kwargs)
         changed = [index for index, arg, version in versions if arg._version != version]
         if changed:
@@ -215,51 +492,6 @@ def guarded(func: Callable, rules: Iterable[Rule], label: str) -> Callable:
     return run_under_rules
 
 
-def _enforcer(func: Callable, rules: tuple[Rule, ...], label: str):
-    """A context manager factory: inside it, the forbidden calls of ``rules`` raise."""
-    resolved = [(owner, attr, obj, rule) for rule in rules for dotted in rule.calls
-                for owner, attr, obj in _resolve(dotted)]
-    forbidden = {id(obj): (_display_name(owner, attr), rule) for owner, attr, obj, rule in resolved}
-    caught: list[RuleViolation] = []
-
-    def report(name: str, rule: Rule) -> RuleViolation:
-        caught.append(_violation(label, rule, f"it called {name}"))
-        return caught[-1]
-
-    # (namespace, name, tripwire): the forbidden names of modules, and the learner module's
-    # own names for the same objects (`from numpy import outer as o`). Tensor methods need
-    # no tripwire: the mode sees them.
-    learner_globals = getattr(inspect.unwrap(func), "__globals__", {})
-    swaps = []
-    for owner, attr, obj, rule in resolved:
-        if isinstance(owner, types.ModuleType):
-            wire = _Tripwire(functools.partial(report, _display_name(owner, attr), rule))
-            swaps.append((vars(owner), attr, wire))
-            swaps += [(learner_globals, name, wire) for name, value in learner_globals.items()
-                      if value is obj]
-
-    @contextlib.contextmanager
-    def enforcing():
-        caught.clear()
-        originals = [(namespace, name, namespace[name]) for namespace, name, _ in swaps]
-        try:
-            for namespace, name, wire in swaps:
-                namespace[name] = wire
-            with _ForbiddenCallMode(forbidden, report):
-                yield
-        except Exception:
-            if caught:
-                raise caught[0] from None
-            raise
-        finally:
-            for namespace, name, original in reversed(originals):
-                namespace[name] = original
-        if caught:
-            raise caught[0]
-
-    return enforcing
-
-
 #: the special methods of a kata's classes that run under its rules, beside public methods
 _GUARDED_SPECIAL_METHODS = {"__init__", "__call__", "__getitem__", "__iter__", "__len__"}
 
@@ -268,8 +500,10 @@ def guarded_class(cls: type, rules: Iterable[Rule], label: str) -> type:
     """``cls``, checked against the ``bases`` of ``rules`` now, and with its methods (those
     of its own module, public or special) running under the other rules.
 
-    The result is a subclass of ``cls`` (or ``cls`` itself when no rule applies while code
-    runs), so ``isinstance`` and subclassing behave as the learner expects.
+    Methods may change the tensors they are given: updating state in place is their job
+    (an optimizer's step, a velocity buffer). The result is a subclass of ``cls`` (or
+    ``cls`` itself when no rule applies while code runs), so ``isinstance`` and subclassing
+    behave as the learner expects.
     """
     rules = tuple(rules)
     for rule in rules:
@@ -277,7 +511,7 @@ def guarded_class(cls: type, rules: Iterable[Rule], label: str) -> type:
             (_, _, base), = _resolve(dotted)
             if issubclass(cls, base):
                 raise _violation(label, rule, f"it inherits from {dotted}")
-    running = tuple(rule for rule in rules if rule.calls or rule.syntax)
+    running = tuple(rule for rule in rules if rule.calls or rule.loops or rule.ops)
     if not running:
         return cls
     methods = {}
@@ -287,6 +521,12 @@ def guarded_class(cls: type, rules: Iterable[Rule], label: str) -> type:
         for name, value in vars(klass).items():
             public = not name.startswith("_") or name in _GUARDED_SPECIAL_METHODS
             if public and isinstance(value, types.FunctionType) and name not in methods:
-                methods[name] = guarded(value, running, f"{label}.{name}")
+                methods[name] = guarded(value, running, f"{label}.{name}", keeps_inputs=False)
     return type(cls.__name__, (cls,), {**methods, "__module__": cls.__module__,
                                        "__qualname__": cls.__qualname__, "__doc__": cls.__doc__})
+
+
+#: what the guards' namespaces held when they were imported, before any learner code ran
+#: (filled in place, so that the name is already bound when the fingerprint is taken)
+_INTACT: dict[str, tuple[tuple, tuple]] = {}
+_INTACT.update(_fingerprint())

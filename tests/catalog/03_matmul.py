@@ -91,3 +91,99 @@ def matvec_by_keepdim(m, c):
     if m.ndim != 2 or c.ndim != 1 or m.shape[-1] != c.shape[-1]:
         raise ValueError(f"matvec: {tuple(m.shape)} and {tuple(c.shape)} do not fit")
     return (m * c[None, :]).sum(-1).to(m.dtype)
+
+
+# --- issue 11: products that reach torch's dispatcher without a forbidden Python name ----------
+
+@cheat("matmul", "calls torch.ops.aten.matmul", rule="no_library_matmul",
+       caught_by=["test_matmul_matches_torch"])
+def matmul_by_aten(a, b):
+    return torch.ops.aten.matmul(a, b)
+
+
+@cheat("matmul", "switches torch functions off with torch._C.DisableTorchFunction",
+       rule="no_library_matmul", caught_by=["test_matmul_matches_torch"])
+def matmul_without_torch_function(a, b):
+    with torch._C.DisableTorchFunction():
+        return torch.matmul(a, b)
+
+
+@cheat("matmul", "takes the guard's mode off its stack with _pop_mode_temporarily",
+       rule="no_library_matmul", caught_by=["test_matmul_matches_torch"])
+def matmul_with_the_mode_popped(a, b):
+    from torch.overrides import _pop_mode_temporarily
+    with _pop_mode_temporarily():
+        return a @ b
+
+
+@cheat("matmul_by_columns", "hands the columns to numpy through DLPack", rule="stay_in_torch",
+       caught_by=["test_matmul_by_columns_matches_torch"])
+def by_columns_through_dlpack(a, b):
+    import numpy
+    return torch.from_numpy(numpy.from_dlpack(a) @ numpy.from_dlpack(b))
+
+
+@cheat("matvec", "accumulates with Tensor.addmv_ into zeros", rule="no_library_matmul",
+       caught_by=["test_matvec_matches_loop_spec"])
+def matvec_by_addmv(m, c):
+    return torch.zeros(m.shape[0], dtype=m.dtype).addmv_(m, c)
+
+
+@cheat("matmul", "adds batched products with Tensor.baddbmm", rule="no_library_matmul",
+       caught_by=["test_matmul_matches_torch"])
+def matmul_by_baddbmm(a, b):
+    n, m = a.shape[-2], b.shape[-1]
+    return torch.zeros(1, n, m, dtype=a.dtype).baddbmm(a.reshape(-1, n, a.shape[-1]),
+                                                       b.reshape(-1, b.shape[-2], m))[0]
+
+
+@cheat("matvec", "sums batched products with Tensor.addbmm", rule="no_library_matmul",
+       caught_by=["test_matvec_matches_loop_spec"])
+def matvec_by_addbmm(m, c):
+    return torch.zeros(m.shape[0], 1, dtype=m.dtype).addbmm(m[None], c[None, :, None])[:, 0]
+
+
+@cheat("matvec", "convolves with conv1d, one output channel per row", rule="no_library_matmul",
+       caught_by=["test_matvec_matches_loop_spec"])
+def matvec_by_conv1d(m, c):
+    return torch.nn.functional.conv1d(c[None, :, None], m[:, :, None])[0, :, 0]
+
+
+@cheat("matvec", "multiplies a sparse copy with torch.sparse.mm", rule="no_library_matmul",
+       caught_by=["test_matvec_matches_loop_spec"])
+def matvec_by_sparse_mm(m, c):
+    return torch.sparse.mm(m.to_sparse(), c[:, None])[:, 0]
+
+
+@cheat("matmul", "hides a loop over the columns in a static method of a helper class",
+       rule="no_loops", caught_by=["test_matmul_matches_torch"])
+def matmul_by_static_method(a, b):
+    class Columns:
+        @staticmethod
+        def product(a, b):
+            return torch.stack([(a * b[:, j]).sum(1) for j in range(b.shape[1])], dim=1)
+    return Columns.product(a, b)
+
+
+@alternative("matmul", "checks every batch axis in a loop over the shapes (Python ints only)")
+def matmul_checking_batch_axes_in_a_loop(a, b):
+    if a.dim() < 2 or b.dim() < 2 or a.shape[-1] != b.shape[-2]:
+        raise ValueError(f"shapes {tuple(a.shape)} and {tuple(b.shape)} do not fit")
+    for size_a, size_b in zip(reversed(a.shape[:-2]), reversed(b.shape[:-2])):
+        if size_a != size_b and 1 not in (size_a, size_b):
+            raise ValueError(f"the batch axes of {tuple(a.shape)} and {tuple(b.shape)} clash")
+    return (a[..., :, :, None] * b[..., None, :, :]).sum(-2, dtype=a.dtype)
+
+
+@alternative("matvec", "checks the inner sizes with a generator expression that never sees a tensor")
+def matvec_checking_with_a_generator(m, c):
+    if m.dim() != 2 or c.dim() != 1 or any(k != j for k, j in zip(m.shape[1:], c.shape)):
+        raise ValueError(f"shapes {tuple(m.shape)} and {tuple(c.shape)} do not fit")
+    return (m * c).sum(1, dtype=m.dtype)
+
+
+@alternative("matvec", "names the shapes as torch.Size in its own words")
+def matvec_worded_otherwise(m, c):
+    if m.ndim != 2 or c.ndim != 1 or m.shape[-1] != len(c):
+        raise ValueError(f"cannot multiply a {m.shape} matrix by a {c.shape} vector")
+    return (m * c).sum(-1, dtype=m.dtype)
