@@ -1,11 +1,15 @@
 """The ``kata`` command: a learner's progress loop, and an instructor's check and grade.
 
     kata                      the board: every kata's state, and what to do next
-    kata run [KATA]           one kata's tests (the current kata by default), in short form
+    kata run [KATA [NAME]]    one kata's tests (the current kata by default), or only those
+                              of one of its functions or classes, in short form
+    kata spec KATA [NAME]     a function's signature, docstring, rules and the hints shown so far
     kata hint [KATA [NAME]]   the next hint for a function, one more each time
     kata watch [KATA]         rerun the kata whenever one of its files is saved
     kata stop                 end this checkout's warm worker now (it ends by itself when idle)
     kata reset KATA           put back the untouched stub (your file is backed up first)
+    kata restore KATA         put back your newest backup (your file is backed up first)
+    kata notebook [KATA]      write a starter Jupyter notebook for a kata
     kata mnist                train your logistic regression, show test digits and the loss
     kata curve                the loss curve of the last `kata mnist` run (text, or --png)
     kata check [KATA...]      instructors: prove the repository sound, as one table
@@ -25,6 +29,7 @@ import argparse
 import os
 import queue
 import sys
+import textwrap
 import threading
 import time
 from pathlib import Path
@@ -122,11 +127,15 @@ def _hint_line(kata: Kata, workspace: Workspace) -> str:
             f"each function has its own)")
 
 
-def render_run(entry: KataProgress, workspace: Workspace) -> str:
-    """One kata's result: its state, each failing test in short form (the first few), the
-    next hint command."""
+def render_run(entry: KataProgress, workspace: Workspace, function: str | None = None) -> str:
+    """One kata's result (or, with ``function``, the result of that function's tests): its
+    state, each failing test in short form (the first few), the next hint command."""
     kata = entry.kata
-    lines = [f"{kata.folder}: {entry.state}" + (f", {entry.counts}" if entry.counts else "")]
+    lines = [f"{kata.folder}{' ' + function if function else ''}: {entry.state}"
+             + (f", {entry.counts}" if entry.counts else "")]
+    if entry.state == DONE and function:
+        lines.append(f"Every test of {function} passes. The whole kata: kata run {kata.number:02d}")
+        return "\n".join(lines)
     if entry.state == DONE:
         nxt = next((k for k in MANIFEST.katas if k.number > kata.number), None)
         lines.append(f"Every test passes. Next: kata run {nxt.number:02d} ({nxt.folder})" if nxt
@@ -175,12 +184,28 @@ def _kata_or_current(name: str | None, args, workspace: Workspace) -> Kata:
     return MANIFEST.katas[-1]
 
 
+def choose_function(kata: Kata, name: str) -> str:
+    """The function or class ``name`` of ``kata``, checked against the manifest."""
+    if name not in kata.functions:
+        raise UsageProblem(f"{kata.folder} has no function or class {name!r}; its names are: "
+                           f"{', '.join(kata.functions)}")
+    return name
+
+
+def run_function(kata: Kata, function: str | None, workspace: Workspace, **limits) -> KataProgress:
+    """``kata``'s tests, or with ``function`` only that function's (pytest's marker of the
+    same name), run as every learner's run is (``learner_progress``)."""
+    selected = ["-m", choose_function(kata, function)] if function else []
+    limits["extra_args"] = [*limits.get("extra_args", ()), *selected]
+    return learner_progress(kata, workspace.root, **limits)
+
+
 def command_run(args, workspace: Workspace) -> int:
     kata = _kata_or_current(args.kata, args, workspace)
-    entry = learner_progress(kata, workspace.root, **_limits(args))
+    entry = run_function(kata, args.function, workspace, **_limits(args))
     if args.verbose:
         print(entry.output)
-    print(render_run(entry, workspace))
+    print(render_run(entry, workspace, function=args.function))
     return 0 if entry.state == DONE else 1
 
 
@@ -241,6 +266,85 @@ def command_reset(args, workspace: Workspace) -> int:
     return 0
 
 
+def command_restore(args, workspace: Workspace) -> int:
+    kata = choose_kata(args.kata)
+    path = workspace.module(kata)
+    shown = path.relative_to(workspace.root).as_posix()
+    backups = workspace.backups(path)
+    if not backups:
+        print(f"There is no backup of {shown} yet: `kata reset` and the notebook's %%kata "
+              f"cells keep one before they change the file.")
+        return 1
+    newest = backups[-1]
+    saved = newest.relative_to(workspace.root).as_posix()
+    if path.exists() and path.read_bytes() == newest.read_bytes():
+        print(f"{shown} is already the same as its newest backup, {saved}; nothing to do.")
+        return 0
+    if not args.yes:
+        answer = _ask(f"Put your newest backup, {saved}, back in {shown}? Your file as it is "
+                      f"now is backed up first. [y/N] ")
+        if answer.strip().lower() not in ("y", "yes"):
+            print("Nothing changed.")
+            return 1
+    if path.exists():
+        kept = workspace.back_up(path)
+        print(f"Your file as it was is kept in {kept.relative_to(workspace.root).as_posix()}")
+    path.write_bytes(newest.read_bytes())
+    print(f"{shown} is {saved} again.")
+    return 0
+
+
+def _hints_so_far(kata: Kata, workspace: Workspace, name: str) -> list[str]:
+    """The hints for ``name`` that ``kata hint`` has shown, each with its place in the
+    sequence."""
+    return [MANIFEST.hint(kata, name, number)
+            for number in range(1, workspace.hints_shown(kata, name) + 1)]
+
+
+def render_spec(kata: Kata, name: str, workspace: Workspace) -> str:
+    """What ``name`` must do: its signature and docstring, the lesson's rules it must follow
+    (from the manifest) and its hints shown so far."""
+    from kata.definitions import outline, source_defining
+
+    try:
+        source = source_defining(kata, workspace.root, name)
+    except LookupError as missing:
+        raise UsageProblem(missing.args[0]) from None
+    lines = [f"{kata.folder}: {name}   (katas/{kata.folder}/{kata.module}.py)", "",
+             outline(source, name), ""]
+    rules = MANIFEST.rules_of(kata, name)
+    lines.append("Rules:" if rules else "Rules: none beyond the docstring.")
+    lines += [textwrap.fill(f"{rule.name}: {rule.why}", width=96, initial_indent="  ",
+                            subsequent_indent="    ") for rule in rules]
+    hints = _hints_so_far(kata, workspace, name)
+    lines += ["", f"Hints shown so far: {len(hints)} (kata hint {kata.number:02d} {name} shows the next)"]
+    lines += [f"  {hint}" for hint in hints]
+    return "\n".join(lines)
+
+
+def command_spec(args, workspace: Workspace) -> int:
+    kata = choose_kata(args.kata)
+    names = [choose_function(kata, args.function)] if args.function else list(kata.functions)
+    print("\n\n".join(render_spec(kata, name, workspace) for name in names))
+    return 0
+
+
+def command_notebook(args, workspace: Workspace) -> int:
+    from kata import notebook
+
+    kata = _kata_or_current(args.kata, args, workspace)
+    target = Path(args.output) if args.output else notebook.default_path(kata, workspace)
+    if target.exists() and not args.force:
+        print(f"{target} exists (your work?); --force overwrites it, --output FILE writes "
+              f"elsewhere.")
+        return 1
+    notebook.write_notebook(kata, workspace, target)
+    print(f"wrote {target}: open it in Jupyter (see the README's In Jupyter section); each "
+          f"%%kata cell writes its function into katas/{kata.folder}/{kata.module}.py and "
+          f"runs its tests.")
+    return 0
+
+
 def _ask(question: str) -> str:
     print(question, end="", flush=True)
     return sys.stdin.readline()
@@ -295,6 +399,17 @@ def _read_keys(keys: queue.Queue) -> None:
     keys.put("q")  # end of input: nobody is left to press a key
 
 
+def _next_unfinished(kata: Kata, args, workspace: Workspace) -> Kata | None:
+    """The first kata after ``kata`` that is not done, going round to the first kata after
+    the last (None: every other kata is done). Katas are checked in that order, so only as
+    many run as it takes to find it."""
+    place = MANIFEST.katas.index(kata)
+    for other in MANIFEST.katas[place + 1:] + MANIFEST.katas[:place]:
+        if _known_progress(other, args, workspace).state != DONE:
+            return other
+    return None
+
+
 def command_watch(args, workspace: Workspace) -> int:
     kata = _kata_or_current(args.kata, args, workspace)
     events: queue.Queue[str] = queue.Queue()
@@ -318,9 +433,8 @@ def _watch_one(kata: Kata, args, workspace: Workspace, events: queue.Queue):
         before = _snapshot(kata, workspace)
         entry = learner_progress(kata, workspace.root, **_limits(args))
         print(f"\n--- {time.strftime('%H:%M:%S')} ---\n{render_run(entry, workspace)}")
-        nxt = next((k for k in MANIFEST.katas if k.number > kata.number), None) \
-            if entry.state == DONE else None
-        advance = " n+Enter: next kata," if nxt else ""
+        nxt = _next_unfinished(kata, args, workspace) if entry.state == DONE else None
+        advance = f" n+Enter: next kata ({nxt.folder}, not done yet)," if nxt else ""
         print(f"\nWatching katas/{kata.folder}: save a file to rerun. Enter: rerun,{advance} "
               f"q+Enter: quit.", flush=True)
         if _snapshot(kata, workspace) != before:
@@ -455,7 +569,24 @@ def build_parser() -> argparse.ArgumentParser:
         sub.set_defaults(handler=handler)
         return sub
 
-    add("run", command_run, "run one kata's tests, in short form").add_argument("kata", nargs="?")
+    run = add("run", command_run, "run one kata's tests, or one function's, in short form")
+    run.add_argument("kata", nargs="?")
+    run.add_argument("function", nargs="?", metavar="NAME",
+                     help="only the tests of this function or class of the kata")
+    spec = add("spec", command_spec, "what a kata's functions must do: signature, docstring, "
+                                     "rules, and the hints shown so far")
+    spec.add_argument("kata")
+    spec.add_argument("function", nargs="?", metavar="NAME", help="only this function or class")
+    restore = add("restore", command_restore, "put back your newest backup of a kata's file "
+                                              "(after a backup of the file as it is)")
+    restore.add_argument("kata")
+    restore.add_argument("-y", "--yes", action="store_true", help="do not ask first")
+    notebook = add("notebook", command_notebook, "write a starter Jupyter notebook for a kata "
+                                                 "(the current one by default)")
+    notebook.add_argument("kata", nargs="?")
+    notebook.add_argument("--output", metavar="FILE",
+                          help="where to write it (default: notebooks/NN_name.ipynb)")
+    notebook.add_argument("--force", action="store_true", help="overwrite an existing notebook")
     hint = add("hint", command_hint, "show the next hint for one of a kata's functions")
     hint.add_argument("kata", nargs="?")
     hint.add_argument("function", nargs="?", metavar="NAME",

@@ -18,8 +18,10 @@ import json
 import math
 import statistics
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 _SHADES = " .:-=+*#%@"
+NO_RUN_YET = "No training run is recorded yet: `kata mnist` trains one and records its losses."
 
 
 def shapes_aligned(shapes: Sequence[Sequence[int]], names: Sequence[str] | None = None) -> str:
@@ -101,6 +103,7 @@ def loss_curve(losses: Sequence[float], width: int = 64, height: int = 12) -> st
      0.250 |  **
            +----
             batch 1 to 4
+            each * is the loss of one batch
     """
     if not losses:
         return "(no losses recorded)"
@@ -114,8 +117,17 @@ def loss_curve(losses: Sequence[float], width: int = 64, height: int = 12) -> st
     for level in range(height - 1, -1, -1):
         label = f"{high:6.3f}" if level == height - 1 else f"{low:6.3f}" if level == 0 else " " * 6
         lines.append(f"{label} |" + "".join("*" if at == level else " " for at in levels).rstrip())
-    lines += [" " * 7 + "+" + "-" * width, " " * 8 + f"batch 1 to {len(losses)}"]
+    lines += [" " * 7 + "+" + "-" * width, " " * 8 + f"batch 1 to {len(losses)}",
+              " " * 8 + _what_a_point_averages(len(losses), width)]
     return "\n".join(lines)
+
+
+def _what_a_point_averages(batches: int, width: int) -> str:
+    """Say how many batches' losses each column of ``loss_curve`` averages."""
+    sizes = sorted({(i + 1) * batches // width - i * batches // width for i in range(width)})
+    if sizes == [1]:
+        return "each * is the loss of one batch"
+    return f"each * is the mean loss over {' or '.join(map(str, sizes))} batches"
 
 
 def loss_curve_png(losses: Sequence[float], path) -> None:
@@ -139,10 +151,27 @@ def _last_run_file(workspace):
     return workspace.memory / "last_run.json"
 
 
-def mnist_show(workspace, *, solutions: bool, count: int, device: str) -> int:
-    """``kata mnist``: train a logistic regression for one epoch with the pieces of katas
-    05-08 (yours, or ``solutions``), record the losses, show ``count`` test digits and the
-    loss curve. Returns the exit status."""
+class MnistNotReady(Exception):
+    """``kata mnist`` could not train: the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class MnistRun:
+    """One recorded ``kata mnist`` run and the test digits it shows."""
+
+    code: str  # the tree whose katas trained: katas or solutions
+    device: str
+    accuracy: float
+    losses: list[float]
+    images: list  # the first test images, 784 values in [0, 1] each
+    predicted: list[int]
+    true: list[int]
+
+
+def train_logreg(workspace, *, solutions: bool, count: int, device: str) -> MnistRun:
+    """Train a logistic regression for one epoch with the pieces of katas 05-08 (yours, or
+    ``solutions``), record the losses for ``kata curve``, and predict ``count`` test digits.
+    Raises ``MnistNotReady`` when the data or the katas are not there yet."""
     import torch
 
     from kata.loader import import_kata, use_tree
@@ -169,31 +198,49 @@ def mnist_show(workspace, *, solutions: bool, count: int, device: str) -> int:
         history = training.fit(model, training.nll_loss, opt, loader, epochs=1, log_every=0)
         predicted = exam.predict(model, xt).cpu()
     except MnistUnavailable as problem:
-        print(f"kata mnist: {problem}")
-        return 1
+        raise MnistNotReady(f"kata mnist: {problem}") from None
     except Exception as error:  # the learner's code: say what broke, not a traceback
-        print(f"kata mnist needs katas 05-08 working ({tree.name}/): "
-              f"{type(error).__name__}: {error}\n`kata` shows which kata to finish first.")
-        return 1
+        raise MnistNotReady(f"kata mnist needs katas 05-08 working ({tree.name}/): "
+                            f"{type(error).__name__}: {error}\n`kata` shows which kata to "
+                            f"finish first.") from None
     losses = [float(loss) for loss in history.train_loss]
     accuracy = (predicted == yt.cpu()).double().mean().item()
     workspace.memory.mkdir(exist_ok=True)
     _last_run_file(workspace).write_text(json.dumps(
         {"code": tree.name, "device": chosen, "epochs": 1, "test_accuracy": accuracy,
          "train_loss": losses}), encoding="utf-8")
-    print(f"Logistic regression, 1 epoch on {chosen} with the code in {tree.name}/: "
-          f"test accuracy {accuracy:.4f}\n")
-    print(digits(xt[:count].cpu() * std + mean, predicted[:count].tolist(), yt[:count].tolist()))
-    print(f"\nTraining loss, batch by batch:\n{loss_curve(losses)}")
+    return MnistRun(tree.name, chosen, accuracy, losses, (xt[:count].cpu() * std + mean).tolist(),
+                    predicted[:count].tolist(), yt[:count].tolist())
+
+
+def mnist_show(workspace, *, solutions: bool, count: int, device: str) -> int:
+    """``kata mnist``: ``train_logreg``, then show the test digits and the loss curve.
+    Returns the exit status."""
+    try:
+        run = train_logreg(workspace, solutions=solutions, count=count, device=device)
+    except MnistNotReady as problem:
+        print(problem)
+        return 1
+    print(f"Logistic regression, 1 epoch on {run.device} with the code in {run.code}/: "
+          f"test accuracy {run.accuracy:.4f}\n")
+    print(digits(run.images, run.predicted, run.true))
+    print(f"\nTraining loss, batch by batch:\n{loss_curve(run.losses)}")
     return 0
+
+
+def last_run(workspace) -> dict | None:
+    """The last ``kata mnist`` run as recorded (None: there is none yet)."""
+    try:
+        return json.loads(_last_run_file(workspace).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
 
 
 def show_last_curve(workspace, *, png=None) -> int:
     """``kata curve``: the loss curve of the last ``kata mnist`` run, in text or as a PNG."""
-    try:
-        run = json.loads(_last_run_file(workspace).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        print("No training run is recorded yet: `kata mnist` trains one and records its losses.")
+    run = last_run(workspace)
+    if run is None:
+        print(NO_RUN_YET)
         return 1
     losses = run["train_loss"]
     if png is not None:

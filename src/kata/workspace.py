@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from pathlib import Path
 
@@ -86,3 +87,11 @@ class Workspace:
             except FileExistsError:
                 continue
         raise RuntimeError(f"could not find a free backup name in {folder}")
+
+    def backups(self, path: Path) -> list[Path]:
+        """The backups of ``path`` that ``back_up`` made, oldest first."""
+        name = re.compile(rf"{re.escape(path.stem)}-(\d{{8}}-\d{{6}})-(\d+){re.escape(path.suffix)}")
+        folder = self.memory / "backups" / path.parent.name
+        found = [(match[1], int(match[2]), backup) for backup in sorted(folder.glob("*"))
+                 if (match := name.fullmatch(backup.name))]
+        return [backup for *_, backup in sorted(found)]
