@@ -306,7 +306,9 @@ class _OpGuard(TorchDispatchMode):
         hit = self.enforcer.forbidden_ops.get(id(func.overloadpacket))
         if hit is not None:
             raise self.enforcer.report(*hit)
-        if not self.function_guard.on_duty():
+        # autograd may run a backward pass on a thread of its own (one per GPU), where
+        # torch function modes were never pushed: only the guarded thread is checked
+        if threading.get_ident() == self.thread and not self.function_guard.on_duty():
             raise self.enforcer.switch_report("it switched off the guard of torch functions")
         return func(*args, **(kwargs or {}))
 
@@ -316,6 +318,7 @@ class _OpGuard(TorchDispatchMode):
 
     def __enter__(self):
         self.index = torch._C._len_torch_dispatch_stack()
+        self.thread = threading.get_ident()
         return super().__enter__()
 
 

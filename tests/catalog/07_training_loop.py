@@ -142,3 +142,21 @@ class SGDWithVelocityDict(SGD):
         for p in self.params:
             if p.grad is not None:
                 p.grad.zero_()
+
+
+@alternative("SGD", "updates p.data -= lr * v in a private helper method that receives p and v")
+class SGDWithAPrivateDataUpdate(SGD):
+    def step(self):
+        for index, p in enumerate(self.params):
+            if p.grad is not None:
+                self._update(p, self._velocity(index, p.grad.data + self.weight_decay * p.data))
+
+    def _velocity(self, index, d_p):
+        if self.momentum:
+            v = self.velocities[index]
+            d_p = d_p.clone() if v is None else v.mul_(self.momentum).add_(d_p)
+            self.velocities[index] = d_p
+        return d_p
+
+    def _update(self, p, v):
+        p.data -= self.lr * v
