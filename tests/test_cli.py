@@ -17,21 +17,6 @@ from kata import grading, pictures
 from kata.manifest import REPO_ROOT, load_manifest
 
 MANIFEST = load_manifest()
-_COPIED = ["katas", "solutions", "src", "conftest.py", "pyproject.toml", "README.md", ".gitignore"]
-
-
-@pytest.fixture
-def checkout(tmp_path):
-    """A fresh copy of the repository, as a learner's clone holds it."""
-    root = tmp_path / "clone"
-    ignore = shutil.ignore_patterns("__pycache__", ".hypothesis", ".kata", "*.egg-info")
-    for name in _COPIED:
-        source = REPO_ROOT / name
-        if source.is_dir():
-            shutil.copytree(source, root / name, ignore=ignore)
-        else:
-            shutil.copy2(source, root / name)
-    return root
 
 
 def _environment(root):

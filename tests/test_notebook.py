@@ -5,19 +5,17 @@ shown), a right one (its tests pass), and the kata's file holds the right one af
 Then the parts, one by one: a cell replacing one definition, and the HTML views."""
 
 import base64
-import shutil
 
 import nbclient
 import nbformat
 import pytest
 
 from kata import cli, definitions, html_views, notebook
-from kata.manifest import REPO_ROOT, load_manifest
+from kata.manifest import load_manifest
 from kata.workspace import Workspace
 
 MANIFEST = load_manifest()
 MATMUL = MANIFEST.kata("03")
-_COPIED = ["katas", "solutions", "src", "conftest.py", "pyproject.toml"]
 
 WRONG = '''def matvec(m, c):
     return (m * c).sum(0)  # the wrong axis
@@ -28,20 +26,6 @@ RIGHT = '''def matvec(m, c):
         raise ValueError(f"matvec: shapes {tuple(m.shape)} and {tuple(c.shape)} do not fit")
     return (m * c).sum(1, dtype=m.dtype)
 '''
-
-
-@pytest.fixture
-def checkout(tmp_path):
-    """A copy of the repository, as a learner's clone holds it; the real katas/ is never touched."""
-    root = tmp_path / "clone"
-    ignore = shutil.ignore_patterns("__pycache__", ".hypothesis", ".kata", "*.egg-info")
-    for name in _COPIED:
-        source = REPO_ROOT / name
-        if source.is_dir():
-            shutil.copytree(source, root / name, ignore=ignore)
-        else:
-            shutil.copy2(source, root / name)
-    return root
 
 
 def test_the_starter_notebook_holds_the_readme_and_a_kata_cell_per_function(checkout):

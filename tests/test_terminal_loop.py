@@ -7,35 +7,18 @@ import io
 import shutil
 import sys
 
-import pytest
-
 from kata import cli, definitions, pictures
-from kata.manifest import REPO_ROOT, load_manifest
+from kata.manifest import load_manifest
 from kata.workspace import Workspace
 
 MANIFEST = load_manifest()
 MATMUL = MANIFEST.kata("03")
-_COPIED = ["katas", "solutions", "src", "conftest.py", "pyproject.toml"]
 MATVEC = '''def matvec(m, c):
     """Mine."""
     if m.dim() != 2 or c.dim() != 1 or m.shape[1] != c.shape[0]:
         raise ValueError(f"matvec: shapes {tuple(m.shape)} and {tuple(c.shape)} do not fit")
     return (m * c).sum(1, dtype=m.dtype)
 '''
-
-
-@pytest.fixture
-def checkout(tmp_path):
-    """A copy of the repository, as a learner's clone holds it."""
-    root = tmp_path / "clone"
-    ignore = shutil.ignore_patterns("__pycache__", ".hypothesis", ".kata", "*.egg-info")
-    for name in _COPIED:
-        source = REPO_ROOT / name
-        if source.is_dir():
-            shutil.copytree(source, root / name, ignore=ignore)
-        else:
-            shutil.copy2(source, root / name)
-    return root
 
 
 def kata(root, *argv, stdin="", capsys, monkeypatch):

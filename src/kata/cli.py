@@ -252,17 +252,25 @@ def command_reset(args, workspace: Workspace) -> int:
     if path.exists() and path.read_text(encoding="utf-8") == stub:
         print(f"{shown} is already the untouched stub; nothing to do.")
         return 0
+    return _replace_after_asking(args, workspace, path, stub.encode("utf-8"),
+                                 f"Put the untouched stub back in {shown}?",
+                                 f"{shown} is the untouched stub again.")
+
+
+def _replace_after_asking(args, workspace: Workspace, path: Path, text: bytes, question: str,
+                          done: str) -> int:
+    """Put ``text`` in ``path`` once the learner says yes to ``question`` (``--yes``: without
+    asking), keeping the file as it was in ``.kata/backups/`` first; the exit status."""
     if not args.yes:
-        answer = _ask(f"Put the untouched stub back in {shown}? Your file is backed up "
-                      f"first. [y/N] ")
+        answer = _ask(f"{question} Your file is backed up first. [y/N] ")
         if answer.strip().lower() not in ("y", "yes"):
             print("Nothing changed.")
             return 1
     if path.exists():
         backup = workspace.back_up(path)
         print(f"Your file is kept in {backup.relative_to(workspace.root).as_posix()}")
-    path.write_text(stub, encoding="utf-8")
-    print(f"{shown} is the untouched stub again.")
+    path.write_bytes(text)
+    print(done)
     return 0
 
 
@@ -280,18 +288,9 @@ def command_restore(args, workspace: Workspace) -> int:
     if path.exists() and path.read_bytes() == newest.read_bytes():
         print(f"{shown} is already the same as its newest backup, {saved}; nothing to do.")
         return 0
-    if not args.yes:
-        answer = _ask(f"Put your newest backup, {saved}, back in {shown}? Your file as it is "
-                      f"now is backed up first. [y/N] ")
-        if answer.strip().lower() not in ("y", "yes"):
-            print("Nothing changed.")
-            return 1
-    if path.exists():
-        kept = workspace.back_up(path)
-        print(f"Your file as it was is kept in {kept.relative_to(workspace.root).as_posix()}")
-    path.write_bytes(newest.read_bytes())
-    print(f"{shown} is {saved} again.")
-    return 0
+    return _replace_after_asking(args, workspace, path, newest.read_bytes(),
+                                 f"Put your newest backup, {saved}, back in {shown}?",
+                                 f"{shown} is {saved} again.")
 
 
 def _hints_so_far(kata: Kata, workspace: Workspace, name: str) -> list[str]:
