@@ -69,9 +69,7 @@ def notebook_cells(kata: Kata, root: Path) -> list[dict]:
     ]
     readme = root / "katas" / kata.folder / "README.md"
     cells += [_markdown(section) for section in readme_sections(readme.read_text(encoding="utf-8"))]
-    for name in kata.functions:
-        if name in kata.given:
-            continue
+    for name in kata.functions:  # what the learner writes (names handed over whole are not listed)
         definition = source_of(source_defining(kata, root, name), name)
         cells += [_markdown(f"### `{name}`"), _code(f"%%kata {number} {name}\n{definition}".rstrip("\n"))]
     cells += [_markdown("When every function passes, run the whole kata; `%kata` then shows "
