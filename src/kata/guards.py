@@ -171,6 +171,19 @@ def resolve_op(name: str) -> tuple[torch._ops.OpOverloadPacket, ...]:
     return tuple(found)
 
 
+@functools.cache
+def _aten_twin(owner: object, attribute: str) -> torch._ops.OpOverloadPacket | None:
+    """The operator of ``torch.ops.aten`` named like a forbidden torch function or Tensor
+    method (``torch.outer`` -> ``torch.ops.aten.outer``), or None."""
+    in_torch = owner is torch.Tensor or getattr(owner, "__name__", "").startswith("torch")
+    if not in_torch or attribute.startswith("__"):
+        return None
+    try:
+        return getattr(torch.ops.aten, attribute)
+    except (AttributeError, RuntimeError):
+        return None
+
+
 def _display_name(owner: object, attribute: str) -> str:
     prefix = owner.__name__ if isinstance(owner, types.ModuleType) else f"{owner.__module__}.{owner.__qualname__}"
     return f"{prefix}.{attribute}".replace("torch._tensor.Tensor", "torch.Tensor")
@@ -234,6 +247,8 @@ class _FunctionGuard(TorchFunctionMode):
     def __torch_function__(self, func, types_, args=(), kwargs=None):
         enforcer = self.enforcer
         hit = enforcer.forbidden.get(id(func))
+        if hit is None and type(func) is torch._ops.OpOverload:  # torch.ops.aten.outer.default
+            hit = enforcer.forbidden.get(id(func.overloadpacket))
         if hit is not None:
             raise enforcer.report(*hit)
         if self.ops_guard is not None and not self.ops_guard.on_duty():
@@ -336,6 +351,11 @@ class _Enforcer:
                     for owner, attr, obj in _resolve(dotted)]
         self.forbidden = {id(obj): (f"it called {_display_name(owner, attr)}", rule)
                           for owner, attr, obj, rule in resolved}
+        # torch.ops.aten.outer is torch.outer reached through the dispatcher's Python names
+        for owner, attr, obj, rule in resolved:
+            twin = _aten_twin(owner, attr)
+            if twin is not None:
+                self.forbidden.setdefault(id(twin), (f"it called torch.ops.aten.{attr}", rule))
         self.forbidden_ops = {
             id(packet): (f"it ran torch's operator {name.partition('.')[0]}.{packet.__name__}", rule)
             for rule in rules for name in rule.ops for packet in resolve_op(name)}

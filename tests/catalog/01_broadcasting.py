@@ -173,3 +173,16 @@ def broadcast_to_sized(x, shape):
     if len(shape) < x.ndim or any(p not in (1, t) for p, t in zip(padded, shape)):
         raise ValueError(f"{x.shape} cannot be broadcast to {shape}")
     return x.as_strided(shape, [0 if p != t else s for p, t, s in zip(padded, shape, strides)])
+
+
+@cheat("broadcast_to", "calls the dispatcher's expand, torch.ops.aten.expand", rule="no_broadcast_helpers",
+       caught_by=["test_broadcast_to_matches_torch"])
+def broadcast_to_by_aten_expand(x, shape):
+    return torch.ops.aten.expand(x, list(shape))
+
+
+@alternative("subtract_channel_means", "lists the axes to average with a generator over axis numbers")
+def subtract_channel_means_with_axes_from_a_generator(images):
+    if images.dim() < 3:
+        raise ValueError(f"need at least 3 axes, got shape {tuple(images.shape)}")
+    return images - images.mean(dim=tuple(axis for axis in range(images.dim()) if axis != images.dim() - 1))

@@ -100,3 +100,15 @@ def outer_worded_otherwise(a, b, op):
     if a.ndim != 1 or b.ndim != 1:
         raise ValueError("outer takes two vectors")
     return op(a[:, None], b[None, :])
+
+
+@cheat("outer_product", "calls the dispatcher's outer, torch.ops.aten.outer", rule="no_library_outer",
+       caught_by=["test_outer_product_matches_torch"])
+def outer_product_by_aten(a, b):
+    return torch.ops.aten.outer(a, b)
+
+
+@cheat("outer_product", "adds the outer product to zeros with Tensor.addr_", rule="no_library_outer",
+       caught_by=["test_outer_product_matches_torch"])
+def outer_product_by_addr(a, b):
+    return torch.zeros(len(a), len(b), dtype=torch.promote_types(a.dtype, b.dtype)).addr_(a, b)
