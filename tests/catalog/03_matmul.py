@@ -187,3 +187,24 @@ def matvec_worded_otherwise(m, c):
     if m.ndim != 2 or c.ndim != 1 or m.shape[-1] != len(c):
         raise ValueError(f"cannot multiply a {m.shape} matrix by a {c.shape} vector")
     return (m * c).sum(-1, dtype=m.dtype)
+
+
+@cheat("matmul_by_columns", "accumulates the product into zeros with Tensor.addmm_",
+       rule="no_library_matmul", caught_by=["test_matmul_by_columns_matches_torch"])
+def by_columns_by_addmm(a, b):
+    return torch.zeros(a.shape[0], b.shape[1], dtype=a.dtype).addmm_(a, b)
+
+
+@cheat("matmul", "runs a for loop over the columns in a static method of a helper class",
+       rule="no_loops", caught_by=["test_matmul_matches_torch"])
+def matmul_by_a_for_loop_in_a_static_method(a, b):
+    class Product:
+        @staticmethod
+        def product_by_columns(a, b):
+            columns = []
+            for j in range(b.shape[-1]):
+                columns.append((a * b[..., None, :, j]).sum(-1))
+            return torch.stack(columns, dim=-1)
+    if a.dim() < 2 or b.dim() < 2 or a.shape[-1] != b.shape[-2]:
+        raise ValueError(f"shapes {tuple(a.shape)} and {tuple(b.shape)} do not fit")
+    return Product.product_by_columns(a, b)

@@ -1,0 +1,65 @@
+"""Red team: every way around the rule guards that issue 11 reported is a catalog cheat, and
+each one, laid into a tree of solutions and called once through the guards, breaks its rule.
+
+The catalog run (tests/test_catalog.py) grades the same cheats against the kata tests; this
+file grades them directly, in milliseconds, so that a guard that stops seeing a bypass fails
+here by name.
+"""
+
+import pytest
+import torch
+
+from kata import loader
+from kata.catalog import load_catalog, write_tree
+from kata.guards import RuleViolation
+from kata.manifest import load_manifest
+
+#: the bypass as issue 11 names it -> (kata, text the cheat's source holds, rule it breaks)
+BYPASSES = {
+    "torch.ops.aten.matmul": ("03_matmul", "torch.ops.aten.matmul", "no_library_matmul"),
+    "torch._C.DisableTorchFunction()": ("03_matmul", "torch._C.DisableTorchFunction()",
+                                        "no_library_matmul"),
+    "torch.overrides._pop_mode_temporarily()": ("03_matmul", "_pop_mode_temporarily()",
+                                                "no_library_matmul"),
+    "numpy.from_dlpack": ("03_matmul", "numpy.from_dlpack", "stay_in_torch"),
+    "Tensor.addmm_": ("03_matmul", ".addmm_(", "no_library_matmul"),
+    "Tensor.addbmm": ("03_matmul", ".addbmm(", "no_library_matmul"),
+    "Tensor.baddbmm": ("03_matmul", ".baddbmm(", "no_library_matmul"),
+    "conv1d": ("03_matmul", "conv1d(", "no_library_matmul"),
+    "torch.sparse.mm": ("03_matmul", "torch.sparse.mm(", "no_library_matmul"),
+    "a for loop in a static method": ("03_matmul", "def product_by_columns", "no_loops"),
+}
+
+#: small operands for each function the cheats replace
+OPERANDS = {
+    "matvec": lambda: (torch.ones(2, 3), torch.ones(3)),
+    "matmul": lambda: (torch.ones(2, 3), torch.ones(3, 4)),
+    "matmul_by_columns": lambda: (torch.ones(2, 3), torch.ones(3, 4)),
+}
+
+
+def _cheat_for(bypass):
+    kata, text, rule = BYPASSES[bypass]
+    variants, imports = load_catalog()[kata]
+    found = [variant for variant in variants
+             if variant.kind == "cheat" and variant.rule == rule and text in variant.source]
+    assert found, f"no catalog cheat in tests/catalog/{kata}.py uses {bypass} against `{rule}`"
+    return found[0], imports
+
+
+@pytest.fixture
+def own_tree():
+    """The process's tree of kata modules is handed back afterwards."""
+    previous = loader.use_tree(None)
+    yield
+    loader.use_tree(previous)
+
+
+@pytest.mark.parametrize("bypass", BYPASSES)
+def test_each_bypass_is_a_catalog_cheat_that_breaks_its_rule(tmp_path, own_tree, bypass):
+    variant, imports = _cheat_for(bypass)
+    kata = load_manifest().kata(variant.kata)
+    write_tree(tmp_path, {kata.folder: (variant, imports)})
+    function = getattr(loader.Implementation(kata, tmp_path), variant.replaces)
+    with pytest.raises(RuleViolation, match=rf"`{variant.rule}`"):
+        function(*OPERANDS[variant.replaces]())
