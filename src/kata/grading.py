@@ -9,10 +9,14 @@ of the checkout's kata tests, conftest, pytest settings and harness, one copy pe
 a learner who edited a test file changes nothing. A git ref is read with ``git ls-tree`` and
 ``git cat-file``, which touch neither the working tree, nor the index, nor any branch.
 
-Each kata of each target runs in its own box (``kata.sandbox``): it sees that target's
-grading tree read-only and nothing of the checkout, the other learners or the network, and
-everything it starts dies with it. The report of a run is read from the run's own scratch
-folder only after the box has ended. All targets' katas share one pool of workers.
+Each kata of each target runs in graded mode (``--learner-process``, see ``kata.remote``):
+the tests' process, which judges and writes the report, never imports the learner's code;
+that code runs in a process of its own, in a box (``kata.sandbox``) that sees that target's
+grading tree read-only and nothing of the checkout, the other learners, the tests' process
+or the network, and everything it starts dies with it. The tests' process runs under the
+sandbox's supervisor (the whole tree's caps, a clean environment, its output's tail, nothing
+left behind), and its report is read from the run's own scratch folder, which no box shows,
+once it has ended. All targets' katas share one pool of workers.
 
 The JSON (``--json FILE``) is ``{"version": 3, "sandbox": ..., "learners": [result, ...]}``,
 where each result has the shape of Exercism's ``results.json`` version 3 (``status``,
@@ -74,7 +78,7 @@ Reader = Callable[[Kata], bytes | None]
 def module_reader(target: str, checkout: Path) -> Reader:
     """A function that returns the learner's module of a kata from ``target`` (None when
     the target has no such file; ``ModuleRefused`` when it is not a plain file inside it)."""
-    as_path = target.startswith((".", "/", "~")) or os.sep in target.rstrip(os.sep)
+    as_path = target in (".", "..") or target.startswith(("./", "../", "/", "~"))
     directory = Path(target).expanduser()
     ref = None if as_path else _commit(target, checkout)
     if directory.is_dir() and ref is not None:
@@ -150,10 +154,15 @@ def grading_tree(scratch: Path, checkout: Path, read: Reader, katas: Sequence[Ka
     return {folder: why for folder, why in refused.items() if folder in {k.folder for k in katas}}
 
 
+#: pytest's options for a graded run: the learner's code in a boxed process of its own.
+GRADED_MODE = ("--learner-process",)
+
+
 def box_for(tree: Path, memory_limit: int | None, data: Sequence[Path] = ()
             ) -> Callable[[list[str], Path], list[str]]:
-    """How a run of ``tree``'s tests is boxed: it sees ``tree`` (and ``data``) read-only,
-    its scratch, one thread per run, and nothing else of this machine's files."""
+    """How a graded run of ``tree``'s tests is supervised: a clean environment (one thread
+    per run; ``data`` as MNIST_DIR), its scratch as HOME, caps on all its processes
+    together; its learner's side boxes itself (``kata.remote``)."""
     environment = {"PYTHONPATH": str(tree / "src"), "PYTHONDONTWRITEBYTECODE": "1",
                    "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
     if data:
@@ -161,7 +170,7 @@ def box_for(tree: Path, memory_limit: int | None, data: Sequence[Path] = ()
 
     def box(command: list[str], scratch: Path) -> list[str]:
         return sandbox.boxed(command, read_only=[tree, *data], scratch=scratch, env=environment,
-                             memory_limit=memory_limit, chdir=tree)
+                             memory_limit=memory_limit, chdir=tree, isolated=False)
     return box
 
 
@@ -238,7 +247,8 @@ def _graded(target: str, katas: Sequence[Kata], jobs: dict[str, Future | KataPro
 
 
 def grade_targets(targets: Sequence[str], checkout: Path, katas: Sequence[Kata], *, workers: int,
-                  memory_limit: int | None = None, **limits) -> list[dict]:
+                  memory_limit: int | None = None, extra_args: Sequence[str] = (),
+                  **limits) -> list[dict]:
     """Grade each target's ``katas`` with ``checkout``'s tests, each kata in its own box;
     one result per target. On Ctrl-C every box is stopped and ``GradingInterrupted``
     carries what was graded so far."""
@@ -267,7 +277,8 @@ def grade_targets(targets: Sequence[str], checkout: Path, katas: Sequence[Kata],
                 jobs[target] = {kata.folder: KataProgress(kata, BROKEN, reason=refused[kata.folder])
                                 if kata.folder in refused else
                                 pool.submit(kata_progress, kata, tree, box=box,
-                                            memory_limit=memory_limit, **limits)
+                                            memory_limit=memory_limit,
+                                            extra_args=[*extra_args, *GRADED_MODE], **limits)
                                 for kata in katas}
             wait([job for target in jobs.values() for job in target.values()
                   if isinstance(job, Future)])

@@ -104,8 +104,8 @@ def python_paths() -> list[Path]:
     places = {Path(sys.prefix), Path(sys.base_prefix), Path(sys.executable).resolve().parent}
     for key in ("stdlib", "platstdlib", "purelib", "platlib"):
         places.add(Path(sysconfig.get_paths()[key]))
-    for entry in sys.path:
-        if "-packages" in entry and Path(entry).is_dir():
+    for entry in sys.path:  # a user site, a .pth file's addition: never a project folder
+        if Path(entry).name in ("site-packages", "dist-packages") and Path(entry).is_dir():
             places.add(Path(entry))
     ordered = sorted(place.resolve() for place in places if place.exists())
     # a path inside another one is already visible
@@ -134,20 +134,23 @@ def _system_mounts() -> list[str]:
 
 def boxed(argv: Sequence[str], *, read_only: Sequence[Path], scratch: Path,
           env: Mapping[str, str], memory_limit: int | None,
-          process_limit: int = PROCESS_LIMIT, chdir: Path | None = None) -> list[str]:
+          process_limit: int = PROCESS_LIMIT, chdir: Path | None = None,
+          isolated: bool = True) -> list[str]:
     """The command line that runs ``argv`` in a box: only ``read_only`` (plus the Python
     install and system libraries) visible, read-only; ``scratch`` writable (and ``HOME``,
     ``TMPDIR``); the environment exactly ``env`` plus those two; ``chdir`` the working
     directory; at most ``memory_limit`` bytes for all its processes together (None: no cap)
-    and ``process_limit`` processes. Where ``availability()`` is not None, the same command
-    runs unboxed under the same supervisor (caps, environment, output tail, clean-up)."""
+    and ``process_limit`` processes. Where ``availability()`` is not None, or for trusted
+    code (``isolated=False``: the tests' side of a graded run, whose learner's side has a box
+    of its own), the same command runs unboxed under the same supervisor (caps, environment,
+    output tail, clean-up)."""
     scratch = Path(scratch).resolve()
     environment = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", **env,
                    "HOME": str(scratch), "TMPDIR": str(scratch)}
     supervisor = [sys.executable, "-I", str(Path(__file__).resolve()),
                   "--memory", str(memory_limit or 0), "--processes", str(process_limit),
                   "--disk", str(DISK_LIMIT), "--scratch", str(scratch), "--tail", str(OUTPUT_TAIL)]
-    if availability() is not None:
+    if not isolated or availability() is not None:
         assignments = [f"{key}={value}" for key, value in environment.items()]
         return [*supervisor, "--", "env", "-i", *assignments, *argv]
     box = [str(bwrap()), *_isolation(), *_system_mounts()]

@@ -36,11 +36,8 @@ _COPIED = ["katas", "solutions", "src", "conftest.py", "pyproject.toml", ".gitig
 #: (memory, processes) is a learner of its own.
 GROUPS = {"reach_answers": ["pwd", "proc_cwd", "editable_install", "network"],
           "harm": ["rewrite_tests", "git_hook", "classmate_conftest"],
-          "detached_rewrite": ["detached_rewrite"], "memory_together": ["memory_together"],
-          "fork_bomb": ["fork_bomb"], "atexit_report": ["atexit_report"]}
-#: Attacks that forge the verdict from inside the test process: out of their reach only when
-#: the learner's code runs in a process of its own (the two-process mode, not there yet).
-_INSIDE_THE_TEST_PROCESS = {"atexit_report"}
+          "forge_results": ["atexit_report", "detached_rewrite"],
+          "memory_together": ["memory_together"], "fork_bomb": ["fork_bomb"]}
 MARKER = "kata-redteam-marker"
 
 pytestmark = pytest.mark.skipif(sandbox.availability() is not None,
@@ -115,9 +112,8 @@ def graded(tmp_path_factory):
     prelude = (ATTACKS / "prelude.py").read_text()
     targets = {}
     for group, attacks in GROUPS.items():
-        if group not in _INSIDE_THE_TEST_PROCESS:
-            targets[group] = stub + "\n" + constants + prelude + "".join(
-                (ATTACKS / f"{attack}.py").read_text() for attack in attacks)
+        targets[group] = stub + "\n" + constants + prelude + "".join(
+            (ATTACKS / f"{attack}.py").read_text() for attack in attacks)
     targets.update(honest=correct, victim=correct)
     for name, text in targets.items():
         (learners / name / MODULE).parent.mkdir(parents=True)
@@ -141,7 +137,8 @@ def graded(tmp_path_factory):
     time.sleep(4)  # the detached attack acts 3 s after it starts
     report = json.loads(written[results[0]])
     by_target = {Path(result["target"]).name: result for result in report["learners"]}
-    return {"done": done, "report": report, "by": by_target, "seconds": seconds,
+    branch = grading.module_reader("refs/heads/solutions", checkout)(KATA)
+    return {"done": done, "branch_module": branch, "stub": stub, "report": report, "by": by_target, "seconds": seconds,
             "checkout_changed": before != tree_hash(checkout), "results": results,
             "written": written, "lingering": _lingering(),
             "victim_changed": victim_before != tree_hash(learners / "victim"),
@@ -168,9 +165,6 @@ def test_every_attack_file_is_graded():
 
 @pytest.mark.parametrize("attack", [*GROUPS, "symlink_module", "symlink_folder"])
 def test_every_attack_earns_nothing(graded, attack):
-    if attack in _INSIDE_THE_TEST_PROCESS:
-        pytest.skip("this attack forges the verdict from inside the test process; it is out of "
-                    "reach only when learner code runs in a process of its own (H4's mode)")
     result = graded["by"][attack]
     assert result["points"] == 0, (attack, result["katas"])
 
@@ -184,6 +178,7 @@ def test_a_branch_named_like_the_instructors_folder_is_refused_saying_what_to_wr
     result = graded["by"]["solutions"]
     assert (result["status"], result["points"]) == ("error", 0)
     assert "./solutions" in result["message"] and "refs/heads/solutions" in result["message"]
+    assert graded["branch_module"].decode() == graded["stub"]  # written out: the branch
 
 
 def test_runaway_boxes_are_stopped_for_their_memory_and_processes_together(graded):
