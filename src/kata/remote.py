@@ -29,6 +29,7 @@ the same user can neither ptrace it nor write its memory through ``/proc``.
 from __future__ import annotations
 
 import builtins
+import functools
 import importlib
 import io
 import os
@@ -59,7 +60,7 @@ CALL_TIMEOUT = 300.0
 #: Seconds the learner's side may take to start (Python, torch, the harness) on a busy machine.
 START_TIMEOUT = 120.0
 #: How often the learner's side may be started again after it stopped, in one session.
-RESTARTS = 5
+RESTARTS = 20
 #: Characters of an exception's message, and of printed output, that cross per call.
 TEXT_LIMIT = 20_000
 _HEADER = struct.Struct(">Q")
@@ -183,13 +184,11 @@ def raised_again(error: dict) -> Exception:
     exception that is not an ``Exception``, such as ``KeyboardInterrupt``, becomes a
     ``RuntimeError`` that says so)."""
     base = HARNESS_EXCEPTIONS.get(error["base"]) or getattr(builtins, error["base"], None)
-    message = error["message"]
-    name = error["type"]
+    name, message = error["type"], error["message"]
     if not (isinstance(base, type) and issubclass(base, Exception)):
         base, name = RuntimeError, "RuntimeError"
         message = f"the learner's code raised {error['type']}: {message}"
-    kind = base if name == base.__name__ or not name.isidentifier() else \
-        type(name, (base,), {"__module__": "learner"})
+    kind = base if name == base.__name__ or not name.isidentifier() else _learner_class(name, base)
     for candidate in kind.__mro__:  # UnicodeDecodeError and a few others want more arguments
         try:
             raised = candidate(message)
@@ -200,11 +199,23 @@ def raised_again(error: dict) -> Exception:
     return raised
 
 
+@functools.cache
+def _learner_class(name: str, base: type) -> type:
+    """A stand-in for the learner's exception class ``name``: one class per name and base,
+    so that hypothesis, replaying a failure, sees the same exception again."""
+    return type(name, (base,), {"__module__": "learner"})
+
+
 # --- the tests' side ----------------------------------------------------------------------
 
 class LearnerSideStopped(AssertionError):
     """The learner's side ended its process, sent no answer in time, or sent something that
     is not an answer: the test that was running fails with this."""
+
+
+class _NoAnswer(Exception):
+    """Why a call got no answer (the message); ``LearnerProcess.run`` raises it again as
+    ``LearnerSideStopped``."""
 
 
 class LearnerProcess:
@@ -213,8 +224,9 @@ class LearnerProcess:
     ``visible`` are the folders it may read besides the tree at ``root`` and the harness
     (the test modules' folders, where it finds the scenarios). A call that ends the process,
     hangs past ``timeout`` seconds or sends something that is not an answer fails with
-    ``LearnerSideStopped``; the next call starts a fresh learner's side, ``RESTARTS`` times
-    at most.
+    ``LearnerSideStopped``, and so does every later call of the same test (hypothesis would
+    otherwise start a learner's side for each example it shrinks); the next test gets a fresh
+    learner's side, ``RESTARTS`` times at most.
     """
 
     def __init__(self, root: Path, *, visible: Sequence[Path] = (), timeout: float = CALL_TIMEOUT):
@@ -222,6 +234,7 @@ class LearnerProcess:
         self.visible = [Path(path).resolve() for path in visible]
         self.timeout = timeout
         self.starts = 0
+        self._stopped: tuple[str, str] | None = None  # (the test it stopped in, why)
         self._channel: socket.socket | None = None
         self._process: subprocess.Popen | None = None
         self._scratch: Path | None = None  # the box's writable folder
@@ -235,6 +248,16 @@ class LearnerProcess:
         ``kata``'s guarded module: its result as plain data."""
         label = (f"{kata.module}.{args[0]}()" if function is _call_public
                  else f"the scenario {function.__name__}()")
+        test = os.environ.get("PYTEST_CURRENT_TEST", "").rsplit(" ", 1)[0]
+        if self._stopped is None or not test or self._stopped[0] != test:
+            try:
+                return self._answer(kata, function, args, kwargs, label)
+            except _NoAnswer as stopped:
+                self._stopped = (test, str(stopped))
+        # one place raises it, so hypothesis sees the same failure each time it replays
+        raise LearnerSideStopped(self._stopped[1])
+
+    def _answer(self, kata: Kata, function, args: tuple, kwargs: dict, label: str) -> object:
         if self._channel is None:
             self._start(label)
         request = {"kata": kata.folder, "module": function.__module__,
@@ -247,7 +270,7 @@ class LearnerProcess:
                              deadline=time.monotonic() + self.timeout)
             _check_answer(answer)
         except (OSError, TimeoutError, NotAnAnswer) as problem:
-            raise LearnerSideStopped(self._stopped(problem, label)) from None
+            raise _NoAnswer(self._why_stopped(problem, label)) from None
         sys.stdout.write(answer["stdout"])  # pytest captures it as the test's output
         sys.stderr.write(answer["stderr"])
         if "error" in answer:
@@ -256,7 +279,7 @@ class LearnerProcess:
 
     def _start(self, label: str) -> None:
         if self.starts > RESTARTS:
-            raise LearnerSideStopped(f"the learner's side stopped {self.starts} times in this "
+            raise _NoAnswer(f"the learner's side stopped {self.starts} times in this "
                                      f"run; {label} was not run")
         self.starts += 1
         self.close()  # what is left of the learner's side before, if it stopped
@@ -279,7 +302,7 @@ class LearnerProcess:
                     self._channel, _ = listener.accept()
                 except socket.timeout:
                     if self._process.poll() is not None or time.monotonic() > deadline:
-                        raise LearnerSideStopped(self._stopped(
+                        raise _NoAnswer(self._why_stopped(
                             ChannelClosed() if self._process.poll() is not None
                             else TimeoutError(), label)) from None
         address.unlink()  # one connection, made: nothing else can connect
@@ -307,7 +330,7 @@ class LearnerProcess:
         return sandbox.boxed(argv, read_only=visible, scratch=self._scratch, env=environment,
                              memory_limit=_memory_limit(), chdir=here if shown else self._scratch)
 
-    def _stopped(self, problem: Exception, label: str) -> str:
+    def _why_stopped(self, problem: Exception, label: str) -> str:
         """Why ``label`` got no answer, in words; the process is ended first."""
         if isinstance(problem, TimeoutError):
             why = (f"the learner's code sent no answer in {self.timeout:g} s while running "
