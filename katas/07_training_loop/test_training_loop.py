@@ -369,9 +369,10 @@ def test_fit_clears_gradients_before_each_backward_and_validates_without_them(im
     batches = len(settings["sizes"])
     expected = {"forward": batches, "backward": batches, "step": batches, "validate": 2}
     assert_value(counts, {name: count * settings["epochs"] for name, count in expected.items()},
-                 call=f"the calls fit made over {settings['epochs']} epochs of {batches} training "
-                      f"batches and 2 validation batches (for each batch: zero_grad, forward, "
-                      f"backward, step; each validation batch once per epoch); it did {names}")
+                 call=f"fit over {settings['epochs']} epochs of {batches} training batches and 2 "
+                      f"validation batches should, for each training batch, zero_grad, forward, "
+                      f"backward and step, and validate each validation batch once per epoch. It "
+                      f"made these calls: {names}. Counted, they")
     pending_gradients = False
     for name, grad_enabled in got["events"]:
         if name == "backward":
@@ -398,13 +399,14 @@ def test_fit_reports_validation_loss_and_accuracy_over_all_examples(impl):
     problem = (7, [8, 8, 5], 2, 0.0, VALID_SIZES)
     got = impl.scenario(train_with_fit, *problem)
     expected = _reference_fit(*problem)
-    call = f"fit(..., epochs=2, valid_dl=<batches of sizes {VALID_SIZES}>)"
+    call = (f"fit(..., epochs=2, valid_dl=<batches of sizes {VALID_SIZES}>), whose validation "
+            f"loss and accuracy are averaged over all examples, not over batches:")
     # each example's loss weighs the same; the learner's sum of batch sums and the
     # oracle's one mean differ by a few roundings of numbers of size `loss`
     _assert_floats(got["valid_loss"], expected["valid_loss"], rel=64 * unit_roundoff(torch.float32),
-                   call=f"{call}: history.valid_loss (the mean over all examples)")
+                   call=f"{call} history.valid_loss")
     _assert_floats(got["valid_accuracy"], expected["valid_accuracy"], rel=4 * unit_roundoff(torch.float32),
-                   call=f"{call}: history.valid_accuracy (the fraction of all examples)")
+                   call=f"{call} history.valid_accuracy")
 
 
 _NUMBER = re.compile(r"[-+]?(\d+(?:\.(\d*))?|\.(\d+))(?:[eE]([-+]?\d+))?(%?)")
@@ -445,8 +447,9 @@ def test_fit_prints_each_epochs_validation_loss_and_accuracy(impl):
         assert_contract(found is not None,
                         f"fit(..., epochs=3, valid_dl=<batches of sizes [5, 3]>, log_every=1) should "
                         f"print, after epoch {epoch + 1}, a line holding its validation loss "
-                        f"{loss:.4f} and accuracy {accuracy:.4f} (as numbers, in any format); after "
-                        f"the line of the epoch before, it printed:\n{chr(10).join(lines[position:]) or '(nothing)'}",
+                        f"{loss:.4f} and accuracy {accuracy:.4f} (as numbers, in any format; when "
+                        f"history.valid_loss is wrong too, fix that first); after the line of the "
+                        f"epoch before, it printed:\n{chr(10).join(lines[position:]) or '(nothing)'}",
                         contract="fit.progress")
         position = found + 1
 

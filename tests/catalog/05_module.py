@@ -106,3 +106,48 @@ class ModuleWalkingAttributes(Module):
 class LogRegWithLayers(LogReg):
     def forward(self, x):
         return LogSoftmax()(x.flatten(1) @ self.l1_w + self.l1_b)
+
+
+@mistake("Module", "zero_grad() zeroes p.grad in place, which crashes on a fresh model whose gradients are None",
+         caught_by=["test_zero_grad_of_a_fresh_model_does_nothing", "test_zero_grad_clears_every_gradient"])
+class ModuleZeroingMissingGradients(Module):
+    def zero_grad(self):
+        for parameter in self.parameters():
+            parameter.grad.zero_()
+
+
+@alternative("Module", "zero_grad() zeroes the gradients that exist in place, and a forgotten "
+                       "super().__init__ is an AttributeError worded without the parentheses")
+class ModuleZeroingInPlace(Module):
+    def __setattr__(self, name, value):
+        if isinstance(value, (nn.Parameter, Module)) and "_children" not in vars(self):
+            raise AttributeError(f"{type(self).__name__}.{name}: call super().__init__ first")
+        super().__setattr__(name, value)
+
+    def zero_grad(self):
+        for parameter in self.parameters():
+            if parameter.grad is not None:
+                parameter.grad.zero_()
+
+
+@alternative("Module", "keeps parameters and children in one registry and forgets super().__init__ "
+                       "with the AttributeError of a missing attribute")
+class ModuleWithOneRegistry(Module):
+    def __init__(self):
+        object.__setattr__(self, "_registry", {})
+
+    def __setattr__(self, name, value):
+        registry = self._registry  # AttributeError before super().__init__(), as Python words it
+        registry.pop(name, None)
+        if isinstance(value, (nn.Parameter, Module)):
+            registry[name] = value
+        object.__setattr__(self, name, value)
+
+    def parameters(self):
+        seen = set()
+        own = [v for v in self._registry.values() if isinstance(v, nn.Parameter)]
+        children = [v for v in self._registry.values() if isinstance(v, Module)]
+        for parameter in own + [p for child in children for p in child.parameters()]:
+            if id(parameter) not in seen:
+                seen.add(id(parameter))
+                yield parameter

@@ -76,3 +76,19 @@ class DataLoaderBySplit(DataLoader):
         if self.drop_last and batches and len(batches[-1]) < self.batch_size:
             batches = batches[:-1]
         return (self.dataset[indices] for indices in batches)
+
+
+@alternative("Dataset", "names both lengths, not the shapes, when they differ")
+class DatasetNamingLengths(Dataset):
+    def __init__(self, x, y):
+        if len(x) != len(y):
+            raise ValueError(f"{len(x)} inputs but {len(y)} targets")
+        self.x, self.y = x, y
+
+
+@alternative("DataLoader", "refuses a batch size below 1 in its own words")
+class DataLoaderWithItsOwnWords(DataLoader):
+    def __init__(self, dataset, batch_size=64, shuffle=False, drop_last=False, generator=None):
+        if batch_size <= 0:
+            raise ValueError("a batch needs at least one example")
+        super().__init__(dataset, batch_size, shuffle, drop_last, generator)

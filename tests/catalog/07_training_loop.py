@@ -144,6 +144,123 @@ class SGDWithVelocityDict(SGD):
                 p.grad.zero_()
 
 
+@mistake("fit", "averages the validation loss and accuracy over batches, not over examples",
+         caught_by=["test_fit_reports_validation_loss_and_accuracy_over_all_examples"])
+def fit_averaging_over_batches(model, loss_fn, opt, train_dl, epochs=1, valid_dl=None, log_every=100):
+    history = History()
+    for _ in range(epochs):
+        for xb, yb in train_dl:
+            opt.zero_grad()
+            loss = loss_fn(model(xb), yb)
+            loss.backward()
+            opt.step()
+            history.train_loss.append(loss.item())
+        if valid_dl is not None:
+            losses, accuracies = [], []
+            with torch.no_grad():
+                for xb, yb in valid_dl:
+                    out = model(xb)
+                    losses.append(loss_fn(out, yb).item())
+                    accuracies.append(accuracy(out, yb))
+            history.valid_loss.append(sum(losses) / len(losses))
+            history.valid_accuracy.append(sum(accuracies) / len(accuracies))
+            print(f"valid loss {history.valid_loss[-1]:.4f}, accuracy {history.valid_accuracy[-1]:.4f}")
+    return history
+
+
+@mistake("fit", "keeps the loss tensors, graphs and all, in History instead of floats",
+         caught_by=["test_fit_trains_exactly_as_the_lesson_loop_does"])
+def fit_keeping_loss_tensors(model, loss_fn, opt, train_dl, epochs=1, valid_dl=None, log_every=100):
+    history = History()
+    for _ in range(epochs):
+        for xb, yb in train_dl:
+            opt.zero_grad()
+            loss = loss_fn(model(xb), yb)
+            loss.backward()
+            opt.step()
+            history.train_loss.append(loss)
+        if valid_dl is not None:
+            valid_loss, valid_accuracy = _evaluate(model, loss_fn, valid_dl)
+            history.valid_loss.append(valid_loss)
+            history.valid_accuracy.append(valid_accuracy)
+            print(f"valid loss {valid_loss:.4f}, accuracy {valid_accuracy:.4f}")
+    return history
+
+
+@alternative("SGD", "updates p.data -= lr * v, the lesson's idiom, without torch.no_grad()")
+class SGDThroughData(SGD):
+    def step(self):
+        for index, p in enumerate(self.params):
+            if p.grad is None:
+                continue
+            d_p = p.grad.data + self.weight_decay * p.data
+            if self.momentum:
+                v = self.velocities[index]
+                d_p = d_p.clone() if v is None else self.momentum * v + d_p
+                self.velocities[index] = d_p
+            p.data -= self.lr * d_p
+
+
+@alternative("SGD", "steps each parameter in a method that receives it: p -= lr * v under torch.no_grad()")
+class SGDWithAnUpdateMethod(SGD):
+    def step(self):
+        with torch.no_grad():
+            for index, p in enumerate(self.params):
+                if p.grad is not None:
+                    self.update(p, index)
+
+    def update(self, p, index):
+        d_p = p.grad + self.weight_decay * p
+        if self.momentum:
+            v = self.velocities[index]
+            d_p = d_p.clone() if v is None else self.momentum * v + d_p
+            self.velocities[index] = d_p
+        p -= self.lr * d_p
+
+
+@alternative("fit", "prints epoch, loss and accuracy as bare values, as fastai's fit does "
+                    "(tensors summed per example)")
+def fit_printing_like_fastai(model, loss_fn, opt, train_dl, epochs=1, valid_dl=None, log_every=100):
+    history = History()
+    for epoch in range(epochs):
+        for xb, yb in train_dl:
+            loss = loss_fn(model(xb), yb)
+            loss.backward()
+            opt.step()
+            opt.zero_grad()
+            history.train_loss.append(loss.item())
+        if valid_dl is not None:
+            tot_loss, tot_acc, count = 0.0, 0.0, 0
+            with torch.no_grad():
+                for xb, yb in valid_dl:
+                    pred = model(xb)
+                    tot_loss += loss_fn(pred, yb) * len(yb)
+                    tot_acc += (pred.argmax(dim=1) == yb).float().mean() * len(yb)
+                    count += len(yb)
+            print(epoch, tot_loss / count, tot_acc / count)
+            history.valid_loss.append((tot_loss / count).item())
+            history.valid_accuracy.append((tot_acc / count).item())
+    return history
+
+
+@alternative("fit", "prints the accuracy as a percentage, and nothing per batch")
+def fit_printing_percentages(model, loss_fn, opt, train_dl, epochs=1, valid_dl=None, log_every=100):
+    history = History()
+    for epoch in range(epochs):
+        for xb, yb in train_dl:
+            opt.zero_grad()
+            loss = loss_fn(model(xb), yb)
+            loss.backward()
+            opt.step()
+            history.train_loss.append(loss.item())
+        if valid_dl is not None:
+            valid_loss, valid_accuracy = _evaluate(model, loss_fn, valid_dl)
+            history.valid_loss.append(valid_loss)
+            history.valid_accuracy.append(valid_accuracy)
+            print(f"Epoch {epoch}: val_loss={valid_loss:.3f}, acc={100 * valid_accuracy:.1f}%")
+    return history
+
+
 @alternative("SGD", "updates p.data -= lr * v in a private helper method that receives p and v")
 class SGDWithAPrivateDataUpdate(SGD):
     def step(self):
