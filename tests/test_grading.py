@@ -1,8 +1,12 @@
 """``kata release`` and ``kata verify``, and what ``kata grade`` refuses before grading."""
 
+import json
 import os
+import signal
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 from kata import release
 from kata.manifest import REPO_ROOT, load_manifest
@@ -52,3 +56,40 @@ def test_grade_refuses_zero_workers_and_an_unwritable_result_before_grading(tmp_
                       str(tmp_path / "no" / "such" / "grades.json"))
     assert unwritable.returncode == 2 and "cannot write the results" in unwritable.stderr
     assert "Traceback" not in zero.stderr + unwritable.stderr
+
+
+def test_ctrl_c_stops_every_box_and_writes_the_partial_results(tmp_path):
+    learner = tmp_path / "slow" / "katas" / "03_matmul"
+    learner.mkdir(parents=True)
+    (learner / "matmul.py").write_text(
+        "import subprocess, sys, time\n"
+        "subprocess.Popen([sys.executable, '-c', '# kata-ctrl-c-test\\nimport time; time.sleep(300)'],"
+        " start_new_session=True)\n"
+        "time.sleep(300)\n")
+    report = tmp_path / "grades.json"
+    grader = subprocess.Popen(
+        [sys.executable, "-m", "kata", "grade", str(tmp_path / "slow"), "--only", "3",
+         "--json", str(report)], cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True, env={**os.environ, "PYTHONPATH": str(REPO_ROOT / "src")})
+    deadline = time.monotonic() + 240
+    while not _running("kata-ctrl-c-test") and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert _running("kata-ctrl-c-test"), "the learner's code never started"
+    grader.send_signal(signal.SIGINT)
+    _, errors = grader.communicate(timeout=120)
+    assert grader.returncode == 130, errors
+    kata_ = json.loads(report.read_text())["learners"][0]["katas"][0]
+    assert (kata_["state"], kata_["points"]) == ("stopped", 0)
+    assert "interrupted" in kata_["message"]
+    time.sleep(1)
+    assert not _running("kata-ctrl-c-test")
+
+
+def _running(marker: str) -> bool:
+    for process in Path("/proc").iterdir():
+        try:
+            if process.name.isdigit() and marker.encode() in (process / "cmdline").read_bytes():
+                return True
+        except OSError:  # it ended while we looked
+            pass
+    return False

@@ -233,13 +233,15 @@ def _unreadable(target: str, problem: str) -> dict:
             "max_points": 0, "katas": [], "tests": []}
 
 
-def _graded(target: str, katas: Sequence[Kata], jobs: dict[str, Future | KataProgress]) -> dict:
+def _graded(target: str, katas: Sequence[Kata], jobs: dict[str, Future | KataProgress],
+            finished: set[Future] | None = None) -> dict:
+    """``target``'s result from its jobs; only those in ``finished`` count (None: all)."""
     entries = []
     for kata in katas:
         job = jobs[kata.folder]
         if isinstance(job, KataProgress):
             entries.append(job)
-        elif job.done() and not job.cancelled():
+        elif finished is None or job in finished:
             entries.append(job.result())
         else:
             entries.append(KataProgress(kata, STOPPED, reason="not graded: grading was interrupted"))
@@ -256,8 +258,8 @@ def grade_targets(targets: Sequence[str], checkout: Path, katas: Sequence[Kata],
     jobs: dict[str, dict[str, Future | KataProgress]] = {}
     problems: dict[str, str] = {}
 
-    def results() -> list[dict]:
-        return [_graded(target, katas, jobs[target]) if target in jobs
+    def results(finished: set[Future] | None = None) -> list[dict]:
+        return [_graded(target, katas, jobs[target], finished) if target in jobs
                 else _unreadable(target, problems.get(target, "not graded: grading was interrupted"))
                 for target in targets]
 
@@ -284,10 +286,12 @@ def grade_targets(targets: Sequence[str], checkout: Path, katas: Sequence[Kata],
                   if isinstance(job, Future)])
             graded = results()
         except KeyboardInterrupt:
+            finished = {job for target in jobs.values() for job in target.values()
+                        if isinstance(job, Future) and job.done() and not job.cancelled()}
             pool.shutdown(wait=False, cancel_futures=True)
             stop_boxes()
             pool.shutdown(wait=True)
-            raise GradingInterrupted(results()) from None
+            raise GradingInterrupted(results(finished)) from None
         pool.shutdown()
         return graded
 
