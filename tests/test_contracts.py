@@ -2,6 +2,8 @@
 named in the manifest, stated in its function's docstring and enforced by a test through a
 kata.assertions helper (see kata.contracts)."""
 
+import inspect
+
 import pytest
 
 from kata import assertions, contracts
@@ -20,8 +22,10 @@ def test_every_compared_function_shows_what_it_returns(kata):
     assert contracts.returns_problems(kata) == []
 
 
-def test_the_scan_knows_every_contract_helper():
-    assert contracts.CONTRACT_HELPERS == assertions.CONTRACT_HELPERS
+def test_every_contract_helper_requires_a_contract():
+    for name in contracts.CONTRACT_HELPERS:
+        parameter = inspect.signature(getattr(assertions, name)).parameters["contract"]
+        assert parameter.kind is parameter.KEYWORD_ONLY and parameter.default is parameter.empty, name
 
 
 KATA_01 = MANIFEST.kata("01")

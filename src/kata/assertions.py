@@ -30,12 +30,9 @@ from pathlib import Path
 
 import torch
 
+from kata.contracts import CONTRACT_HELPERS  # noqa: F401  (the helpers below, by name)
 from kata.loader import Foreign
 from kata.manifest import load_manifest
-
-#: the helpers that check a demand beyond values; each takes ``contract="function.key"``
-CONTRACT_HELPERS = ("raises", "raises_value_error", "assert_type", "assert_contract",
-                    "assert_mentions")
 
 
 class Mismatch(AssertionError):

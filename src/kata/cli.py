@@ -104,7 +104,7 @@ def render_board(progress: list[KataProgress], workspace: Workspace) -> str:
               f"  read   {Path('katas', kata.folder, 'README.md').as_posix()}",
               f"  run    kata run {kata.number:02d}   (or: pytest katas/{kata.folder})"]
     lines += _next_step(current)
-    lines.append(_hint_line(kata, workspace))
+    lines.append(_hint_line(current, workspace, indent="  "))
     return "\n".join(lines)
 
 
@@ -120,11 +120,17 @@ def _next_step(entry: KataProgress) -> list[str]:
     return [f"  first failing test: {failure.name}", _indent(failure.message or failure.outcome)]
 
 
-def _hint_line(kata: Kata, workspace: Workspace) -> str:
+def _hint_line(entry: KataProgress, workspace: Workspace, indent: str = "") -> str:
+    """The hint for the function whose test fails first, at the level ``kata hint`` has
+    reached for it; where no test fails, the command and how many hints are shown."""
+    kata, failure = entry.kata, entry.first_failure
+    if failure is not None and failure.functions and entry.state not in (BROKEN, STOPPED, NEEDS_MNIST):
+        functions = [function for function in kata.hints if function in failure.functions]
+        return "\n".join(indent + line for line in workspace.reached_hints(kata, functions))
     shown = sum(workspace.hints_shown(kata, function) for function in kata.hints)
     total = sum(len(hints) for hints in kata.hints.values())
-    return (f"  hint   kata hint {kata.number:02d} [NAME]   ({shown} of {total} hints shown so far, "
-            f"each function has its own)")
+    return (f"{indent}hint   kata hint {kata.number:02d} [NAME]   ({shown} of {total} hints shown "
+            f"so far, each function has its own)")
 
 
 def render_run(entry: KataProgress, workspace: Workspace, function: str | None = None) -> str:
@@ -151,7 +157,7 @@ def render_run(entry: KataProgress, workspace: Workspace, function: str | None =
         if len(failing) > shown:
             lines += ["", f"  ... and {len(failing) - shown} more failing tests "
                           f"(pytest katas/{kata.folder} lists them all)"]
-    lines += ["", _hint_line(kata, workspace).strip()]
+    lines += ["", _hint_line(entry, workspace)]
     return "\n".join(lines)
 
 

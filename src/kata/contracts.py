@@ -34,8 +34,8 @@ from pathlib import Path
 
 from kata.manifest import REPO_ROOT, Kata
 
-#: kept in step with kata.assertions.CONTRACT_HELPERS (tests/test_contracts.py checks it);
-#: written out here so that this scan never imports torch
+#: the helpers of kata.assertions that check a demand beyond values, each with a required
+#: ``contract="function.key"`` (named here, where the scan needs them without torch)
 CONTRACT_HELPERS = ("raises", "raises_value_error", "assert_type", "assert_contract",
                     "assert_mentions")
 #: the helpers that compare values and state nothing else

@@ -244,20 +244,6 @@ def failure_summary(excinfo: pytest.ExceptionInfo, root: Path) -> str:
     return "\n".join(part for part in (text, notes) if part)
 
 
-def reached_hints(kata: Kata, functions: list[str], checkout: Path) -> list[str]:
-    """For each of ``functions`` (the failing test's markers), the highest hint that
-    ``kata hint`` has shown in the checkout, or its first when none has been; and how to see
-    the next one."""
-    workspace, manifest = Workspace(checkout), load_manifest()
-    lines = []
-    for function in functions:
-        reached = max(workspace.hints_shown(kata, function), 1)
-        lines.append(manifest.hint(kata, function, reached))
-        if reached < len(kata.hints[function]):
-            lines.append(f"  (kata hint {kata.number:02d} {function} shows the next)")
-    return lines
-
-
 def short_failure(excinfo: pytest.ExceptionInfo, kata: Kata, root: Path,
                   hints: list[str]) -> str:
     """The report pytest prints: the summary, then the hints of the function that failed."""
@@ -284,7 +270,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         if item.config.option.tbstyle == "auto":
             report.longrepr = short_failure(
                 call.excinfo, kata, item.config.stash[IMPL_ROOT],
-                reached_hints(kata, _functions(item, kata), item.config.rootpath))
+                Workspace(item.config.rootpath).reached_hints(kata, _functions(item, kata)))
     if RECORDER in item.config.stash and (report.when == "call" or not report.passed):
         if report.skipped and isinstance(report.longrepr, tuple):
             summary = report.longrepr[2]

@@ -16,7 +16,7 @@ import re
 import time
 from pathlib import Path
 
-from kata.manifest import REPO_ROOT, Kata
+from kata.manifest import REPO_ROOT, Kata, load_manifest
 
 
 class NotACheckout(Exception):
@@ -62,6 +62,17 @@ class Workspace:
         shown so far."""
         shown = self._state().get("hints_shown", {}).get(kata.folder)
         return shown.get(function, 0) if isinstance(shown, dict) else 0  # older state: a count per kata
+
+    def reached_hints(self, kata: Kata, functions: list[str]) -> list[str]:
+        """For each of ``functions`` (a failing test's), the highest hint that ``kata hint``
+        has shown, or its first when none has been, and how to see the next one."""
+        lines = []
+        for function in functions:
+            reached = max(self.hints_shown(kata, function), 1)
+            lines.append(load_manifest().hint(kata, function, reached))
+            if reached < len(kata.hints[function]):
+                lines.append(f"  (kata hint {kata.number:02d} {function} shows the next)")
+        return lines
 
     def show_next_hint(self, kata: Kata, function: str) -> int:
         """Count one more hint of ``function`` as shown (up to all of them); the new count."""

@@ -175,6 +175,19 @@ def broadcast_to_sized(x, shape):
     return x.as_strided(shape, [0 if p != t else s for p, t, s in zip(padded, shape, strides)])
 
 
+@mistake("broadcast_to", "returns a numpy view of x's memory instead of a tensor",
+         caught_by=["test_broadcast_to_matches_torch", "test_broadcast_to_shares_memory_with_stride_0"])
+def broadcast_to_in_numpy(x, shape):
+    import numpy as np
+
+    new_axes = len(shape) - x.dim()
+    if new_axes < 0 or any(s not in (1, t) for s, t in zip(x.shape, shape[new_axes:])):
+        raise ValueError(f"cannot broadcast {tuple(x.shape)} to {tuple(shape)}")
+    strides = [0] * new_axes + [0 if size == 1 else stride * x.element_size()
+                                for size, stride in zip(x.shape, x.stride())]
+    return np.lib.stride_tricks.as_strided(x.numpy(), shape, strides)
+
+
 @cheat("broadcast_to", "calls the dispatcher's expand, torch.ops.aten.expand", rule="no_broadcast_helpers",
        caught_by=["test_broadcast_to_matches_torch"])
 def broadcast_to_by_aten_expand(x, shape):

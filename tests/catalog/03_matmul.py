@@ -208,3 +208,10 @@ def matmul_by_a_for_loop_in_a_static_method(a, b):
     if a.dim() < 2 or b.dim() < 2 or a.shape[-1] != b.shape[-2]:
         raise ValueError(f"shapes {tuple(a.shape)} and {tuple(b.shape)} do not fit")
     return Product.product_by_columns(a, b)
+
+
+@alternative("matvec", "names the shapes as torch.Size in its own words")
+def matvec_worded_otherwise(m, c):
+    if m.ndim != 2 or c.ndim != 1 or m.shape[-1] != len(c):
+        raise ValueError(f"cannot multiply a {m.shape} matrix by a {c.shape} vector")
+    return (m * c).sum(-1, dtype=m.dtype)
