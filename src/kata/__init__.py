@@ -6,10 +6,13 @@
 - ``kata.magics``: the same in Jupyter (``%load_ext kata``: ``%kata``, ``%%kata`` cells), drawn
   by ``kata.html_views``; ``kata.notebook`` writes a kata's starter notebook and
   ``kata.definitions`` finds, shows and replaces one definition in a kata's file.
-- ``kata.manifest``: the kata list, hints and rules (read from ``manifest.toml``).
+- ``kata.manifest``: the kata list, each function's hints, the contracts and the rules (read
+  from ``manifest.toml``).
 - ``kata.plugin``: the pytest plugin (``--solutions``, ``--impl``, ``--device``, short reports).
 - ``kata.strategies``: the hypothesis strategies every kata's tests share.
-- ``kata.assertions`` and ``kata.tolerances``: how results are compared, and how closely.
+- ``kata.assertions`` and ``kata.tolerances``: how results are compared, and how closely;
+  every demand beyond values goes through an assertion that names its contract, and
+  ``kata.contracts`` proves from the source that the tests demand nothing else.
 - ``kata.guards``: the lesson's rules (no loops, no forbidden calls), enforced while code runs.
 - ``kata.loader``: imports the module under test and wraps its functions in their guards.
 - ``kata.stubs``: writes each stub from its reference solution.
