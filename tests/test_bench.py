@@ -32,6 +32,12 @@ def test_the_tiny_benchmark_prints_the_tables_and_writes_the_json(tmp_path, caps
     feedback = report["feedback"]
     assert list(feedback["katas"]) == ["01_broadcasting"] and "full_check" not in feedback
     assert feedback["katas"]["01_broadcasting"]["ratio"] > 0 and "x floor" in printed
+    loop = feedback["learner_loop"]
+    assert loop["kata"] == "01_broadcasting" and "thread_storm" not in feedback
+    for figure in ("first_run", "warm_run", "watch_save_to_verdict", "board_unchanged",
+                   "board_one_changed"):
+        assert 0 < loop[figure]["min_s"] <= loop[figure]["median_s"] <= loop[figure]["max_s"]
+    assert "kata watch: save to verdict" in printed and "kata (board), nothing changed" in printed
 
 
 def test_the_ladder_skips_rungs_that_would_run_for_hours_and_says_why():
@@ -39,6 +45,12 @@ def test_the_ladder_skips_rungs_that_would_run_for_hours_and_says_why():
     loop = next(e for e in entries if e["rows"] == 200 and e["rung"] == "Python triple loop")
     assert "1,568,000 Python iterations" in loop["skipped"]
     assert all("median_s" in e for e in entries if e["rows"] == 200 and e is not loop)
+
+
+def test_busy_cores_keeps_processes_running_and_stops_them():
+    with bench.busy_cores(2):
+        running = int(open("/proc/loadavg").read().split()[3].split("/")[0])
+    assert running >= 2  # the two spinners (and this process)
 
 
 def test_the_loop_rungs_compute_the_product():

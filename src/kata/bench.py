@@ -13,6 +13,12 @@ Three tables, each figure repeated (median, and the spread from fastest to slowe
    ratio, and the test accuracy each reached.
 3. **Feedback time**: the wall time of ``pytest katas/NN --solutions`` for each kata beside
    the floor (``python -c "import torch"``), and of the repository's full check (``pytest``).
+4. **The learner's loop** in a scratch copy of the checkout (katas solved, except with
+   ``--tiny``), beside the same floor: ``kata run 03`` with the warm worker up, a save seen by
+   ``kata watch`` until its verdict is printed, the board with nothing changed and with one
+   kata changed; and ``pytest katas/08_mnist --solutions`` on a quiet machine and with one
+   busy process per core beside it (the benchmark starts and stops them), with the harness's
+   thread choice and with torch's default of one thread per core.
 
     python -m kata.bench                    # on CUDA when there is one, else the CPU
     python -m kata.bench --device cpu --repeats 7 --json bench.json
@@ -28,9 +34,13 @@ import io
 import json
 import os
 import platform
+import queue
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -40,6 +50,7 @@ from torch import nn
 from kata.loader import import_kata
 from kata.manifest import REPO_ROOT, load_manifest
 from kata.mnist_data import load_mnist
+from kata.threads import usable_cores
 
 BATCH_SIZE, LEARNING_RATE, MOMENTUM = 64, 0.005, 0.9
 #: Python iterations a ladder rung may take; past it, the rung is skipped (minutes or hours)
@@ -275,6 +286,127 @@ def feedback_times(repeats: int, katas: list[str], full_check: bool) -> dict:
     return result
 
 
+def _scratch_checkout(target: Path, solved: bool) -> Path:
+    """A copy of this checkout to measure the learner's loop in, its katas solved (the
+    reference solutions copied in) or untouched stubs."""
+    for name in ("katas", "solutions", "src", "conftest.py", "pyproject.toml"):
+        source = REPO_ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, target / name, ignore=shutil.ignore_patterns(
+                "__pycache__", ".hypothesis", ".kata", "*.egg-info"))
+        else:
+            shutil.copy2(source, target / name)
+    if solved:
+        for kata in load_manifest().katas:
+            shutil.copy2(kata.path_in(target / "solutions"), kata.path_in(target / "katas"))
+    return target
+
+
+def _save(path: Path) -> None:
+    """What an editor's save does to ``path`` that changes it: a new comment at the end."""
+    path.write_text(path.read_text(encoding="utf-8") + f"\n# saved at {time.time()}\n",
+                    encoding="utf-8")
+
+
+def _lines_of(process: subprocess.Popen) -> queue.Queue:
+    """(time, line) for each line the process prints, as it prints it."""
+    lines: queue.Queue = queue.Queue()
+
+    def read():
+        for line in process.stdout:
+            lines.put((time.perf_counter(), line))
+    threading.Thread(target=read, daemon=True).start()
+    return lines
+
+
+def _wait_for(lines: queue.Queue, text: str, seconds: float = 600) -> float:
+    """When the first line holding ``text`` came."""
+    deadline = time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        when, line = lines.get(timeout=max(0.0, deadline - time.perf_counter()))
+        if text in line:
+            return when
+    raise TimeoutError(f"no {text!r} within {seconds} s")
+
+
+def watch_times(kata_command: list[str], kata, root: Path, repeats: int, env: dict) -> list[float]:
+    """Seconds from a save of ``kata``'s module to ``kata watch`` printing its verdict."""
+    process = subprocess.Popen([*kata_command, "watch", kata.folder], cwd=root, text=True,
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                               stderr=subprocess.DEVNULL, env=env)
+    try:
+        lines = _lines_of(process)
+        _wait_for(lines, f"Watching katas/{kata.folder}")
+        times = []
+        for _ in range(repeats):
+            time.sleep(0.5)  # as a learner would: the watch is idle when the save comes
+            saved = time.perf_counter()
+            _save(kata.path_in(root / "katas"))
+            times.append(_wait_for(lines, f"{kata.folder}: ") - saved)
+            _wait_for(lines, f"Watching katas/{kata.folder}")
+        process.stdin.write("q\n")
+        process.stdin.flush()
+        process.wait(timeout=30)
+        return times
+    finally:
+        process.kill()
+
+
+def learner_loop(repeats: int, kata_name: str, solved: bool) -> dict:
+    """Wall times of the learner's commands in a scratch checkout (see the module's doc)."""
+    kata = load_manifest().kata(kata_name)
+    with tempfile.TemporaryDirectory() as scratch:
+        root = _scratch_checkout(Path(scratch), solved)
+        env = {"PYTHONPATH": str(root / "src")}
+        command = [sys.executable, "-m", "kata", "--root", str(root)]
+        _wall([*command, "stop"], env)
+        try:
+            result = {"first_run": _spread([_wall([*command, "run", kata.folder], env)]),
+                      "warm_run": _spread([_wall([*command, "run", kata.folder], env)
+                                           for _ in range(repeats)])}
+            _wall(command, env)  # the board learns every kata's verdict
+            result["board_unchanged"] = _spread([_wall(command, env) for _ in range(repeats)])
+            changed = []
+            for _ in range(repeats):
+                _save(kata.path_in(root / "katas"))
+                changed.append(_wall(command, env))
+            result["board_one_changed"] = _spread(changed)
+            result["watch_save_to_verdict"] = _spread(
+                watch_times(command, kata, root, repeats, {**os.environ, **env}))
+        finally:
+            _wall([*command, "stop"], env)
+    result["kata"] = kata.folder
+    return result
+
+
+@contextlib.contextmanager
+def busy_cores(count: int):
+    """``count`` processes that keep one core busy each, for as long as the block runs."""
+    spinners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(count)]
+    try:
+        time.sleep(0.5)  # they are running before the measured command starts
+        yield
+    finally:
+        for spinner in spinners:
+            spinner.kill()
+            spinner.wait()
+
+
+def thread_storm(kata: str) -> dict:
+    """``pytest katas/KATA --solutions`` quiet and beside one busy process per core, with the
+    harness's thread choice and with torch's default (one thread per core)."""
+    cores = usable_cores()
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"katas/{kata}",
+               "--solutions"]
+    torch_default = {"OMP_NUM_THREADS": str(cores)}
+    result = {"kata": kata, "cores": cores,
+              "quiet_chosen": _wall(command), "quiet_torch_default": _wall(command, torch_default)}
+    with busy_cores(cores):
+        result["busy_chosen"] = _wall(command)
+        result["busy_torch_default"] = _wall(command, torch_default)
+    return result
+
+
 def machine(device: torch.device) -> str:
     """The processor (or GPU) the figures were measured on."""
     if device.type == "cuda":
@@ -326,10 +458,47 @@ def table(report: dict) -> str:
         for kata, row in feedback["katas"].items():
             lines.append(f"  {'pytest katas/' + kata + ' --solutions':<42} {row['median_s']:>7.2f} "
                          f"{row['min_s']:>8.2f} {row['max_s']:>8.2f} {row['ratio']:>8.2f}")
+        if "learner_loop" in feedback:
+            lines += ["", *_learner_loop_table(feedback["learner_loop"], floor)]
+        if "thread_storm" in feedback:
+            lines += ["", *_storm_table(feedback["thread_storm"])]
         if "full_check" in feedback:
             lines.append(f"  {'pytest --hypothesis-profile=ci (full check)':<42} "
                          f"{feedback['full_check']['median_s']:>7.1f}   (one run)")
     return "\n".join(lines).rstrip()
+
+
+#: the targets of issue 12, in floors (None: compared with another figure, see the table)
+_LOOP_ROWS = (("first_run", "kata run {kata} (starts the worker)", None),
+              ("warm_run", "kata run {kata}, worker up", 0.3),
+              ("watch_save_to_verdict", "kata watch: save to verdict", 0.5),
+              ("board_unchanged", "kata (board), nothing changed", 0.2),
+              ("board_one_changed", "kata (board), {kata} changed", None))
+
+
+def _learner_loop_table(loop: dict, floor: float) -> list[str]:
+    lines = [f"The learner's loop (wall, seconds), {loop['kata']}:",
+             f"  {'command':<42} {'median':>7} {'fastest':>8} {'slowest':>8} {'x floor':>8}  target"]
+    for key, label, target in _LOOP_ROWS:
+        row = loop[key]
+        if key == "board_one_changed":
+            limit = loop["warm_run"]["median_s"] + 0.1 * floor
+            goal = f"<= {limit:.2f} s (warm run + 0.1 floor)"
+        else:
+            goal = f"<= {target:g}" if target is not None else ""
+        lines.append(f"  {label.format(kata=loop['kata'][:2]):<42} {row['median_s']:>7.2f} "
+                     f"{row['min_s']:>8.2f} {row['max_s']:>8.2f} {row['median_s'] / floor:>8.2f}  {goal}")
+    return lines
+
+
+def _storm_table(storm: dict) -> list[str]:
+    quiet, busy = storm["quiet_chosen"], storm["busy_chosen"]
+    return [f"pytest katas/{storm['kata']} --solutions, {storm['cores']} cores (wall, seconds, one run each):",
+            f"  {'':<34} {'quiet':>7} {'busy':>7} {'busy/quiet':>11}",
+            f"  {'threads chosen by the harness':<34} {quiet:>7.2f} {busy:>7.2f} {busy / quiet:>11.2f}  (target <= 2)",
+            f"  {'torch default, one per core':<34} {storm['quiet_torch_default']:>7.2f} "
+            f"{storm['busy_torch_default']:>7.2f} {storm['busy_torch_default'] / quiet:>11.2f}",
+            "  (busy: one process per core spinning beside it, started and stopped by the benchmark)"]
 
 
 def _seconds(value: float) -> str:
@@ -346,9 +515,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=5, help="runs of each figure (default 5)")
     parser.add_argument("--tiny", action="store_true",
                         help="a quick check that the benchmark runs: small shapes and slices, "
-                             "2 repeats, kata 01 only for feedback, no full check")
+                             "2 repeats, kata 01 only for feedback (its stubs for the learner's "
+                             "loop), no full check, no exam beside busy cores")
     parser.add_argument("--skip-full-check", action="store_true",
                         help="leave out the full repository check (it takes minutes)")
+    parser.add_argument("--skip-storm", action="store_true",
+                        help="leave out kata 08 beside busy processes (four runs of the exam)")
     parser.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
     args = parser.parse_args(argv)
     choice = args.device if args.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
@@ -360,6 +532,12 @@ def main(argv: list[str] | None = None) -> int:
               "matmul": matmul_ladder(device, repeats, None if args.tiny else 60000),
               "epoch": epoch_comparison(device, repeats, limit),
               "feedback": feedback_times(repeats, katas, not (args.tiny or args.skip_full_check))}
+    # the tiny run: kata 01's stubs once each (the board then runs in seconds), no exam beside
+    # busy cores
+    report["feedback"]["learner_loop"] = learner_loop(1 if args.tiny else repeats,
+                                                      "01" if args.tiny else "03", solved=not args.tiny)
+    if not (args.tiny or args.skip_storm):
+        report["feedback"]["thread_storm"] = thread_storm("08_mnist")
     print(table(report))
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=1), encoding="utf-8")
