@@ -522,7 +522,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-storm", action="store_true",
                         help="leave out kata 08 beside busy processes (four runs of the exam)")
     parser.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
+    parser.add_argument("--grading", action="store_true",
+                        help="only the grading cost of the sandbox: each kata graded boxed and "
+                             "unboxed, in turns (kata.grading_cost)")
     args = parser.parse_args(argv)
+    if args.grading:
+        from kata import grading_cost
+        katas = load_manifest().katas[:1 if args.tiny else None]
+        print(grading_cost.table(grading_cost.sandbox_cost(katas, args.repeats), args.repeats))
+        return 0
     choice = args.device if args.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
     device = torch.device(choice)
     repeats, limit = (2, 2048) if args.tiny else (args.repeats, None)

@@ -167,6 +167,8 @@ def box_for(tree: Path, memory_limit: int | None, data: Sequence[Path] = ()
                    "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
     if data:
         environment["MNIST_DIR"] = str(data[0])
+    if "KATA_SANDBOX" in os.environ:  # switched off here: off for the learner's side too
+        environment["KATA_SANDBOX"] = os.environ["KATA_SANDBOX"]
 
     def box(command: list[str], scratch: Path) -> list[str]:
         return sandbox.boxed(command, read_only=[tree, *data], scratch=scratch, env=environment,

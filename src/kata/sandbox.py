@@ -75,7 +75,11 @@ def bwrap() -> Path | None:
 
 @functools.cache
 def availability() -> str | None:
-    """None when boxes can be built here; otherwise why not, in one sentence."""
+    """None when boxes can be built here; otherwise why not, in one sentence.
+    ``KATA_SANDBOX=off`` switches boxes off (to measure what they cost, or to debug); the
+    reports then say so like any other reason."""
+    if os.environ.get("KATA_SANDBOX") == "off":
+        return "switched off (KATA_SANDBOX=off)"
     if sys.platform != "linux":
         return f"bubblewrap needs Linux namespaces, and this is {sys.platform}"
     executable = bwrap()
