@@ -43,6 +43,36 @@ def test_a_tensor_operation_inside_a_loop_is_caught(tmp_path, body, loop):
         _run(module, "total", [NO_LOOPS], torch.ones(3))
 
 
+@pytest.mark.parametrize("body", [
+    "torch.stack(list(map(lambda j: (a * b[:, j]).sum(1), range(b.shape[1]))), dim=1)",
+    "functools.reduce(lambda x, y: x + y, (a * b).unbind(1))",
+    "columns(a, b, b.shape[1] - 1)",
+])
+def test_a_loop_in_disguise_is_caught(tmp_path, body):
+    """A function that map(), functools.reduce() or recursion calls over and over."""
+    module = _learner(tmp_path, f"""
+        import functools
+        import torch
+        def columns(a, b, j):
+            column = (a * b[:, j]).sum(1)[:, None]
+            return column if j == 0 else torch.cat([columns(a, b, j - 1), column], dim=1)
+        def product(a, b):
+            return {body}
+    """)
+    with pytest.raises(RuleViolation, match=r"`no_loops`: it runs torch\.\S+ in \S+, which .* calls over and over"):
+        _run(module, "product", [NO_LOOPS], torch.ones(3, 3), torch.ones(3, 3))
+
+
+def test_a_helper_called_from_two_places_is_no_loop(tmp_path):
+    module = _learner(tmp_path, """
+        def twice(x):
+            return helper(x) + helper(x)
+        def helper(x):
+            return x * 2
+    """)
+    assert torch.equal(_run(module, "twice", [NO_LOOPS], torch.ones(2)), torch.full((2,), 4.0))
+
+
 def test_walking_a_tensor_element_by_element_is_caught(tmp_path):
     module = _learner(tmp_path, """
         def first_two(x):

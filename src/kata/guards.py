@@ -3,7 +3,9 @@
 A rule, read from the manifest, may say any of:
 
 - ``loops``: no tensor operation may run inside a Python loop (``for``, ``while``, a
-  comprehension or a generator expression), and no tensor may be walked element by element
+  comprehension or a generator expression, or a function that ``map()``, ``filter()``,
+  ``functools.reduce()`` or recursion calls over and over: a second call of the same function
+  from the same spot), and no tensor may be walked element by element
   (``for v in t``, ``list(t)``, ``zip(t, ...)``, unpacking). Loops over plain Python values,
   such as a shape's sizes or axis numbers, are fine, and reading a tensor's metadata (shape,
   ``size()``, ``dim()``, ``ndim``, ``dtype``, ``device``, ``stride()``, ``numel()``, ``len``)
@@ -242,6 +244,10 @@ class _FunctionGuard(TorchFunctionMode):
         super().__init__()
         self.enforcer, self.entry = enforcer, entry
         self.inside = 0  # > 0 while a call this mode let through runs
+        #: (caller's code, caller's instruction, callee's code) -> the first frame seen
+        #: called from there: a second frame from the same spot is a call repeated by
+        #: map(), filter(), functools.reduce() or recursion
+        self.call_sites: dict[tuple[int, int, int], types.FrameType] = {}
         self.ops_guard: _OpGuard | None = None
 
     def __torch_function__(self, func, types_, args=(), kwargs=None):
@@ -282,6 +288,13 @@ class _FunctionGuard(TorchFunctionMode):
                     return (f"it runs {_operation_name(func)} inside {words} at "
                             f"{_readable_path(code.co_filename)}:{line} (in {code.co_name}), "
                             f"once per turn of the loop")
+                caller = frame.f_back
+                if caller is not None and caller is not self.entry:
+                    site = (id(caller.f_code), caller.f_lasti, id(code))
+                    if self.call_sites.setdefault(site, frame) is not frame:
+                        return (f"it runs {_operation_name(func)} in {code.co_name}, which "
+                                f"{_where(caller)} calls over and over (a loop in disguise: "
+                                f"map(), filter(), functools.reduce() or recursion)")
             frame = frame.f_back
         return None
 
