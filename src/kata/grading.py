@@ -32,6 +32,7 @@ by Ctrl-C (the results graded so far are written, the rest marked as not graded)
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -43,6 +44,7 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from pathlib import Path
 
 from kata import sandbox
+from kata.integrity import scan
 from kata.manifest import Kata, load_manifest
 from kata.progress import BROKEN, DONE, STOPPED, KataProgress, kata_progress
 
@@ -200,15 +202,27 @@ def _tail(output: str) -> str:
     return notice.format(keep) + output[-keep:]
 
 
-def result_of(target: str, entries: list[KataProgress]) -> dict:
-    """One learner's result: Exercism's results.json v3, plus the target and the points."""
+def integrity_flags(tree: Path, kata: Kata) -> list[str]:
+    """What the learner's module of ``kata`` in ``tree`` does that no kata needs, for the
+    instructor's review (``kata.integrity``; a flag is not a verdict)."""
+    module = kata.path_in(tree / "katas")
+    if not module.is_file():
+        return []
+    return [str(flag) for flag in scan(module.read_text(encoding="utf-8", errors="replace"))]
+
+
+def result_of(target: str, entries: list[KataProgress],
+              flags: dict[str, list[str]] | None = None) -> dict:
+    """One learner's result: Exercism's results.json v3, plus the target, the points and
+    the integrity flags (by kata folder)."""
     tests, katas = [], []
     for entry in entries:
         kata = entry.kata
         points = POINTS_PER_KATA if entry.state == DONE else 0
         katas.append({"kata": kata.folder, "state": entry.state, "points": points,
                       "max_points": POINTS_PER_KATA, "passed": entry.passed,
-                      "total": len(entry.counted), "message": entry.reason})
+                      "total": len(entry.counted), "message": entry.reason,
+                      "flags": (flags or {}).get(kata.folder, [])})
         if not entry.counted:  # no test reported: the kata's run itself is the entry
             tests.append({"name": kata.folder, "status": "error", "message": entry.reason,
                           "output": _tail(entry.output), "test_code": "",
@@ -236,7 +250,7 @@ def _unreadable(target: str, problem: str) -> dict:
 
 
 def _graded(target: str, katas: Sequence[Kata], jobs: dict[str, Future | KataProgress],
-            finished: set[Future] | None = None) -> dict:
+            flags: Callable[[Kata], list[str]], finished: set[Future] | None = None) -> dict:
     """``target``'s result from its jobs; only those in ``finished`` count (None: all)."""
     entries = []
     for kata in katas:
@@ -247,7 +261,7 @@ def _graded(target: str, katas: Sequence[Kata], jobs: dict[str, Future | KataPro
             entries.append(job.result())
         else:
             entries.append(KataProgress(kata, STOPPED, reason="not graded: grading was interrupted"))
-    return result_of(target, entries)
+    return result_of(target, entries, {kata.folder: flags(kata) for kata in katas})
 
 
 def grade_targets(targets: Sequence[str], checkout: Path, katas: Sequence[Kata], *, workers: int,
@@ -259,9 +273,10 @@ def grade_targets(targets: Sequence[str], checkout: Path, katas: Sequence[Kata],
     pool = ThreadPoolExecutor(max_workers=workers)
     jobs: dict[str, dict[str, Future | KataProgress]] = {}
     problems: dict[str, str] = {}
+    trees: dict[str, Callable[[Kata], list[str]]] = {}
 
     def results(finished: set[Future] | None = None) -> list[dict]:
-        return [_graded(target, katas, jobs[target], finished) if target in jobs
+        return [_graded(target, katas, jobs[target], trees[target], finished) if target in jobs
                 else _unreadable(target, problems.get(target, "not graded: grading was interrupted"))
                 for target in targets]
 
@@ -277,6 +292,7 @@ def grade_targets(targets: Sequence[str], checkout: Path, katas: Sequence[Kata],
                 tree = Path(scratch) / f"target-{number}"
                 tree.mkdir()
                 refused = grading_tree(tree, checkout, read, katas)
+                trees[target] = functools.partial(integrity_flags, tree)
                 box = box_for(tree, memory_limit, data)
                 jobs[target] = {kata.folder: KataProgress(kata, BROKEN, reason=refused[kata.folder])
                                 if kata.folder in refused else
@@ -371,5 +387,9 @@ def markdown(results: list[dict]) -> str:
             state = " ".join(state.replace("|", "\\|").split())
             parts.append(f"| `{kata['kata']}` | {state} | {kata['passed']}/{kata['total']} | "
                          f"{kata['points']}/{kata['max_points']} |")
+        flagged = [(kata["kata"], flag) for kata in result["katas"] for flag in kata["flags"]]
+        if flagged:
+            parts.append("\nFor your review (what no kata needs; not a verdict):\n")
+            parts += [f"- `{kata}` {flag}" for kata, flag in flagged]
         parts.append("")
     return "\n".join(parts)

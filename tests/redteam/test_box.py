@@ -194,3 +194,10 @@ def test_nothing_is_harmed_nothing_lingers_and_the_results_stay_as_written(grade
     for path in graded["results"]:
         assert path.read_bytes() == graded["written"][path], f"{path} was rewritten"
     assert not any(path.name.startswith(".") for path in graded["results"][0].parent.iterdir())
+
+
+def test_the_attacks_are_flagged_for_review_and_correct_solutions_are_not(graded):
+    flags = graded["by"]["reach_answers"]["katas"][0]["flags"]
+    assert any("import os" in flag for flag in flags) and any("socket" in flag for flag in flags)
+    assert graded["by"]["honest"]["katas"][0]["flags"] == []
+    assert "For your review" in graded["written"][graded["results"][1]].decode()
