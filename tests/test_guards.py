@@ -316,3 +316,21 @@ def test_loop_finder_docstring_examples_hold():
     from kata import loops
     result = doctest.testmod(loops, optionflags=doctest.ELLIPSIS)
     assert result.failed == 0 and result.attempted > 0
+
+
+def test_computing_in_another_thread_breaks_every_rule(tmp_path):
+    module = _learner(tmp_path, """
+        import threading
+        def matmul(a, b):
+            out = []
+            worker = threading.Thread(target=lambda: out.append(a @ b))
+            worker.start()
+            worker.join()
+            return out[0]
+    """)
+    with pytest.raises(RuleViolation, match=r"broke the rules `no_library_matmul`: it started a thread"):
+        _run(module, "matmul", [NO_MATMUL], torch.ones(2, 2), torch.ones(2, 2))
+    import threading
+    worker = threading.Thread(target=lambda: None)
+    worker.start()  # the tripwire is gone afterwards
+    worker.join()

@@ -25,9 +25,11 @@ A rule, read from the manifest, may say any of:
 
 Switching the guards off while they apply breaks every rule of the function: the switches
 (``torch._C.DisableTorchFunction``, the modes' ``_pop_mode_temporarily``, ``sys.settrace``
-and their kin) are tripwires when learner code calls them, each of the two modes notices
-when the other one is gone, and after the call both must still be in place, with
-``kata.guards`` unchanged.
+and their kin) are tripwires when learner code calls them, and so is starting a thread or a
+process (the modes watch one thread); each of the two modes notices when the other one is
+gone, and after the call both must still be in place, with ``kata.guards`` unchanged. (Code
+in the same process can always undo what runs there: graded runs judge values in a process
+of their own, see ``kata.remote``; this catches the switches a learner would reach for.)
 
 A guarded *function* may not change the tensors it is given in place. Methods of a kata's
 classes may: changing state is what they are for (an optimizer's step updates the
@@ -138,6 +140,14 @@ _SWITCHES = (
     "sys.settrace", "sys.setprofile", "threading.settrace", "threading.setprofile",
 )
 
+#: names that start a thread or a process, where the guards (which watch this thread) cannot
+#: see what runs; library code calls them on the learner's behalf (Thread.start), so they
+#: trip when learner code is anywhere on the stack
+_ESCAPES = (
+    "threading._start_new_thread", "_thread.start_new_thread", "os.fork", "os.posix_spawn",
+    "os.posix_spawnp", "subprocess._fork_exec", "_posixsubprocess.fork_exec",
+)
+
 
 @functools.cache
 def _resolve(dotted: str) -> tuple[tuple[object, str, object], ...]:
@@ -219,15 +229,21 @@ class _Tripwire:
 
 
 class _Switch:
-    """Stands in for a guard switch while guarded code runs: a call from learner code
-    raises; torch's own code (which uses some of them internally) gets the original."""
+    """Stands in for a guard switch while guarded code runs: a call from learner code (with
+    ``anywhere``, from code that learner code called) raises; torch's own code (which uses
+    some of them internally) gets the original."""
 
-    def __init__(self, original, report: Callable[[], RuleViolation], is_learner):
+    def __init__(self, original, report: Callable[[], RuleViolation], is_learner,
+                 anywhere: bool = False):
         self._original, self._report, self._is_learner = original, report, is_learner
+        self._anywhere = anywhere
 
     def __call__(self, *args, **kwargs):
-        if self._is_learner(sys._getframe(1).f_code.co_filename):
-            raise self._report()
+        frame = sys._getframe(1)
+        while frame is not None:
+            if self._is_learner(frame.f_code.co_filename):
+                raise self._report()
+            frame = frame.f_back if self._anywhere else None
         return self._original(*args, **kwargs)
 
     def __getattr__(self, name):
@@ -352,6 +368,34 @@ class _OpGuard(TorchDispatchMode):
 
 # --- the enforcer -------------------------------------------------------------------------------
 
+def _guard_namespaces() -> dict[str, dict]:
+    """The namespaces whose contents decide what the guards do."""
+    namespaces = {"kata.guards": globals(), "kata.loops": vars(loops)}
+    for cls in (_FunctionGuard, _OpGuard, _Enforcer, _Tripwire, _Switch,
+                TorchFunctionMode, TorchDispatchMode):
+        namespaces[f"{cls.__module__}.{cls.__qualname__}"] = vars(cls)
+    return namespaces
+
+
+def _fingerprint() -> dict[str, tuple[tuple, tuple]]:
+    return {where: (tuple(namespace), tuple(namespace.values()))
+            for where, namespace in _guard_namespaces().items()}
+
+
+def _changes_to_the_guards() -> str | None:
+    """The first name of the guards' namespaces that was bound to something else since the
+    guards were imported; None when nothing changed."""
+    for where, namespace in _guard_namespaces().items():
+        names, values = _INTACT[where]
+        # identity, in C: no __eq__ that learner code could define runs here
+        if len(namespace) != len(names) or \
+                not all(map(operator.is_, map(namespace.get, names), values)):
+            name = next((name for name, value in zip(names, values)
+                         if namespace.get(name, _INTACT) is not value), "a new name")
+            return f"{where}.{name}"
+    return None
+
+
 class _Enforcer:
     """Everything needed to enforce one function's rules, built once per function; each
     call runs inside ``enforcing(entry)``."""
@@ -396,6 +440,12 @@ class _Enforcer:
             (owner, attr, obj), = _resolve(dotted)
             report = functools.partial(self.switch_report, f"it called {dotted}")
             stand_ins.setdefault(id(obj), (owner, attr, _Switch(obj, report, self.is_learner)))
+        for dotted in _ESCAPES:
+            (owner, attr, obj), = _resolve(dotted)
+            report = functools.partial(self.switch_report, f"it started a thread or a process "
+                                       f"({dotted}), where the guards cannot see what runs")
+            stand_ins.setdefault(id(obj), (owner, attr,
+                                           _Switch(obj, report, self.is_learner, anywhere=True)))
         learner_namespaces = [getattr(inspect.unwrap(func), "__globals__", {})]
         learner_namespaces += [vars(module) for module in list(sys.modules.values())
                                if self.is_learner(getattr(module, "__file__", None) or "<none>")]
@@ -411,11 +461,11 @@ class _Enforcer:
                 for namespace, names in by_namespace.values() if names]
 
     @contextlib.contextmanager
-    def enforcing(self, entry: types.FrameType):
+    def enforcing(self, entry: types.FrameType, _changes=_changes_to_the_guards):
         """Inside, the rules hold for the code that ``entry`` (the guard's frame) calls."""
         self.caught.clear()
         tracing = sys.gettrace(), sys.getprofile()
-        self._check_intact()
+        self._check_intact(_changes())
         originals = [(namespace, names, tuple(map(namespace.__getitem__, names)))
                      for namespace, names, _ in self.swaps]
         function_guard = _FunctionGuard(self, entry)
@@ -435,7 +485,7 @@ class _Enforcer:
         finally:
             for namespace, names, values in reversed(originals):
                 namespace.update(zip(names, values))
-        self._check_intact()
+        self._check_intact(_changes())
         if self.caught:
             raise self.caught[0]
 
@@ -450,50 +500,24 @@ class _Enforcer:
         if (sys.gettrace(), sys.getprofile()) != tracing:
             raise self.switch_report("it changed the interpreter's trace or profile function")
 
-    def _check_intact(self) -> None:
-        changed = _changes_to_the_guards()
+    def _check_intact(self, changed: str | None) -> None:
         if changed:
             raise self.switch_report(f"it changed the rule guards ({changed})")
 
 
-def _guard_namespaces() -> dict[str, dict]:
-    """The namespaces whose contents decide what the guards do."""
-    namespaces = {"kata.guards": globals(), "kata.loops": vars(loops)}
-    for cls in (_FunctionGuard, _OpGuard, _Enforcer, _Tripwire, _Switch,
-                TorchFunctionMode, TorchDispatchMode):
-        namespaces[f"{cls.__module__}.{cls.__qualname__}"] = vars(cls)
-    return namespaces
-
-
-def _fingerprint() -> dict[str, tuple[tuple, tuple]]:
-    return {where: (tuple(namespace), tuple(namespace.values()))
-            for where, namespace in _guard_namespaces().items()}
-
-
-def _changes_to_the_guards() -> str | None:
-    """The first name of the guards' namespaces that was bound to something else since the
-    guards were imported; None when nothing changed."""
-    for where, namespace in _guard_namespaces().items():
-        names, values = _INTACT[where]
-        # identity, in C: no __eq__ that learner code could define runs here
-        if len(namespace) != len(names) or \
-                not all(map(operator.is_, map(namespace.get, names), values)):
-            name = next((name for name, value in zip(names, values)
-                         if namespace.get(name, _INTACT) is not value), "a new name")
-            return f"{where}.{name}"
-    return None
-
-
 # --- guarding functions and classes ---------------------------------------------------------------
 
-def guarded(func: Callable, rules: Iterable[Rule], label: str, *,
-            keeps_inputs: bool = True) -> Callable:
+def guarded(func: Callable, rules: Iterable[Rule], label: str, *, keeps_inputs: bool = True,
+            _enforcing=_Enforcer.enforcing) -> Callable:
     """Wrap ``func`` so that calling it enforces ``rules``; ``label`` names it in messages.
 
     A violation raises ``RuleViolation`` even when the learner's code catches the exception
     (a broad ``except`` cannot hide a forbidden call). A generator that ``func`` returns runs
     under the rules too, one step at a time. With ``keeps_inputs``, changing an argument
     tensor in place raises ``InputModified``. A class is handed to ``guarded_class``.
+
+    (``_enforcing`` and the check of ``kata.guards`` that it runs are bound when the guards
+    are imported, before any learner module: replacing them later changes nothing.)
     """
     rules = tuple(rules)
     if inspect.isclass(func):
@@ -502,7 +526,7 @@ def guarded(func: Callable, rules: Iterable[Rule], label: str, *,
 
     def steps(generator):
         while True:
-            with enforcer.enforcing(sys._getframe()):
+            with _enforcing(enforcer, sys._getframe()):
                 try:
                     value = next(generator)
                 except StopIteration:
@@ -515,7 +539,7 @@ def guarded(func: Callable, rules: Iterable[Rule], label: str, *,
         # `.data`, which a function cannot use on its inputs by accident)
         versions = [(index, arg, arg._version) for index, arg in enumerate(args)
                     if keeps_inputs and isinstance(arg, torch.Tensor)]
-        with enforcer.enforcing(sys._getframe()):
+        with _enforcing(enforcer, sys._getframe()):
             result = func(*args, **kwargs)
         changed = [index for index, arg, version in versions if arg._version != version]
         if changed:
