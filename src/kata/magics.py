@@ -107,7 +107,7 @@ def board(args, workspace: Workspace) -> str:
                               **cli._limits(args))
     current = cli.current_kata(progress)
     next_step = "" if current is None else _as_magic(
-        f"run    kata run {current.kata.number:02d}\n" + cli._hint_line(current.kata, workspace).strip())
+        f"run    kata run {current.kata.number:02d}\n" + cli._hint_line(current, workspace))
     return html_views.board(progress, current, next_step)
 
 
