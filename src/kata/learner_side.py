@@ -97,11 +97,14 @@ def serve(channel: socket.socket, side: LearnerSide) -> None:
     """Answer requests until the tests' process closes the channel."""
     while True:
         try:
-            request = remote.receive(channel)
+            reply = side.answer(remote.receive(channel))
         except remote.ChannelClosed:
             return
+        except remote.NotAnAnswer as problem:  # an argument that cannot cross
+            reply = {"error": side.described(TypeError(f"the test sent {problem}")),
+                     "stdout": "", "stderr": ""}
         try:
-            remote.send(channel, side.answer(request))
+            remote.send(channel, reply)
         except Exception as error:  # a result that plain() let through but cannot be saved
             remote.send(channel, {"error": side.described(error), "stdout": "", "stderr": ""})
 

@@ -173,7 +173,6 @@ class Foreign:
         return self.text
 
 
-torch.serialization.add_safe_globals([Foreign])  # the graded mode reads results with weights_only
 _SCALARS = (bool, int, float, str)
 _DESCRIPTORS = (torch.dtype, torch.device, torch.Size)
 
@@ -209,7 +208,7 @@ def plain(value: object, memo: dict | None = None) -> object:
         return items if isinstance(value, list) else tuple(items)
     if isinstance(value, dict) and all(type(key) is str for key in value):
         return {key: plain(item, memo) for key, item in value.items()}
-    if callable(value) and _library_name(value):
+    if callable(value) and library_name(value):
         return value  # torch.add, operator.lt: a test may hand the learner an operation
     kind = type(value)
     try:
@@ -219,7 +218,7 @@ def plain(value: object, memo: dict | None = None) -> object:
     return Foreign(f"{kind.__module__}.{kind.__qualname__}", text[:500])
 
 
-def _library_name(function: object) -> str | None:
+def library_name(function: object) -> str | None:
     """``torch.add`` for a function of torch or of Python's operator module, else None."""
     module = getattr(function, "__module__", None) or ""
     name = getattr(function, "__name__", "")
@@ -258,7 +257,7 @@ class Learner:
                                  f"manifest")
 
         def call(*args, **kwargs):
-            return self.scenario(_call_public, name, *args, **kwargs)
+            return self.scenario(call_public, name, *args, **kwargs)
         call.__name__ = call.__qualname__ = name
         return call
 
@@ -276,6 +275,6 @@ class Learner:
         return plain(function(self._local, *args, **kwargs))
 
 
-def _call_public(local: Implementation, name: str, *args, **kwargs) -> object:
+def call_public(local: Implementation, name: str, *args, **kwargs) -> object:
     """The scenario behind ``impl.NAME(...)``: call one public function."""
     return getattr(local, name)(*args, **kwargs)

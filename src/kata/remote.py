@@ -6,7 +6,7 @@ What runs where:
 - the tests' process draws the inputs, computes the oracles and judges; it never imports a
   learner's module. It holds a ``LearnerProcess`` and sends it requests, "run the scenario
   ``module:function`` of kata ``NN`` with these arguments" (``impl.NAME(...)`` is the
-  scenario ``kata.loader:_call_public``);
+  scenario ``kata.loader:call_public``);
 - the learner's side (``python -m kata.learner_side``) imports the learner's modules through
   the loader, guards on, runs the scenario beside them and sends back plain data
   (``kata.loader.plain``), what it printed, or the exception it raised.
@@ -50,7 +50,7 @@ import torch
 import kata
 from kata.assertions import Mismatch
 from kata.guards import InputModified, RuleViolation
-from kata.loader import Foreign, KataImportError, _call_public, _library_name
+from kata.loader import Foreign, KataImportError, call_public, library_name
 from kata.manifest import Kata
 
 #: The longest answer the tests' process reads, in bytes (kata 08 sends MNIST-sized tensors).
@@ -140,7 +140,7 @@ def _to_wire(value: object) -> object:
         return items if isinstance(value, list) else tuple(items)
     if isinstance(value, dict):
         return {key: _to_wire(item) for key, item in value.items()}
-    if callable(value) and not isinstance(value, (torch.Tensor, type)) and _library_name(value):
+    if callable(value) and library_name(value):  # torch.add, operator.lt, torch.nn.Linear
         return LibraryFunction(value.__module__, value.__name__)
     return value
 
@@ -161,7 +161,7 @@ def _from_wire(value: object) -> object:
     if type(value) is LibraryFunction and value.module.split(".")[0] in ("torch", "operator",
                                                                           "_operator"):
         function = getattr(importlib.import_module(value.module), value.name, None)
-        if callable(function) and _library_name(function):
+        if callable(function) and library_name(function):
             return function
     if type(value) in _PLAIN and (type(value) is not Foreign or
                                   (type(value.type_name) is str and type(value.text) is str)):
@@ -246,7 +246,7 @@ class LearnerProcess:
     def run(self, kata: Kata, function, args: tuple, kwargs: dict) -> object:
         """``function(local, *args, **kwargs)`` on the learner's side, where ``local`` is
         ``kata``'s guarded module: its result as plain data."""
-        label = (f"{kata.module}.{args[0]}()" if function is _call_public
+        label = (f"{kata.module}.{args[0]}()" if function is call_public
                  else f"the scenario {function.__name__}()")
         test = os.environ.get("PYTEST_CURRENT_TEST", "").rsplit(" ", 1)[0]
         if self._stopped is None or not test or self._stopped[0] != test:
