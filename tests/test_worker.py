@@ -54,10 +54,10 @@ def _module(root: Path, number: str) -> Path:
     return MANIFEST.kata(number).path_in(root / "katas")
 
 
-def _warm(root: Path, warm: bool = True, **options):
-    """A run of the probe alone, forked from the worker (``warm``) or in a new process."""
+def _warm(root: Path, **options):
+    """A run of the probe alone, forked from the worker."""
     options.setdefault("timeout", 120)
-    return run_katas(["01_broadcasting"], root=root, warm=warm, extra_args=["-k", "probe"],
+    return run_katas(["01_broadcasting"], root=root, warm=True, extra_args=["-k", "probe"],
                      **options)
 
 
@@ -65,7 +65,8 @@ def _worker_pid(root: Path) -> int:
     return int(worker.private_directory(root).joinpath("worker.pid").read_text())
 
 
-def test_a_forked_run_sees_the_edited_files_and_nothing_leaks_into_the_next(checkout, tmp_path):
+def test_a_forked_run_sees_the_edited_files_and_nothing_leaks_into_the_next(checkout, tmp_path,
+                                                                          monkeypatch):
     module = _module(checkout, "01")
     stub = module.read_text()
     seen = tmp_path / "seen"
@@ -88,8 +89,13 @@ def test_a_forked_run_sees_the_edited_files_and_nothing_leaks_into_the_next(chec
     assert [test.exception for test in second.tests] == ["NotImplementedError"]
 
     module.write_text(MANIFEST.kata("01").path_in(checkout / "solutions").read_text())
-    warm, cold = _warm(checkout), _warm(checkout, warm=False, timeout=300)
+    warm = _warm(checkout)
     assert _worker_pid(checkout) == parent
+
+    def unavailable(root, **_):
+        raise worker.WorkerUnavailable("no private directory here")
+    monkeypatch.setattr(worker, "private_directory", unavailable)
+    cold = _warm(checkout, timeout=300)  # where no worker can be had: a new process
     assert [(test.nodeid, test.outcome) for test in warm.tests] == \
         [(test.nodeid, test.outcome) for test in cold.tests] == \
         [("katas/01_broadcasting/test_probe.py::test_probe", "passed")]
@@ -147,14 +153,6 @@ def test_each_checkout_has_its_own_private_directory(tmp_path):
         assert status.st_uid == os.getuid() and stat.S_IMODE(status.st_mode) == 0o700
         if not any(directory.iterdir()):
             directory.rmdir()
-
-
-def test_without_a_worker_the_run_falls_back_to_a_new_process(checkout, monkeypatch):
-    def unavailable(root, **_):
-        raise worker.WorkerUnavailable("no private directory here")
-    monkeypatch.setattr(worker, "private_directory", unavailable)
-    run = _warm(checkout)
-    assert [test.exception for test in run.tests] == ["NotImplementedError"]
 
 
 def test_the_kata_command_does_not_import_torch_or_pytest():
