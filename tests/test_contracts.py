@@ -43,6 +43,8 @@ KATA_01 = MANIFEST.kata("01")
     ("with raises_value_error('f()', contract=name):\n    impl.f()", "needs contract="),
     ("@pytest.mark.as_row\ndef test_f(impl):\n    assert_contract(c, 'm', contract=f'{f}.copy')",
      "'as_row.copy', which the manifest"),
+    ("@pytest.mark.as_row\ndef test_f(impl):\n    assert_contract(c, 'm', contract='as_column.view')",
+     "in a test of as_row, not of as_column"),
     ("assert_type(r, tuple, call='f()', contract='grid.pair')", "'grid.pair', which the manifest"),
     ("assert_contract(c, 'm', contract={'a': 'as_row.view', 'b': 'as_row.copy'}[k])",
      "'as_row.copy', which the manifest"),

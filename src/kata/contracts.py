@@ -151,12 +151,16 @@ def scan_tests(source: str, kata: Kata) -> Scan:
             if names is None:
                 wrong(node, f"{_name(node)}() needs contract=\"function.key\", written out")
                 continue
+            markers = marked.get(id(node), set())
             for name in names:
-                if name in kata.contracts:
-                    scan.contracts.add(name)
-                else:
+                if name not in kata.contracts:
                     wrong(node, f"{_name(node)}() names contract {name!r}, which the manifest "
                                 f"does not list for {kata.folder}")
+                elif markers and name.split(".")[0] not in markers:
+                    wrong(node, f"{_name(node)}() names contract {name!r} in a test of "
+                                f"{', '.join(sorted(markers))}, not of {name.split('.')[0]}")
+                else:
+                    scan.contracts.add(name)
     for judged in _judged(tree):
         for sub in ast.walk(judged):
             if isinstance(sub, ast.Call) and _name(sub) in ("isinstance", "type"):
