@@ -1,8 +1,11 @@
 """The integrity scan (kata.integrity): what a learner's module does that no kata needs is
 flagged for the instructor's review; the reference solutions and the stubs have no flag."""
 
+import doctest
+
 import pytest
 
+from kata import integrity
 from kata.catalog import load_catalog
 from kata.integrity import scan
 from kata.manifest import REPO_ROOT, load_manifest
@@ -69,6 +72,10 @@ def test_each_construct_a_kata_never_needs_is_flagged(source, what):
     flags = scan(source)
     assert what in [flag.what for flag in flags], flags
     assert all(flag.why and flag.line >= 1 for flag in flags)
+
+
+def test_the_modules_example_holds():
+    assert doctest.testmod(integrity).failed == 0
 
 
 def test_a_flag_names_the_line():

@@ -13,7 +13,8 @@ import torch
 import kata.assertions
 from kata import remote
 from kata.guards import RuleViolation
-from kata.loader import Foreign, plain
+from kata.loader import Foreign, call_public, plain
+from kata.manifest import REPO_ROOT, load_manifest
 
 pytest_plugins = ["pytester"]
 
@@ -190,3 +191,25 @@ def test_the_nearest_known_class_passes_over_the_learners_own_classes():
     class Mine(RuleViolation, ValueError):
         pass
     assert remote.nearest_known(Mine) is RuleViolation
+
+
+def test_a_process_that_finds_the_socket_first_is_not_taken_for_the_learners_side(monkeypatch):
+    """Unboxed, another process of the same user could see the socket: only one that the
+    learner's side's command started is answered."""
+    side = remote.LearnerProcess(REPO_ROOT / "solutions", visible=[REPO_ROOT / "katas" / "03_matmul"])
+    command = side._command
+
+    def intruder_first(argv):
+        intruder = socket.socket(socket.AF_UNIX)
+        intruder.connect(argv[argv.index("--channel") + 1])
+        intruders.append(intruder)
+        return command(argv)
+    intruders = []
+    monkeypatch.setattr(side, "_command", intruder_first)
+    try:
+        result = side.run(load_manifest().kata("03"), call_public,
+                          ("matvec", torch.ones(2, 3), torch.ones(3)), {})
+    finally:
+        side.close()
+    assert torch.equal(result, torch.full((2,), 3.0))
+    assert intruders[0].recv(1) == b""  # closed, unanswered

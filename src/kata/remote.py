@@ -48,6 +48,7 @@ from pathlib import Path
 import torch
 
 import kata
+from kata import sandbox
 from kata.assertions import Mismatch
 from kata.guards import InputModified, RuleViolation
 from kata.loader import Foreign, KataImportError, call_public, library_name
@@ -279,8 +280,8 @@ class LearnerProcess:
 
     def _start(self, label: str) -> None:
         if self.starts > RESTARTS:
-            raise _NoAnswer(f"the learner's side stopped {self.starts} times in this "
-                                     f"run; {label} was not run")
+            raise _NoAnswer(f"the learner's side stopped {self.starts} times in this run; "
+                            f"{label} was not run")
         self.starts += 1
         self.close()  # what is left of the learner's side before, if it stopped
         self._scratch = Path(tempfile.mkdtemp(prefix="kata-learner-"))
@@ -299,19 +300,34 @@ class LearnerProcess:
             listener.settimeout(0.1)
             while self._channel is None:
                 try:
-                    self._channel, _ = listener.accept()
+                    connection, _ = listener.accept()
                 except socket.timeout:
                     if self._process.poll() is not None or time.monotonic() > deadline:
                         raise _NoAnswer(self._why_stopped(
                             ChannelClosed() if self._process.poll() is not None
                             else TimeoutError(), label)) from None
+                    continue
+                if self._started_here(connection):
+                    self._channel = connection
+                else:  # another process of this user found the socket (no box around it)
+                    connection.close()
         address.unlink()  # one connection, made: nothing else can connect
+
+    def _started_here(self, connection: socket.socket) -> bool:
+        """Whether the process at the other end of ``connection`` is one that this learner's
+        side's command started (Linux; elsewhere, without a box, any process of this user
+        could have connected)."""
+        if not hasattr(socket, "SO_PEERCRED"):
+            return True
+        credentials = struct.Struct("3i")
+        pid, _, _ = credentials.unpack(connection.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED,
+                                                             credentials.size))
+        return pid in sandbox.descendants(self._process.pid)
 
     def _command(self, argv: list[str]) -> list[str]:
         """``argv`` in a box (``kata.sandbox``) that sees the tree, the harness and the test
         folders read-only and the scratch folder writable; plain where no box can be built
         (the supervisor still caps it and kills all it starts)."""
-        from kata import sandbox
         harness = Path(kata.__file__).resolve().parent
         visible = [self.root, harness, *self.visible]
         environment = {"PYTHONPATH": str(harness.parent), "PYTHONDONTWRITEBYTECODE": "1",
