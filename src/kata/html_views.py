@@ -100,30 +100,16 @@ def shapes_picture(lines: Sequence[str]) -> str:
     return f'<pre style="{_PRE};border-left:3px solid #0969da">{drawn}</pre>'
 
 
-def board(progress: Sequence[KataProgress], current: KataProgress | None, next_step: str) -> str:
-    """The board: a progress bar, a row per kata, and what to do next (``next_step``, the
-    terminal's text for the current kata's first failure)."""
+def board(progress: Sequence[KataProgress], what_next: str) -> str:
+    """The board: a progress bar, a row per kata, and ``what_next`` (the terminal's text for
+    the current kata: what to read, what to run, its first failure and hint)."""
     done = sum(entry.state == DONE for entry in progress)
     rows = "".join(
         f"<tr><td><code>{escape(entry.kata.folder)}</code></td><td>{_state(entry.state)}</td>"
         f"<td>{escape(entry.counts if entry.state in _RAN else entry.reason or '')}"
         f"</td></tr>" for entry in progress)
-    html = (f"<div><b>Tensor katas</b> <progress value='{done}' max='{len(progress)}'></progress> "
-            f"{done}/{len(progress)} done</div><table>{rows}</table>")
-    if current is None:
-        return html + "<p>Every kata is done. Well played! <code>%kata mnist</code> shows your " \
-                      "model at work.</p>"
-    kata = current.kata
-    html += (f"<p><b>Now: {escape(kata.folder)}</b> ({escape(kata.title)}): read "
-             f"<code>katas/{escape(kata.folder)}/README.md</code>, or "
-             f"<code>kata notebook {kata.number:02d}</code> for a notebook of it.</p>")
-    failure_shown = current.first_failure
-    if current.state not in _RAN:
-        html += problem(f"{current.state}: {current.reason}")
-    elif failure_shown is not None:
-        html += (f"<div>first failing test: <code>{escape(failure_shown.name)}</code></div>"
-                 + failure(failure_shown.message or failure_shown.outcome))
-    return html + pre(next_step)
+    return (f"<div><b>Tensor katas</b> <progress value='{done}' max='{len(progress)}'></progress> "
+            f"{done}/{len(progress)} done</div><table>{rows}</table>{pre(what_next)}")
 
 
 def run(entry: KataProgress, function: str | None, footer: str) -> str:

@@ -105,15 +105,18 @@ def terminal_text(argv: list[str], workspace: Workspace) -> str:
 def board(args, workspace: Workspace) -> str:
     progress = board_progress(cli.MANIFEST.katas, workspace.root, workers=args.workers,
                               **cli._limits(args))
-    current = cli.current_kata(progress)
-    next_step = "" if current is None else _as_magic(
-        f"run    kata run {current.kata.number:02d}\n" + cli._hint_line(current, workspace))
-    return html_views.board(progress, current, next_step)
+    # the terminal's board is a title, the rows, then what to do next: the last is shown as is
+    what_next = cli.render_board(progress, workspace).split("\n\n", 2)[-1]
+    return html_views.board(progress, _as_magic(what_next))
 
 
 def _footer(entry, workspace: Workspace, function: str | None) -> str:
-    """The terminal's last line for a run (the hint command, or where to go next)."""
-    return _as_magic(cli.render_run(entry, workspace, function=function).splitlines()[-1])
+    """The terminal's last paragraph for a run (the hint, or where to go next), without the
+    run's first line, which the HTML shows as its title."""
+    text = cli.render_run(entry, workspace, function=function)
+    last = text.split("\n\n")[-1].splitlines()
+    title = text.splitlines()[0]
+    return _as_magic("\n".join(last[1:] if last[0] == title else last))
 
 
 def _as_magic(text: str) -> str:
