@@ -8,7 +8,7 @@ Values are the spec's business: the docstring's first lines say what a function 
 Every other demand (an error's type or message, printed output, a return type, an identity
 or a view) is a *contract*: a sentence named in the manifest (``[katas.contracts]``), stated
 word for word in the function's docstring, and checked only through the helpers below that
-take ``contract="function.key"`` (``CONTRACT_HELPERS``). A helper refuses a contract that
+take ``contract="function.key"`` (listed in ``kata.contracts.CONTRACT_HELPERS``). A helper refuses a contract that
 the manifest does not hold, and ``kata.checks.contract_problems`` proves, without running
 anything, that the tests demand nothing else.
 
@@ -30,7 +30,6 @@ from pathlib import Path
 
 import torch
 
-from kata.contracts import CONTRACT_HELPERS  # noqa: F401  (the helpers below, by name)
 from kata.loader import Foreign
 from kata.manifest import load_manifest
 
