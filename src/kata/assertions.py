@@ -4,13 +4,14 @@ Each failure names the call, shows the expected result beside the actual one and
 the first wrong position. The falsifying input itself is printed by hypothesis, and the
 plugin adds the hint of the function that failed.
 
-Values are the spec's business: the docstring's first lines say what a function returns.
-Every other demand (an error's type or message, printed output, a return type, an identity
-or a view) is a *contract*: a sentence named in the manifest (``[katas.contracts]``), stated
-word for word in the function's docstring, and checked only through the helpers below that
-take ``contract="function.key"`` (listed in ``kata.contracts.CONTRACT_HELPERS``). A helper refuses a contract that
-the manifest does not hold, and ``kata.checks.contract_problems`` proves, without running
-anything, that the tests demand nothing else.
+Values are the spec's business: the docstring says what a function returns (a tensor, "a
+Python float", "a tuple of ints") and its example shows it. Every other demand (an error's
+type or message, printed output, a type beyond that, an identity or a view) is a
+*contract*: a sentence named in the manifest (``[katas.contracts]``), stated word for word
+in the function's docstring, and checked only through the helpers below that take
+``contract="function.key"`` (listed in ``kata.contracts.CONTRACT_HELPERS``). A helper
+refuses a contract that the manifest does not hold, and ``kata.contracts.problems`` proves,
+without running anything, that the tests demand nothing else.
 
 >>> import torch
 >>> assert_tensor(torch.tensor([1, 2]), torch.tensor([1, 2]), call="f(x)")
