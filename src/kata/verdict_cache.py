@@ -87,6 +87,7 @@ class Verdicts:
 
     def __init__(self, directory: Path):
         self.file = Path(directory) / "verdicts.json"
+        self._read: dict | None = None
 
     def _all(self) -> dict:
         try:
@@ -95,8 +96,11 @@ class Verdicts:
             return {}
 
     def get(self, folder: str, key: str) -> dict | None:
-        """The verdict stored for ``folder`` under ``key``; None when there is none."""
-        entries = self._all().get(folder)
+        """The verdict stored for ``folder`` under ``key``; None when there is none (the file
+        is read once per ``Verdicts``: the board asks about every kata)."""
+        if self._read is None:
+            self._read = self._all()
+        entries = self._read.get(folder)
         return entries.get(key) if isinstance(entries, dict) else None
 
     def put(self, folder: str, key: str, verdict: dict) -> None:
