@@ -124,9 +124,10 @@ def scan_tests(source: str, kata: Kata) -> Scan:
     """Check one test module's source against ``kata``'s contracts."""
     scan = Scan()
     tree = ast.parse(source)
+    found: list[tuple[int, str]] = []
 
     def wrong(node: ast.AST, text: str) -> None:
-        scan.problems.append(f"line {node.lineno}: {text}")
+        found.append((node.lineno, text))
 
     tests = [node for node in tree.body if isinstance(node, ast.FunctionDef)]
     marked = {id(sub): _markers(test, kata) for test in tests for sub in ast.walk(test)}
@@ -147,11 +148,11 @@ def scan_tests(source: str, kata: Kata) -> Scan:
         elif isinstance(node, ast.Call) and _name(node) in CONTRACT_HELPERS and not (
                 isinstance(node.func, ast.Attribute) and _name(node.func.value) == "pytest"):
             keyword = next((k for k in node.keywords if k.arg == "contract"), None)
-            names = _named_contracts(keyword.value, marked.get(id(node), set())) if keyword else None
+            markers = marked.get(id(node), set())
+            names = _named_contracts(keyword.value, markers) if keyword else None
             if names is None:
                 wrong(node, f"{_name(node)}() needs contract=\"function.key\", written out")
                 continue
-            markers = marked.get(id(node), set())
             for name in names:
                 if name not in kata.contracts:
                     wrong(node, f"{_name(node)}() names contract {name!r}, which the manifest "
@@ -169,7 +170,7 @@ def scan_tests(source: str, kata: Kata) -> Scan:
             elif isinstance(sub, ast.Compare) and any(isinstance(op, (ast.Is, ast.IsNot)) for op in sub.ops):
                 wrong(sub, "`is` in an assertion checks an identity; observe it in a scenario "
                            "and use assert_contract(..., contract=...)")
-    scan.problems.sort(key=lambda text: int(text.split(":")[0].split()[1]))
+    scan.problems = [f"line {line}: {text}" for line, text in sorted(found)]
     return scan
 
 
