@@ -5,12 +5,13 @@ shown), a right one (its tests pass), and the kata's file holds the right one af
 Then the parts, one by one: a cell replacing one definition, and the HTML views."""
 
 import base64
+import json
 
 import nbclient
 import nbformat
 import pytest
 
-from kata import cli, definitions, html_views, notebook
+from kata import cli, definitions, html_views, magics, notebook, pictures
 from kata.manifest import load_manifest
 from kata.workspace import Workspace
 
@@ -158,3 +159,19 @@ def test_digits_are_png_images_with_their_labels():
     png = base64.b64decode(source)
     assert png.startswith(b"\x89PNG\r\n\x1a\n") and png[16:24] == bytes([0, 0, 0, 28, 0, 0, 0, 28])
     assert "predicted 7, true 1 WRONG" in shown
+
+
+def test_the_line_magics_hint_curve_and_what_a_notebook_cannot_do(checkout):
+    workspace = Workspace(checkout)
+    hint = magics.line_magic("hint 03", workspace)
+    assert "<p>Hint 1 of" in hint and "<b>(new)</b>" in hint and "%kata hint 03" in hint
+    assert pictures.NO_RUN_YET in magics.line_magic("curve", workspace)
+    workspace.memory.mkdir(exist_ok=True)
+    (workspace.memory / "last_run.json").write_text(json.dumps(
+        {"code": "katas", "device": "cpu", "epochs": 1, "test_accuracy": 0.9,
+         "train_loss": [2.0, 1.0, 0.5]}))
+    curve = magics.line_magic("curve", workspace)
+    assert "test accuracy 0.9000" in curve and "<svg" in curve and "batch 1 to 3" in curve
+    assert "-y" in magics.line_magic("restore 03", workspace)  # a notebook cannot ask first
+    assert "for the terminal" in magics.line_magic("watch", workspace)
+    assert "its names are: matvec" in magics.line_magic("spec 03 nope", workspace)
