@@ -578,24 +578,14 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("kata", nargs="?")
     run.add_argument("function", nargs="?", metavar="NAME",
                      help="only the tests of this function or class of the kata")
-    spec = add("spec", command_spec, "what a kata's functions must do: signature, docstring, "
-                                     "rules, and the hints shown so far")
-    spec.add_argument("kata")
-    spec.add_argument("function", nargs="?", metavar="NAME", help="only this function or class")
-    restore = add("restore", command_restore, "put back your newest backup of a kata's file "
-                                              "(after a backup of the file as it is)")
-    restore.add_argument("kata")
-    restore.add_argument("-y", "--yes", action="store_true", help="do not ask first")
-    notebook = add("notebook", command_notebook, "write a starter Jupyter notebook for a kata "
-                                                 "(the current one by default)")
-    notebook.add_argument("kata", nargs="?")
-    notebook.add_argument("--output", metavar="FILE",
-                          help="where to write it (default: notebooks/NN_name.ipynb)")
-    notebook.add_argument("--force", action="store_true", help="overwrite an existing notebook")
     hint = add("hint", command_hint, "show the next hint for one of a kata's functions")
     hint.add_argument("kata", nargs="?")
     hint.add_argument("function", nargs="?", metavar="NAME",
                       help="the function or class (default: the first with hints not yet shown)")
+    spec = add("spec", command_spec, "what a kata's functions must do: signature, docstring, "
+                                     "rules, and the hints shown so far")
+    spec.add_argument("kata")
+    spec.add_argument("function", nargs="?", metavar="NAME", help="only this function or class")
     watch = add("watch", command_watch, "rerun a kata whenever one of its files is saved")
     watch.add_argument("kata", nargs="?")
     watch.add_argument("--poll", type=float, default=0.5,
@@ -606,6 +596,16 @@ def build_parser() -> argparse.ArgumentParser:
     reset = add("reset", command_reset, "put back a kata's untouched stub (after a backup)")
     reset.add_argument("kata")
     reset.add_argument("-y", "--yes", action="store_true", help="do not ask first")
+    restore = add("restore", command_restore, "put back your newest backup of a kata's file "
+                                              "(after a backup of the file as it is)")
+    restore.add_argument("kata")
+    restore.add_argument("-y", "--yes", action="store_true", help="do not ask first")
+    notebook = add("notebook", command_notebook, "write a starter Jupyter notebook for a kata "
+                                                 "(the current one by default)")
+    notebook.add_argument("kata", nargs="?")
+    notebook.add_argument("--output", metavar="FILE",
+                          help="where to write it (default: notebooks/NN_name.ipynb)")
+    notebook.add_argument("--force", action="store_true", help="overwrite an existing notebook")
     mnist = add("mnist", command_mnist, "train your logistic regression on MNIST; show test "
                                         "digits with their predicted labels, and the loss curve")
     mnist.add_argument("--count", type=int, default=8, help="how many test digits to show")
