@@ -196,11 +196,6 @@ def _aten_twin(owner: object, attribute: str) -> torch._ops.OpOverloadPacket | N
         return None
 
 
-def _display_name(owner: object, attribute: str) -> str:
-    prefix = owner.__name__ if isinstance(owner, types.ModuleType) else f"{owner.__module__}.{owner.__qualname__}"
-    return f"{prefix}.{attribute}".replace("torch._tensor.Tensor", "torch.Tensor")
-
-
 def _operation_name(func) -> str:
     """``torch.Tensor.mul`` rather than ``TensorBase.mul``, for the messages."""
     owner = getattr(func, "__self__", None)
@@ -404,12 +399,14 @@ class _Enforcer:
         self.label, self.rules = label, rules
         self.is_learner = _learner_files(func)
         self.loop_rule = next((rule for rule in rules if rule.loops), None)
-        resolved = [(owner, attr, obj, rule) for rule in rules for dotted in rule.calls
+        # (owner, attribute, object, rule, name shown): a module name expands to its routines
+        resolved = [(owner, attr, obj, rule, dotted if dotted.endswith(f".{attr}") else f"{dotted}.{attr}")
+                    for rule in rules for dotted in rule.calls
                     for owner, attr, obj in _resolve(dotted)]
-        self.forbidden = {id(obj): (f"it called {_display_name(owner, attr)}", rule)
-                          for owner, attr, obj, rule in resolved}
+        self.forbidden = {id(obj): (f"it called {shown}", rule)
+                          for owner, attr, obj, rule, shown in resolved}
         # torch.ops.aten.outer is torch.outer reached through the dispatcher's Python names
-        for owner, attr, obj, rule in resolved:
+        for owner, attr, obj, rule, _ in resolved:
             twin = _aten_twin(owner, attr)
             if twin is not None:
                 self.forbidden.setdefault(id(twin), (f"it called torch.ops.aten.{attr}", rule))
@@ -432,9 +429,9 @@ class _Enforcer:
         and the learner modules' own names for the same objects (`from numpy import outer
         as o`). Tensor methods need no tripwire: the modes see them."""
         stand_ins = {}
-        for owner, attr, obj, rule in resolved:
+        for owner, attr, obj, rule, shown in resolved:
             if isinstance(owner, types.ModuleType):
-                report = functools.partial(self.report, f"it called {_display_name(owner, attr)}", rule)
+                report = functools.partial(self.report, f"it called {shown}", rule)
                 stand_ins[id(obj)] = (owner, attr, _Tripwire(report))
         for dotted in _SWITCHES:
             (owner, attr, obj), = _resolve(dotted)
