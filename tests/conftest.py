@@ -1,14 +1,16 @@
 """Shared fixtures of the repository's own checks."""
 
-import shutil
+import os
 
 import pytest
 
 from kata.checks import RepositoryRuns
+from kata.clone import clone_checkout
 from kata.manifest import REPO_ROOT
 
-#: what a learner's clone holds, as far as the kata command and the tests see it
-CLONED = ["katas", "solutions", "src", "conftest.py", "pyproject.toml", "README.md", ".gitignore"]
+# Tests run the kata command in many copies of the checkout, each with its own warm worker
+# (kata.worker): those end 20 s after their last run, not after the 10 minutes a learner gets.
+os.environ.setdefault("KATA_WORKER_IDLE", "20")
 
 
 @pytest.fixture(scope="session")
@@ -22,12 +24,4 @@ def repository_runs(tmp_path_factory, pytestconfig) -> RepositoryRuns:
 def checkout(tmp_path):
     """A fresh copy of the repository, as a learner's clone holds it: a test may edit it the
     way a learner would, and the real katas/ is never touched."""
-    root = tmp_path / "clone"
-    ignore = shutil.ignore_patterns("__pycache__", ".hypothesis", ".kata", "*.egg-info")
-    for name in CLONED:
-        source = REPO_ROOT / name
-        if source.is_dir():
-            shutil.copytree(source, root / name, ignore=ignore)
-        else:
-            shutil.copy2(source, root / name)
-    return root
+    return clone_checkout(REPO_ROOT, tmp_path / "clone")

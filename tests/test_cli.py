@@ -20,9 +20,7 @@ MANIFEST = load_manifest()
 
 
 def _environment(root):
-    # each test's checkout gets its own warm worker (kata.worker): let it end soon after
-    return {**os.environ, "PYTHONPATH": str(root / "src"), "PYTHONDONTWRITEBYTECODE": "1",
-            "KATA_WORKER_IDLE": "20"}
+    return {**os.environ, "PYTHONPATH": str(root / "src"), "PYTHONDONTWRITEBYTECODE": "1"}
 
 
 def kata(root, *args, stdin="", timeout=300):

@@ -4,7 +4,6 @@ kata exactly when a file its verdict depends on changed, and the worker is one p
 and leaves nothing behind. Bounds are generous: these tests run on busy machines."""
 
 import os
-import shutil
 import stat
 import subprocess
 import sys
@@ -13,25 +12,12 @@ from pathlib import Path
 import pytest
 
 from kata import progress, worker
+from kata.clone import clone_checkout
 from kata.manifest import REPO_ROOT, load_manifest
 from kata.runner import RunStopped, run_katas
 from kata.verdict_cache import kata_key
 
 MANIFEST = load_manifest()
-_COPIED = ["katas", "solutions", "src", "conftest.py", "pyproject.toml"]
-
-
-def _copy_checkout(target: Path) -> Path:
-    ignore = shutil.ignore_patterns("__pycache__", ".hypothesis", ".kata", "*.egg-info")
-    for name in _COPIED:
-        source = REPO_ROOT / name
-        if source.is_dir():
-            shutil.copytree(source, target / name, ignore=ignore)
-        else:
-            shutil.copy2(source, target / name)
-    return target
-
-
 #: a quick test beside kata 01's, so that each run here takes a fraction of a second
 _PROBE = """
 def test_probe(impl):
@@ -40,14 +26,12 @@ def test_probe(impl):
 
 
 @pytest.fixture(scope="module")
-def checkout(tmp_path_factory):
+def clone(tmp_path_factory):
     """A copy of the repository with its own worker, stopped at the end."""
-    root = _copy_checkout(tmp_path_factory.mktemp("worker") / "clone").resolve()
+    root = clone_checkout(REPO_ROOT, tmp_path_factory.mktemp("worker") / "clone").resolve()
     (root / "katas" / "01_broadcasting" / "test_probe.py").write_text("import torch\n" + _PROBE)
-    os.environ["KATA_WORKER_IDLE"] = "60"  # a worker this module forgets ends soon anyway
     yield root
     worker.stop(root)
-    os.environ.pop("KATA_WORKER_IDLE", None)
 
 
 def _module(root: Path, number: str) -> Path:
@@ -65,9 +49,9 @@ def _worker_pid(root: Path) -> int:
     return int(worker.private_directory(root).joinpath("worker.pid").read_text())
 
 
-def test_a_forked_run_sees_the_edited_files_and_nothing_leaks_into_the_next(checkout, tmp_path,
+def test_a_forked_run_sees_the_edited_files_and_nothing_leaks_into_the_next(clone, tmp_path,
                                                                           monkeypatch):
-    module = _module(checkout, "01")
+    module = _module(clone, "01")
     stub = module.read_text()
     seen = tmp_path / "seen"
     spy = (f"\nimport os as _os, torch as _torch\n"
@@ -76,10 +60,10 @@ def test_a_forked_run_sees_the_edited_files_and_nothing_leaks_into_the_next(chec
            f"             f'{{_torch.add is _torch.sub}}\\n')\n")
     # the first run's module leaves marks everywhere: a torch attribute, torch.add replaced
     module.write_text(stub + spy + "_torch.kata_leak = True\n_torch.add = _torch.sub\n")
-    _warm(checkout)
+    _warm(clone)
     module.write_text(stub + spy)
-    second = _warm(checkout)
-    parent = _worker_pid(checkout)
+    second = _warm(clone)
+    parent = _worker_pid(clone)
     first_imports = {}
     for line in seen.read_text().splitlines():  # the first import in each run's process
         pid, rest = line.split(" ", 1)
@@ -88,61 +72,61 @@ def test_a_forked_run_sees_the_edited_files_and_nothing_leaks_into_the_next(chec
         "each run is a fork of the worker that imports the module as it is now, unmarked"
     assert [test.exception for test in second.tests] == ["NotImplementedError"]
 
-    module.write_text(MANIFEST.kata("01").path_in(checkout / "solutions").read_text())
-    warm = _warm(checkout)
-    assert _worker_pid(checkout) == parent
+    module.write_text(MANIFEST.kata("01").path_in(clone / "solutions").read_text())
+    warm = _warm(clone)
+    assert _worker_pid(clone) == parent
 
     def unavailable(root, **_):
         raise worker.WorkerUnavailable("no private directory here")
     monkeypatch.setattr(worker, "private_directory", unavailable)
-    cold = _warm(checkout, timeout=300)  # where no worker can be had: a new process
+    cold = _warm(clone, timeout=300)  # where no worker can be had: a new process
     assert [(test.nodeid, test.outcome) for test in warm.tests] == \
         [(test.nodeid, test.outcome) for test in cold.tests] == \
         [("katas/01_broadcasting/test_probe.py::test_probe", "passed")]
     module.write_text(stub)
 
 
-def test_a_runaway_run_is_stopped_with_the_test_it_was_in_and_the_worker_carries_on(checkout):
-    module = _module(checkout, "01")
+def test_a_runaway_run_is_stopped_with_the_test_it_was_in_and_the_worker_carries_on(clone):
+    module = _module(clone, "01")
     stub = module.read_text()
     # (a loop would break kata 01's no-loops rule first; a sleep runs away just the same)
     module.write_text(stub.replace('def fraction_less(a, b):\n',
                                    'def fraction_less(a, b):\n    __import__("time").sleep(600)\n', 1))
     try:
         with pytest.raises(RunStopped) as stopped:
-            _warm(checkout, timeout=10)
+            _warm(clone, timeout=10)
         assert "timed out after 10 s in katas/01_broadcasting/test_probe.py::test_probe" \
             in str(stopped.value)
     finally:
         module.write_text(stub)
-    again = _warm(checkout)
+    again = _warm(clone)
     assert [test.exception for test in again.tests] == ["NotImplementedError"]
 
 
-def test_memory_is_limited_in_the_forked_run(checkout):
-    module = _module(checkout, "01")
+def test_memory_is_limited_in_the_forked_run(clone):
+    module = _module(clone, "01")
     stub = module.read_text()
     module.write_text(stub + "\n_hog = bytearray(8 << 30)\n")  # 8 GiB, past the 4 GiB limit
     try:
-        run = _warm(checkout, memory_limit=4 << 30)
+        run = _warm(clone, memory_limit=4 << 30)
     finally:
         module.write_text(stub)
     assert [test.exception for test in run.tests] == ["KataImportError"]
     assert "MemoryError" in run.tests[0].message
 
 
-def test_stop_ends_the_worker_and_leaves_nothing_behind(checkout):
-    _warm(checkout)
-    directory = worker.private_directory(checkout)
-    pid = _worker_pid(checkout)
+def test_stop_ends_the_worker_and_leaves_nothing_behind(clone):
+    _warm(clone)
+    directory = worker.private_directory(clone)
+    pid = _worker_pid(clone)
     assert stat.S_IMODE(directory.stat().st_mode) == 0o700
-    assert worker.stop(checkout)
+    assert worker.stop(clone)
     assert not directory.exists(), list(directory.iterdir()) if directory.exists() else None
     with pytest.raises(ProcessLookupError):
         for _ in range(200):  # it has removed its files; it may take a moment to exit
             os.kill(pid, 0)
             __import__("time").sleep(0.05)
-    assert not worker.stop(checkout), "no worker is left to stop"
+    assert not worker.stop(clone), "no worker is left to stop"
 
 
 def test_each_checkout_has_its_own_private_directory(tmp_path):
@@ -179,16 +163,16 @@ def _edit(path: Path) -> None:
     ("katas/03_matmul/README.md", set()),
     ("solutions/03_matmul/matmul.py", set()),
 ])
-def test_a_verdict_key_changes_exactly_when_a_file_it_depends_on_does(tmp_path, edited, changed):
-    root = _copy_checkout(tmp_path)
+def test_a_verdict_key_changes_exactly_when_a_file_it_depends_on_does(checkout, edited, changed):
+    root = checkout
     before = {kata.folder: kata_key(kata, root, options={}) for kata in MANIFEST.katas}
     _edit(root / edited)
     after = {kata.folder: kata_key(kata, root, options={}) for kata in MANIFEST.katas}
     assert {folder for folder in before if before[folder] != after[folder]} == changed
 
 
-def test_the_board_runs_only_the_katas_whose_files_changed(tmp_path, monkeypatch):
-    root = _copy_checkout(tmp_path)
+def test_the_board_runs_only_the_katas_whose_files_changed(checkout, monkeypatch):
+    root = checkout
     ran = []
 
     def run(katas, root, *, workers, **options):

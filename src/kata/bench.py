@@ -47,6 +47,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from kata.clone import clone_checkout
 from kata.loader import import_kata
 from kata.manifest import REPO_ROOT, load_manifest
 from kata.mnist_data import load_mnist
@@ -287,15 +288,9 @@ def feedback_times(repeats: int, katas: list[str], full_check: bool) -> dict:
 
 
 def _scratch_checkout(target: Path, solved: bool) -> Path:
-    """A copy of this checkout to measure the learner's loop in, its katas solved (the
+    """A clone of this checkout to measure the learner's loop in, its katas solved (the
     reference solutions copied in) or untouched stubs."""
-    for name in ("katas", "solutions", "src", "conftest.py", "pyproject.toml"):
-        source = REPO_ROOT / name
-        if source.is_dir():
-            shutil.copytree(source, target / name, ignore=shutil.ignore_patterns(
-                "__pycache__", ".hypothesis", ".kata", "*.egg-info"))
-        else:
-            shutil.copy2(source, target / name)
+    clone_checkout(REPO_ROOT, target)
     if solved:
         for kata in load_manifest().katas:
             shutil.copy2(kata.path_in(target / "solutions"), kata.path_in(target / "katas"))
