@@ -101,7 +101,7 @@ def test_graded_mode_runs_the_learners_code_elsewhere_and_judges_here(pytester):
     folder.mkdir()
     (folder / "matmul.py").write_text(LEARNER)
     (folder / "test_learner.py").write_text(TESTS)
-    result = pytester.runpytest("katas/03_matmul", "--learner-process", "--learner-timeout", "3")
+    result = pytester.runpytest("katas/03_matmul", "--learner-process", "--learner-timeout", "5")
     result.assert_outcomes(passed=3, failed=3)
     result.stdout.fnmatch_lines([
         "*test_the_result_is_judged_here*", "*matvec(m, c) returned wrong values*",
@@ -110,7 +110,7 @@ def test_graded_mode_runs_the_learners_code_elsewhere_and_judges_here(pytester):
         "*the learner's code ended its process (exit code 3) while running "
         "matmul.matmul_by_columns()*",
         "*test_a_learner_side_that_hangs*",
-        "*the learner's code sent no answer in 3 s while running matmul.matvec()*"])
+        "*the learner's code sent no answer in 5 s while running matmul.matvec()*"])
     assert "matmul" not in sys.modules and not hasattr(builtins, "LEARNER_WAS_HERE")
     assert kata.assertions.assert_tensor is original
 
