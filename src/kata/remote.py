@@ -53,6 +53,7 @@ from kata.assertions import Mismatch
 from kata.guards import InputModified, RuleViolation
 from kata.loader import Foreign, KataImportError, call_public, library_name
 from kata.manifest import Kata
+from kata.mnist_data import cache_dir
 
 #: The longest answer the tests' process reads, in bytes (kata 08 sends MNIST-sized tensors).
 ANSWER_LIMIT = 1 << 30
@@ -325,8 +326,8 @@ class LearnerProcess:
         return pid in sandbox.descendants(self._process.pid)
 
     def _command(self, argv: list[str]) -> list[str]:
-        """``argv`` in a box (``kata.sandbox``) that sees the tree, the harness and the test
-        folders read-only and the scratch folder writable; plain where no box can be built
+        """``argv`` in a box (``kata.sandbox``) that sees the tree, the harness, the test
+        folders and MNIST's folder read-only and the scratch folder writable; plain where no box can be built
         (the supervisor still caps it and kills all it starts)."""
         harness = Path(kata.__file__).resolve().parent
         visible = [self.root, harness, *self.visible]
@@ -334,10 +335,10 @@ class LearnerProcess:
                        **{key: os.environ[key] for key in
                           ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
                           if key in os.environ}}
-        data = os.environ.get("MNIST_DIR")
-        if data and Path(data).is_dir():
-            visible.append(Path(data).resolve())
-            environment["MNIST_DIR"] = str(Path(data).resolve())
+        data = Path(os.environ.get("MNIST_DIR") or cache_dir())  # the final exam's scenarios
+        if data.is_dir():
+            visible.append(data.resolve())
+            environment["MNIST_DIR"] = str(data.resolve())
         # the working directory stays where it is (messages show paths relative to it) if the
         # box shows it: when it is a visible folder, inside one or above one
         here = Path.cwd().resolve()
