@@ -11,6 +11,9 @@
   ``kata hint`` has reached in this checkout (its first when none has been shown).
 - ``impl`` is the kata's module under test, ``impl_of("07")`` an earlier kata's from the same
   tree. ``--tb=long`` (or any ``--tb``) shows pytest's own.
+- ``--learner-process`` (the graded mode, what ``kata grade`` runs): the code under test
+  runs in a boxed process of its own and this one never imports it; ``impl`` then sends
+  calls and scenarios there (kata.remote), each within ``--learner-timeout`` seconds.
 - ``--kata-json FILE`` writes every test's outcome, for the repository checks and tools.
 - ``--kata-running FILE`` keeps the id of the running test in FILE (a run stopped at its
   time limit names it).
