@@ -65,6 +65,9 @@ def test_the_catalogs_correct_alternatives_have_no_flags():
     ("import torch\ntorch.matmul = lambda a, b: a", "assignment to torch.matmul"),
     ("import torch\ntorch.Tensor.__eq__ = lambda a, b: True", "assignment to torch.Tensor.__eq__"),
     ("import torch\nsetattr(torch, 'matmul', None)", "setattr(torch, ...)"),
+    ("import torch\nobject.__setattr__(torch.Tensor, 'eq', None)", "setattr(torch.Tensor, ...)"),
+    ("import torch\nvars(torch)['matmul'] = None", "vars(torch)"),
+    ("import torch\ntorch.__dict__['matmul'] = None", "torch.__dict__"),
     ("import torch\nname = 'mat' + 'mul'\ngetattr(torch, name)", "getattr(torch, <computed name>)"),
     ("import pickle", "import pickle"),
 ])

@@ -39,6 +39,7 @@ _HARNESS = "imports the test harness: a kata's code never needs it, and could ch
 _DATA_CODE = "turns data into code"
 _TORCH_INSIDE = "reaches under torch's public API, around the rule guards"
 _RUNTIME_CODE = "runs code built at run time, which hides what it does"
+_RENAMES = "changes a module's names for every caller, the harness's guards included"
 
 #: Top-level modules a kata never imports, and why each is flagged.
 MODULES = {
@@ -133,8 +134,7 @@ class _Scanner(ast.NodeVisitor):
         on_module = bool(chain) and chain[0] in self.modules
         if isinstance(node.ctx, (ast.Store, ast.Del)) and on_module:
             self.flag(node, f"{'assignment to' if isinstance(node.ctx, ast.Store) else 'del'} "
-                            f"{'.'.join(chain)}",
-                      "changes a module's name for every caller, the harness's guards included")
+                            f"{'.'.join(chain)}", _RENAMES)
         if chain and chain[0] == "torch" and _torch_inside(chain[1:]):
             self.flag(node, ".".join(chain), _TORCH_INSIDE)
             return  # the shorter chains inside say the same
@@ -149,16 +149,19 @@ class _Scanner(ast.NodeVisitor):
 
     def visit_Call(self, node: ast.Call) -> None:
         name = node.func.id if isinstance(node.func, ast.Name) else None
+        if isinstance(node.func, ast.Attribute) and node.func.attr in ("__setattr__", "__delattr__"):
+            name = node.func.attr.strip("_")  # object.__setattr__(torch, ...) is setattr too
         if name in CALLS:
             self.flag(node, f"{name}()", CALLS[name])
-        if name in ("setattr", "delattr", "getattr") and node.args:
-            target = _chain(node.args[0])
-            on_module = bool(target) and target[0] in self.modules
-            if on_module and name != "getattr":
-                self.flag(node, f"{name}({'.'.join(target)}, ...)",
-                          "changes a module's name for every caller, the harness's guards included")
-            elif on_module and len(node.args) > 1 and not isinstance(node.args[1], ast.Constant):
-                self.flag(node, f"getattr({'.'.join(target)}, <computed name>)", _RUNTIME_CODE)
+        target = _chain(node.args[0]) if node.args else []
+        if name in ("setattr", "delattr", "getattr", "vars") and target and target[0] in self.modules:
+            shown = ".".join(target)
+            if name in ("setattr", "delattr"):
+                self.flag(node, f"{name}({shown}, ...)", _RENAMES)
+            elif name == "vars":
+                self.flag(node, f"vars({shown})", _RENAMES)
+            elif len(node.args) > 1 and not isinstance(node.args[1], ast.Constant):
+                self.flag(node, f"getattr({shown}, <computed name>)", _RUNTIME_CODE)
         self.generic_visit(node)
 
 
