@@ -61,7 +61,7 @@ def test_graded_the_solutions_pass_every_test(runs):
 def test_graded_each_attack_fails_for_what_it_did(runs):
     messages = "\n".join(t.message or "" for t in runs["graded"])
     assert "_Agreeable" in messages  # (d) a learner's object, seen as what it is
-    assert "matmul(a, b) returned wrong values" in messages  # (d) a tensor subclass's values
+    assert "returned wrong values" in messages  # (d) a tensor subclass, judged by its values
     assert "the learner's code raised Skipped" in messages  # (e) pytest's own skip
     assert "do not fit" in messages  # (e) a harness assertion that is a ValueError too: no ValueError
     assert "the learner's side sent a frame that is not plain data" in messages  # (f)
