@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import builtins
 import functools
-import importlib
 import io
 import os
 import resource
@@ -162,7 +161,8 @@ def _from_wire(value: object) -> object:
         return {key: _from_wire(item) for key, item in value.items()}
     if type(value) is LibraryFunction and value.module.split(".")[0] in ("torch", "operator",
                                                                           "_operator"):
-        function = getattr(importlib.import_module(value.module), value.name, None)
+        # from a module already loaded: a name never makes this process import anything
+        function = getattr(sys.modules.get(value.module), value.name, None)
         if callable(function) and library_name(function):
             return function
     if type(value) in _PLAIN and (type(value) is not Foreign or
