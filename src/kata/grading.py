@@ -32,6 +32,7 @@ by Ctrl-C (the results graded so far are written, the rest marked as not graded)
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import os
@@ -218,6 +219,8 @@ def result_of(target: str, entries: list[KataProgress],
     tests, katas = [], []
     for entry in entries:
         kata = entry.kata
+        if entry.state == STOPPED and sandbox.stop_reason(entry.output):  # say which cap
+            entry = dataclasses.replace(entry, reason=sandbox.stop_reason(entry.output))
         points = POINTS_PER_KATA if entry.state == DONE else 0
         katas.append({"kata": kata.folder, "state": entry.state, "points": points,
                       "max_points": POINTS_PER_KATA, "passed": entry.passed,

@@ -57,6 +57,8 @@ PROCESS_LIMIT = 32
 DISK_LIMIT = 256 << 20
 #: Bytes of a run's output kept (the tail; what came before is dropped and counted).
 OUTPUT_TAIL = 256 << 10
+#: How the supervisor's last line begins when it stopped a run past a cap.
+STOPPED = "kata sandbox: stopped the run: "
 #: Seconds between two looks at the box's processes.
 _POLL = 0.1
 #: Files of /etc that programs in the box may read (the dynamic linker's cache, time zone).
@@ -167,6 +169,12 @@ def boxed(argv: Sequence[str], *, read_only: Sequence[Path], scratch: Path,
     if chdir is not None:
         box += ["--chdir", str(Path(chdir).resolve())]
     return [*supervisor, "--", *box, "--", *argv]
+
+
+def stop_reason(output: str) -> str | None:
+    """Why the supervisor stopped a run, from the run's output (None if it did not)."""
+    line = next((line for line in reversed(output.splitlines()) if line.startswith(STOPPED)), None)
+    return f"stopped by the sandbox: {line.removeprefix(STOPPED)}" if line else None
 
 
 # ---- the supervisor: runs outside the box, as ``python -I sandbox.py OPTIONS -- COMMAND`` ----
@@ -318,7 +326,7 @@ def supervise(argv: Sequence[str], *, memory: int, processes: int, disk: int,
     output.thread.join(timeout=5)
     sys.stdout.buffer.write(output.text())
     if verdict:
-        sys.stdout.buffer.write(f"\nkata sandbox: stopped the run: {verdict}\n".encode())
+        sys.stdout.buffer.write(f"\n{STOPPED}{verdict}\n".encode())
     sys.stdout.flush()
     code = child.returncode
     if verdict or stop.is_set():
