@@ -6,7 +6,8 @@ exceptions meant to confuse the judge, (f) sends a huge result and writes a fram
 into the channel: a pickle that runs a command (an answer announced over the size limit is
 refused from its length alone: tests/test_learner_side.py).
 
-Run in the tests' process (the learner mode), the attacks pass every test: they have teeth.
+Run in the tests' process (the learner mode), the attacks pass the tests they are run
+against (the value tests of each function, to keep this short): they have teeth.
 Run in the graded mode (``--learner-process``), they earn no test at all (the stub earns
 none either), and the reference solutions, graded the same way, pass every test.
 """
@@ -21,6 +22,8 @@ from kata.runner import run_katas
 
 KATA = load_manifest().kata("03")
 ATTACK = Path(__file__).with_name("verdict_attacks") / f"{KATA.module}.py"
+#: The tests that the learner mode's run (the control: do the attacks work at all?) runs.
+CONTROL = "matches"
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +37,8 @@ def runs(tmp_path_factory):
     module.write_text(f"PLANTED = {str(planted)!r}\n" + ATTACK.read_text())
     graded = ["--learner-process", "--learner-timeout", "120"]
     with ThreadPoolExecutor(3) as pool:
-        jobs = {"learner mode": pool.submit(run_katas, [KATA.folder], impl=module.parent.parent),
+        jobs = {"learner mode": pool.submit(run_katas, [KATA.folder], impl=module.parent.parent,
+                                            extra_args=["-k", CONTROL]),
                 "graded": pool.submit(run_katas, [KATA.folder], impl=module.parent.parent,
                                       extra_args=graded),
                 "solutions": pool.submit(run_katas, [KATA.folder], solutions=True,
@@ -44,12 +48,12 @@ def runs(tmp_path_factory):
     return found
 
 
-def test_the_attacks_pass_every_test_when_they_run_in_the_tests_process(runs):
+def test_the_attacks_pass_tests_when_they_run_in_the_tests_process(runs):
     assert runs["learner mode"] and all(t.outcome == "passed" for t in runs["learner mode"])
 
 
 def test_graded_the_attacks_earn_no_test(runs):
-    assert len(runs["graded"]) == len(runs["learner mode"])
+    assert {t.name for t in runs["learner mode"]} <= {t.name for t in runs["graded"]}
     assert [t.name for t in runs["graded"] if t.outcome == "passed"] == []
 
 
