@@ -268,14 +268,16 @@ class _FunctionGuard(TorchFunctionMode):
             hit = enforcer.forbidden.get(id(func.overloadpacket))
         if hit is not None:
             raise enforcer.report(*hit)
-        if self.ops_guard is not None and not self.ops_guard.on_duty():
-            raise enforcer.switch_report("it took the guard of torch's operators off its stack")
         if enforcer.loop_rule is not None and id(func) not in _METADATA and \
                 id(getattr(func, "__self__", None)) not in _METADATA:
             found = self._loop_around(sys._getframe(1), func)
             if found:
                 raise enforcer.report(found, enforcer.loop_rule)
-        self.inside += 1
+        if self.ops_guard is None:
+            return func(*args, **(kwargs or {}))
+        if not self.ops_guard.on_duty():
+            raise enforcer.switch_report("it took the guard of torch's operators off its stack")
+        self.inside += 1  # what runs now is this guard's doing: the operator guard may trust it
         try:
             return func(*args, **(kwargs or {}))
         finally:
@@ -462,7 +464,6 @@ class _Enforcer:
         """Inside, the rules hold for the code that ``entry`` (the guard's frame) calls."""
         self.caught.clear()
         tracing = sys.gettrace(), sys.getprofile()
-        self._check_intact(_changes())
         originals = [(namespace, names, tuple(map(namespace.__getitem__, names)))
                      for namespace, names, _ in self.swaps]
         function_guard = _FunctionGuard(self, entry)
@@ -482,6 +483,8 @@ class _Enforcer:
         finally:
             for namespace, names, values in reversed(originals):
                 namespace.update(zip(names, values))
+        # after the call only: a change made earlier (when a module was imported) is still
+        # there, and checking once keeps the cost of every guarded call down
         self._check_intact(_changes())
         if self.caught:
             raise self.caught[0]
