@@ -3,9 +3,10 @@
 A rule, read from the manifest, may say any of:
 
 - ``loops``: no tensor operation may run inside a Python loop (``for``, ``while``, a
-  comprehension or a generator expression, or a function that ``map()``, ``filter()``,
-  ``functools.reduce()`` or recursion calls over and over: a second call of the same function
-  from the same spot), and no tensor may be walked element by element
+  comprehension or a generator expression) or a loop in disguise (``map()``, ``filter()``,
+  ``functools.reduce()``, ``sum()`` or ``sorted()`` over tensors, or recursion: a learner
+  function called a second time from the same spot, or one instruction that runs the same
+  torch function twice), and no tensor may be walked element by element
   (``for v in t``, ``list(t)``, ``zip(t, ...)``, unpacking). Loops over plain Python values,
   such as a shape's sizes or axis numbers, are fine, and reading a tensor's metadata (shape,
   ``size()``, ``dim()``, ``ndim``, ``dtype``, ``device``, ``stride()``, ``numel()``, ``len``)
@@ -259,6 +260,10 @@ class _FunctionGuard(TorchFunctionMode):
         #: called from there: a second frame from the same spot is a call repeated by
         #: map(), filter(), functools.reduce() or recursion
         self.call_sites: dict[tuple[int, int, int], types.FrameType] = {}
+        #: (learner frame, instruction, torch function) -> that frame: one instruction runs
+        #: one torch function once, unless a builtin it calls loops (map(torch.mul, ...),
+        #: sum(tensors), sorted(tensors)); the frame is kept so that its id stays unique
+        self.issued: dict[tuple[int, int, int], types.FrameType] = {}
         self.ops_guard: _OpGuard | None = None
 
     def __torch_function__(self, func, types_, args=(), kwargs=None):
@@ -287,6 +292,13 @@ class _FunctionGuard(TorchFunctionMode):
         """Where the learner's code on the stack, from ``frame`` up to the guarded call,
         walks a tensor or runs ``func`` in a loop; None when nowhere."""
         is_learner = self.enforcer.is_learner
+        if frame is not None and is_learner(frame.f_code.co_filename):
+            spot = (id(frame), frame.f_lasti, id(func))
+            if spot in self.issued:
+                return (f"it runs {_operation_name(func)} over and over from one spot, "
+                        f"{_where(frame)}: a loop in disguise (a builtin such as map(), "
+                        f"sum() or sorted() calling it once per element)")
+            self.issued[spot] = frame
         while frame is not None and frame is not self.entry:
             code = frame.f_code
             if code is _TENSOR_ITERATION:
