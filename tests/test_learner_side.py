@@ -213,3 +213,19 @@ def test_a_process_that_finds_the_socket_first_is_not_taken_for_the_learners_sid
         side.close()
     assert torch.equal(result, torch.full((2,), 3.0))
     assert intruders[0].recv(1) == b""  # closed, unanswered
+
+
+def test_the_learners_side_sees_mnist_but_never_the_test_labels(tmp_path, monkeypatch):
+    """A graded ``predict`` that read the test labels could hand them back as its guesses:
+    the box shows every MNIST file but that one."""
+    from kata.mnist_data import FILES
+
+    for name in FILES:
+        (tmp_path / name).write_bytes(b"")
+    monkeypatch.setenv("MNIST_DIR", str(tmp_path))
+    side = remote.LearnerProcess(REPO_ROOT / "solutions")
+    side._scratch = tmp_path / "scratch"
+    command = " ".join(side._command(["python", "-c", "0"]))
+    assert "t10k-labels-idx1-ubyte" not in command
+    for name in set(FILES) - {"t10k-labels-idx1-ubyte"}:
+        assert str(tmp_path / name) in command or remote.sandbox.availability() is not None

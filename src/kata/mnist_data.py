@@ -61,14 +61,27 @@ def load_mnist(split: str = "train", directory: str | Path | None = None
     ``split`` is ``"train"`` (60,000 images) or ``"test"`` (10,000). ``directory`` overrides
     where the files are looked for (default: ``MNIST_DIR``, else the cache).
     """
-    if split not in SPLITS:
-        raise ValueError(f"split must be one of {sorted(SPLITS)}, got {split!r}")
-    prefix = SPLITS[split]
-    images = _parse(read_verified(f"{prefix}-images-idx3-ubyte", directory), _IMAGES_MAGIC)
-    labels = _parse(read_verified(f"{prefix}-labels-idx1-ubyte", directory), _LABELS_MAGIC)
+    images = load_images(split, directory)
+    labels = _parse(read_verified(f"{SPLITS[split]}-labels-idx1-ubyte", directory), _LABELS_MAGIC)
     if len(images) != len(labels):
         raise MnistUnavailable(f"MNIST {split}: {len(images)} images but {len(labels)} labels")
-    return images.reshape(len(images), -1).float().div_(255), labels.long()
+    return images, labels.long()
+
+
+def load_images(split: str = "train", directory: str | Path | None = None) -> torch.Tensor:
+    """A split's images alone, as ``load_mnist`` gives them: what the learner's side of a
+    graded exam may read of the test split (its labels would be the answers)."""
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {sorted(SPLITS)}, got {split!r}")
+    images = _parse(read_verified(f"{SPLITS[split]}-images-idx3-ubyte", directory), _IMAGES_MAGIC)
+    return images.reshape(len(images), -1).float().div_(255)
+
+
+def files_for_learners(directory: Path) -> list[Path]:
+    """The MNIST files in ``directory`` that a graded learner's code may see: every file but
+    the test labels, which would let a ``predict`` return the answers instead of guessing."""
+    names = [name for name in FILES if name != f"{SPLITS['test']}-labels-idx1-ubyte"]
+    return [path for path in (_find(Path(directory), name) for name in names) if path is not None]
 
 
 def read_verified(name: str, directory: str | Path | None = None) -> bytes:

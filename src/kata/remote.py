@@ -52,7 +52,7 @@ from kata.assertions import Mismatch
 from kata.guards import InputModified, RuleViolation
 from kata.loader import Foreign, KataImportError, call_public, library_name
 from kata.manifest import Kata
-from kata.mnist_data import cache_dir
+from kata.mnist_data import cache_dir, files_for_learners
 
 #: The longest answer the tests' process reads, in bytes (kata 08 sends MNIST-sized tensors).
 ANSWER_LIMIT = 1 << 30
@@ -327,7 +327,7 @@ class LearnerProcess:
 
     def _command(self, argv: list[str]) -> list[str]:
         """``argv`` in a box (``kata.sandbox``) that sees the tree, the harness, the test
-        folders and MNIST's folder read-only and the scratch folder writable; plain where no box can be built
+        folders and MNIST (less the test labels) read-only and the scratch folder writable; plain where no box can be built
         (the supervisor still caps it and kills all it starts)."""
         harness = Path(kata.__file__).resolve().parent
         visible = [self.root, harness, *self.visible]
@@ -336,8 +336,8 @@ class LearnerProcess:
                           ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
                           if key in os.environ}}
         data = Path(os.environ.get("MNIST_DIR") or cache_dir())  # the final exam's scenarios
-        if data.is_dir():
-            visible.append(data.resolve())
+        if data.is_dir():  # all of MNIST but the test labels: the answers stay on this side
+            visible += [path.resolve() for path in files_for_learners(data)]
             environment["MNIST_DIR"] = str(data.resolve())
         # the working directory stays where it is (messages show paths relative to it) if the
         # box shows it: when it is a visible folder, inside one or above one
