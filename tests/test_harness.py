@@ -126,12 +126,12 @@ def test_assertions_check_shape_then_dtype_then_values():
 
 def test_raises_value_error_wants_the_shapes_named():
     with pytest.raises(assertions.Mismatch, match=r"should name \(2, 3\)"):
-        with assertions.raises_value_error("f", shapes=((2, 3),)):
+        with assertions.raises_value_error("f", contract="matmul.misfit", shapes=((2, 3),)):
             raise ValueError("bad shapes")
     with pytest.raises(assertions.Mismatch, match="but raised RuntimeError"):
-        with assertions.raises_value_error("f"):
+        with assertions.raises_value_error("f", contract="matmul.misfit"):
             raise RuntimeError("size mismatch")
-    with assertions.raises_value_error("f", shapes=((2, 3), (3,))):
+    with assertions.raises_value_error("f", contract="matmul.misfit", shapes=((2, 3), (3,))):
         raise ValueError("shapes torch.Size([2, 3]) and [3] do not fit")
 
 
