@@ -189,3 +189,23 @@ def test_the_board_runs_only_the_katas_whose_files_changed(checkout, monkeypatch
     assert ran[-1] == ["06_dataloader", "08_mnist"]
     assert progress.board_progress(katas, root, workers=2, time_limit=5) and \
         len(ran[-1]) == len(katas), "other limits: other verdicts"
+
+
+def test_a_kata_without_mnist_needs_mnist_and_says_what_to_do_once(tmp_path):
+    from kata import cli
+    from kata.runner import Outcome, Run
+    from kata.workspace import Workspace
+
+    exam = MANIFEST.kata("08")
+    missing = "MNIST's train-images-idx3-ubyte.gz could not be downloaded (no network?)"
+    tests = (Outcome("katas/08_mnist/test_mnist.py::test_normalize", exam.folder, "passed", None,
+                     None, ("normalize",)),
+             Outcome("katas/08_mnist/test_mnist.py::test_sanity", exam.folder, "failed",
+                     "MnistUnavailable", missing, ("train_mlp",)))
+    entry = progress.classify(exam, Run(1, tests, ""))
+    assert entry.state == progress.NEEDS_MNIST and "MNIST_DIR" in entry.reason
+    others = [progress.KataProgress(kata, progress.DONE) for kata in MANIFEST.katas[:-1]]
+    board = cli.render_board([*others, entry], Workspace(REPO_ROOT))
+    line = next(line for line in board.splitlines() if line.strip().startswith(exam.folder))
+    assert "needs MNIST" in line and "MNIST_DIR" in line and "failing" not in board
+    assert board.count("MNIST_DIR") == 1, "said once"
