@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import fcntl
 import hashlib
 import json
 import os
@@ -293,9 +292,9 @@ class _Worker:
                 _kill_group(pid)
 
     def finish(self) -> None:
-        """Let the runs still going end and answer (their threads do that)."""
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
+        """Let the runs still going end and answer (their threads do that, each by its time
+        limit at the latest)."""
+        while True:
             with self.guard:
                 if not self.runs:
                     return
@@ -364,6 +363,8 @@ def _child(request: dict, root: Path, inherited: list[int]) -> None:
 def serve(root: Path) -> int:
     """Be the checkout's worker until idle, stopped or outdated; 0 when another worker
     already is (it took the lock first)."""
+    import fcntl  # POSIX only, like fork: elsewhere no worker starts (private_directory says so)
+
     root = Path(root).resolve()
     socket_path, pid_path = _socket_path(root), _pid_path(root)
     lock = os.open(pid_path, os.O_RDWR | os.O_CREAT, 0o600)
@@ -386,7 +387,11 @@ def serve(root: Path) -> int:
         server.bind(str(socket_path))
         server.listen(64)
         worker = _Worker(root, server, lock)
-        worker.serve()
+        try:
+            worker.serve()
+        except BaseException:  # SIGTERM, Ctrl-C, a bug: no run outlives the worker
+            worker.kill_all()
+            raise
     finally:
         # first make room for a new worker (no socket, no lock), then let the runs end
         server.close()
