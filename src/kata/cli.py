@@ -47,6 +47,7 @@ from kata.progress import (
     board_progress,
     learner_progress,
 )
+from kata.verdict_cache import used_katas
 from kata.workspace import NotACheckout, Workspace, find_root
 
 MANIFEST = load_manifest()
@@ -361,8 +362,9 @@ def _known_progress(kata: Kata, args, workspace: Workspace) -> KataProgress:
 
 
 def _watched_folders(kata: Kata, workspace: Workspace) -> list[Path]:
-    """The folders whose saves should rerun ``kata``: its own and those of the katas it uses."""
-    folders = [workspace.root / "katas" / folder for folder in (kata.folder, *kata.uses)]
+    """The folders whose saves should rerun ``kata``: its own and those of the katas it uses,
+    directly or through one another (the files its verdict depends on)."""
+    folders = [workspace.root / "katas" / entry.folder for entry in (kata, *used_katas(kata))]
     return [folder for folder in folders if folder.is_dir()]
 
 

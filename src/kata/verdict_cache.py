@@ -57,7 +57,7 @@ def harness_version(root: Path) -> str:
                    sys.version)
 
 
-def _used(kata: Kata) -> list[Kata]:
+def used_katas(kata: Kata) -> list[Kata]:
     """The earlier katas ``kata`` uses, directly or through one another, in manifest order."""
     manifest = load_manifest()
     wanted, pending = set(), list(kata.uses)
@@ -74,7 +74,7 @@ def kata_key(kata: Kata, root: Path, *, options: dict) -> str:
     ``options`` (limits, pytest arguments: anything that can change the verdict)."""
     tree = Path(root) / "katas"
     files = sorted((tree / kata.folder).glob("*.py")) + sorted(tree.glob("*.py"))
-    files += [used.path_in(tree) for used in _used(kata)]
+    files += [used.path_in(tree) for used in used_katas(kata)]
     return _digest(files, harness_version(root), json.dumps(options, sort_keys=True, default=str))
 
 
