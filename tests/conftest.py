@@ -20,6 +20,15 @@ def repository_runs(tmp_path_factory, pytestconfig) -> RepositoryRuns:
                           profile=pytestconfig.getoption("hypothesis_profile", None))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def start_repository_runs_early(request):
+    """When this session has tests that read the repository's runs, start them with its
+    first test: they take minutes on two processes, and the rest of the suite runs beside
+    them instead of before them."""
+    if any("repository_runs" in item.fixturenames for item in request.session.items):
+        request.getfixturevalue("repository_runs")
+
+
 @pytest.fixture
 def checkout(tmp_path):
     """A fresh copy of the repository, as a learner's clone holds it: a test may edit it the

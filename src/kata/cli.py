@@ -469,7 +469,7 @@ def command_check(args, workspace: Workspace) -> int:
     from kata.checks import check_table  # imports torch: only this command needs it
 
     katas = [choose_kata(name) for name in args.katas] or list(MANIFEST.katas)
-    table, sound = check_table(katas, workers=args.workers)
+    table, sound = check_table(katas, workers=args.workers, profile=args.profile)
     print(table)
     return 0 if sound else 1
 
@@ -617,6 +617,9 @@ def build_parser() -> argparse.ArgumentParser:
     curve.add_argument("--png", metavar="FILE", help="draw it into FILE (needs the plot extra)")
     check = add("check", command_check, "prove the repository sound (instructors, CI)")
     check.add_argument("katas", nargs="*", metavar="KATA", help="only these katas (default: all)")
+    check.add_argument("--profile", default="ci", choices=["learner", "ci"],
+                       help="hypothesis profile of the reference's run (default ci: 200 "
+                            "examples a test; learner: 20, a quick look)")
     grade = add("grade", command_grade, "grade learners' git refs or directories")
     grade.epilog = ("exit codes: 0 every target passed, 1 some learner failed, 2 a target "
                     "could not be graded or a usage error, 130 interrupted (partial results)")
