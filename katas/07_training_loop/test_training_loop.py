@@ -270,6 +270,14 @@ class _Spy:
     def parameters(self):
         return self.model.parameters()
 
+    def train(self, mode=True):
+        self.model.train(mode)
+        return self
+
+    def eval(self):
+        self.model.eval()
+        return self
+
     def zero_grad(self):
         self.events.append(("zero_grad", None))
         self.opt.zero_grad()
