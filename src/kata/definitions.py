@@ -23,6 +23,7 @@ import ast
 from pathlib import Path
 
 from kata.manifest import Kata
+from kata.stubs import _is_docstring, stub_source
 
 _DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 
@@ -83,9 +84,7 @@ def replace_definition(source: str, name: str, new: str) -> str:
 def _head(lines: list[str], node: ast.stmt) -> str:
     """A definition's lines up to the end of its docstring (or of its header, without one)."""
     body = node.body[0]
-    documented = isinstance(body, ast.Expr) and isinstance(body.value, ast.Constant) \
-        and isinstance(body.value.value, str)
-    last = body.end_lineno if documented else body.lineno - 1
+    last = body.end_lineno if _is_docstring(body) else body.lineno - 1
     return "".join(lines[_first_line(node) - 1:last])
 
 
@@ -116,8 +115,6 @@ def source_defining(kata: Kata, root: Path, name: str) -> str:
     """The text of ``kata``'s module in the checkout at ``root`` that defines ``name``: the
     learner's file, or where that no longer does (deleted, or it does not parse) the stub
     that ``kata reset`` would put back. Raises ``LookupError`` when there is neither."""
-    from kata.stubs import stub_source  # reads the solution: only this fallback needs it
-
     path = kata.path_in(Path(root) / "katas")
     try:
         text = path.read_text(encoding="utf-8")
