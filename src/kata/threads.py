@@ -28,8 +28,7 @@ PARALLEL_RUNS = "KATA_PARALLEL_RUNS"
 
 def threads_for_run(cores: int, others_running: int, parallel_runs: int) -> int:
     """The cores that are free, shared among ``parallel_runs`` runs: at least one each."""
-    free = cores - others_running
-    return max(1, min(cores // max(parallel_runs, 1), free // max(parallel_runs, 1)))
+    return max(1, (cores - others_running) // max(parallel_runs, 1))
 
 
 def usable_cores() -> int:
