@@ -188,6 +188,10 @@ jobs:
         run: |
           echo "{sums_digest}  {SUMS}" | sha256sum --check --quiet || {{ echo "::error::{SUMS} was changed: it must stay as released"; exit 1; }}
           sha256sum --check --quiet {SUMS} || {{ echo "::error::the files marked FAILED above belong to the instructor and were changed: put them back as released"; exit 1; }}
+          # kata verify skips __pycache__ (a learner's working copy is full of them), but a
+          # fresh checkout has none: one there was committed, and an unchecked-hash .pyc is
+          # imported in place of the instructor's source (the harness, kata verify itself)
+          if find . -path ./.git -prune -o \\( -name __pycache__ -o -name '*.pyc' \\) -print | grep .; then echo "::error::the bytecode listed above was committed: Python would run it instead of the instructor's files; remove it"; exit 1; fi
       - uses: actions/setup-python@v5
         with:
           python-version: "3.11"
