@@ -13,7 +13,6 @@ earn every point.
 import hashlib
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -25,13 +24,13 @@ import jsonschema
 import pytest
 
 from kata import grading, sandbox
+from kata.clone import clone_checkout
 from kata.manifest import REPO_ROOT, load_manifest
 
 ATTACKS = Path(__file__).with_name("box_attacks")
 KATA = load_manifest().kata("03")
 SOLUTION = f"solutions/{KATA.folder}/{KATA.module}.py"
 MODULE = f"katas/{KATA.folder}/{KATA.module}.py"
-_COPIED = ["katas", "solutions", "src", "conftest.py", "pyproject.toml", ".gitignore"]
 #: Attacks graded together (one learner each, to keep CI short); one that stops its box
 #: (memory, processes) is a learner of its own.
 GROUPS = {"reach_answers": ["pwd", "proc_cwd", "editable_install", "network"],
@@ -91,12 +90,7 @@ def graded(tmp_path_factory):
     """One ``kata grade`` of every attack, a correct learner and a classmate (the victim of
     one attack), from an instructor checkout with a learner branch named ``solutions``."""
     base = tmp_path_factory.mktemp("redteam")
-    checkout = base / "instructor"
-    ignore = shutil.ignore_patterns("__pycache__", ".hypothesis", ".kata", "*.egg-info")
-    for name in _COPIED:
-        source = REPO_ROOT / name
-        (shutil.copytree(source, checkout / name, ignore=ignore) if source.is_dir()
-         else shutil.copy2(source, checkout / name))
+    checkout = clone_checkout(REPO_ROOT, base / "instructor")
     _git(checkout, "init", "-q", "-b", "main")
     _git(checkout, "add", "-A")
     _git(checkout, "commit", "-q", "-m", "course")
