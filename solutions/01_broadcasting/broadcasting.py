@@ -27,7 +27,8 @@ def broadcast_shape(*shapes):
     Shapes are lined up from the right; at each axis the sizes must be equal or 1 (a missing
     axis counts as 1), and the result takes the size that is not 1. No shapes give ``()``.
     Raises ``ValueError`` naming the axis (counted from the right, as a negative index) and
-    the two sizes when the shapes do not broadcast.
+    the two sizes when the shapes do not broadcast: the first axis from the right where they
+    clash.
 
     >>> broadcast_shape((256, 256, 3), (3,))
     (256, 256, 3)
