@@ -283,3 +283,24 @@ class SGDWithAPrivateDataUpdate(SGD):
        rule="no_library_loss", caught_by=["test_nll_loss_matches_torch"])
 def nll_loss_by_aten(log_probs, targets):
     return torch.ops.aten.nll_loss_forward(log_probs, targets, None, 1, -100)[0]
+
+
+@alternative("fit", "switches the model to train() for each epoch and to eval() to validate, "
+                    "as fastai's fit does")
+def fit_switching_modes(model, loss_fn, opt, train_dl, epochs=1, valid_dl=None, log_every=100):
+    history = History()
+    for epoch in range(epochs):
+        model.train()
+        for xb, yb in train_dl:
+            opt.zero_grad()
+            loss = loss_fn(model(xb), yb)
+            loss.backward()
+            opt.step()
+            history.train_loss.append(loss.item())
+        if valid_dl is not None:
+            model.eval()
+            valid_loss, valid_accuracy = _evaluate(model, loss_fn, valid_dl)
+            history.valid_loss.append(valid_loss)
+            history.valid_accuracy.append(valid_accuracy)
+            print(epoch, valid_loss, valid_accuracy)
+    return history
