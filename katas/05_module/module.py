@@ -59,7 +59,9 @@ class Module:
         It yields the very ``Parameter`` objects that were assigned, never copies: the
         module's own in assignment order, then each child's in turn, depth first, and a
         parameter held in two places only once. Plain tensors (even with
-        ``requires_grad``) and other values are stored, not registered.
+        ``requires_grad``) and other values are stored, not registered. An attribute counts
+        for what it holds now: after ``m.w = p0; m.w = p1`` only ``p1`` is a parameter, and a
+        plain tensor assigned to ``m.w`` then leaves none under that name.
         """
         raise NotImplementedError(
             'kata 05_module: Module.parameters() is yours to write, in katas/05_module/module.py. The README beside it explains the idea, and each failing test shows a hint.'

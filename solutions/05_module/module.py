@@ -65,7 +65,9 @@ class Module:
         It yields the very ``Parameter`` objects that were assigned, never copies: the
         module's own in assignment order, then each child's in turn, depth first, and a
         parameter held in two places only once. Plain tensors (even with
-        ``requires_grad``) and other values are stored, not registered.
+        ``requires_grad``) and other values are stored, not registered. An attribute counts
+        for what it holds now: after ``m.w = p0; m.w = p1`` only ``p1`` is a parameter, and a
+        plain tensor assigned to ``m.w`` then leaves none under that name.
         """
         seen = set()
         for parameter in self._all_parameters():
