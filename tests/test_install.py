@@ -78,8 +78,9 @@ def test_cpu_build_comes_from_pytorchs_cpu_index_then_the_project(capsys):
     status, ran = _install([])
     assert status == 0
     assert ran[0] == [PYTHON, "-m", "pip", "install", f"torch=={install.TORCH_VERSION}",
-                      "--index-url", "https://download.pytorch.org/whl/cpu"]
-    assert ran[1] == [PYTHON, "-m", "pip", "install", "-e", f"{REPO_ROOT}[test]"]
+                      "-c", str(install.LOCK), "--index-url", "https://download.pytorch.org/whl/cpu"]
+    assert ran[1] == [PYTHON, "-m", "pip", "install", "-c", str(install.LOCK), "-e",
+                      f"{REPO_ROOT}[test]"]
     assert ran[2][:2] == [PYTHON, "-c"]  # says which build is installed
     out = capsys.readouterr().out
     assert "the CPU build: no NVIDIA GPU found" in out and "Type `kata`" in out
@@ -87,7 +88,8 @@ def test_cpu_build_comes_from_pytorchs_cpu_index_then_the_project(capsys):
 
 def test_cuda_build_on_linux_comes_from_pips_own_index(capsys):
     status, ran = _install(["--extras", "test,notebook"], gpu="nvidia-smi lists GPU 0: X")
-    assert ran[0] == [PYTHON, "-m", "pip", "install", f"torch=={install.TORCH_VERSION}"]
+    assert ran[0] == [PYTHON, "-m", "pip", "install", f"torch=={install.TORCH_VERSION}",
+                      "-c", str(install.LOCK)]
     assert ran[1][-1] == f"{REPO_ROOT}[test,notebook]"
     assert "the CUDA build: nvidia-smi lists GPU 0: X" in capsys.readouterr().out
 
@@ -100,7 +102,8 @@ def test_cuda_build_on_windows_comes_from_pytorchs_cuda_index():
 def test_an_unreachable_index_falls_back_to_pips_torch_and_says_so(capsys):
     status, ran = _install(["--cpu"], reachable=lambda url: "URLError: no network")
     assert status == 0
-    assert ran[0] == [PYTHON, "-m", "pip", "install", f"torch=={install.TORCH_VERSION}"]
+    assert ran[0] == [PYTHON, "-m", "pip", "install", f"torch=={install.TORCH_VERSION}",
+                      "-c", str(install.LOCK)]
     out = capsys.readouterr().out
     assert ("PyTorch's index https://download.pytorch.org/whl/cpu cannot be reached "
             "(URLError: no network). Falling back to the torch") in out
@@ -118,11 +121,64 @@ def test_a_dry_run_prints_the_command_lines_and_runs_nothing(capsys):
     status, ran = _install(["--dry-run"])
     out = capsys.readouterr().out
     assert status == 0 and ran == []
-    assert f"$ {PYTHON} -m pip install torch=={install.TORCH_VERSION} --index-url" in out
+    assert f"$ {PYTHON} -m pip install torch=={install.TORCH_VERSION} -c {install.LOCK} " \
+           f"--index-url" in out
     assert "Dry run: nothing was installed." in out
 
 
+@pytest.mark.skipif(not (REPO_ROOT / ".ci" / "run").exists(),
+                    reason="the instructor's CI, which a learner's repository leaves out")
 def test_ci_installs_through_the_readmes_set_up_command():
     ci = (REPO_ROOT / ".ci" / "run").read_text(encoding="utf-8")
     readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
     assert "python install.py" in readme and "python install.py" in ci
+
+
+def test_the_lock_pins_every_package_of_the_test_environment_and_torchs_release():
+    """Every distribution that the project's test and notebook extras pull in (followed
+    through their own requirements) has one exact version in the lock, and torch's is the
+    release that install.py installs (the lock is its one source)."""
+    from importlib import metadata
+
+    from packaging.requirements import Requirement
+
+    pinned = {}
+    for line in install.LOCK.read_text(encoding="utf-8").splitlines():
+        if line and not line.startswith("#"):
+            name, _, version = line.partition("==")
+            assert version and "+" not in version, line
+            pinned[_normal(name)] = version
+    assert pinned["torch"] == install.TORCH_VERSION
+    pending, seen = [("tensor-katas", ("test", "notebook"))], set()
+    while pending:
+        name, extras = pending.pop()
+        if _normal(name) in seen:
+            continue
+        seen.add(_normal(name))
+        for text in metadata.distribution(name).requires or []:
+            requirement = Requirement(text)
+            if requirement.marker is None or any(requirement.marker.evaluate({"extra": extra})
+                                                 for extra in ("", *extras)):
+                pending.append((requirement.name, tuple(requirement.extras)))
+    missing = sorted(seen - {"tensor-katas", "setuptools"} - pinned.keys())
+    assert not missing, f"not in {install.LOCK.name}: {missing}"
+
+
+def _normal(name: str) -> str:
+    import re
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def test_the_lock_is_what_this_environment_runs():
+    """The suite runs with the locked versions (install.py put them here): a test that
+    compares a library's wording compares the locked library's."""
+    from importlib import metadata
+
+    for line in install.LOCK.read_text(encoding="utf-8").splitlines():
+        if line and not line.startswith("#"):
+            name, _, version = line.partition("==")
+            try:
+                installed = metadata.version(name)
+            except metadata.PackageNotFoundError:
+                continue  # a package of an extra that this environment did not install
+            assert installed.split("+")[0] == version, f"{name} {installed}, locked {version}"
