@@ -2,8 +2,10 @@
 and keeps, and what every grading report says when no box could be built."""
 
 import json
+import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -83,7 +85,64 @@ def _command_line(process: Path) -> bytes:
 def test_every_report_says_plainly_when_it_ran_unsandboxed(monkeypatch):
     monkeypatch.setattr(sandbox, "availability", lambda: "no user namespaces here")
     results = [grading._unreadable("alice", "not a ref")]
-    assert "UNSANDBOXED" in grading.markdown(results)
-    assert "no user namespaces here" in grading.markdown(results)
-    assert json.loads(grading.json_document(results))["sandbox"] == {
-        "used": False, "why_not": "no user namespaces here"}
+    assert "UNSANDBOXED" in grading.markdown(results, boxed=False)
+    assert "no user namespaces here" in grading.markdown(results, boxed=False)
+    note = json.loads(grading.json_document(results, boxed=False))["sandbox"]
+    assert note["used"] is False and "no user namespaces here" in note["why_not"]
+    assert "--unsandboxed" in note["why_not"]
+
+
+def test_learner_code_never_runs_unboxed_unless_asked(monkeypatch, tmp_path):
+    monkeypatch.setattr(sandbox, "availability", lambda: "no user namespaces here")
+    with pytest.raises(sandbox.BoxUnavailable, match="no user namespaces here.*--unsandboxed"):
+        sandbox.boxed([sys.executable, "-c", "0"], read_only=[], scratch=tmp_path, env={},
+                      memory_limit=None)
+    with pytest.raises(sandbox.BoxUnavailable):
+        grading.grade_targets(["alice"], REPO_ROOT, [], workers=1)
+    trusted = sandbox.boxed([sys.executable, "-c", "0"], read_only=[], scratch=tmp_path, env={},
+                            memory_limit=None, box=False)
+    assert "bwrap" not in " ".join(trusted)
+
+
+@pytest.fixture(scope="module")
+def python_in_the_temporary_folder(tmp_path_factory):
+    """A virtual environment made under the system's temporary folder, as CI images and the
+    README's own set-up measurement make one (it sees this Python's packages)."""
+    folder = tmp_path_factory.mktemp("venv") / "python"
+    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip",
+                    str(folder)], check=True, timeout=120)
+    assert str(folder).startswith(tempfile.gettempdir())
+    return folder / "bin" / "python"
+
+
+@boxes
+def test_a_python_installed_in_the_temporary_folder_gets_a_box(python_in_the_temporary_folder,
+                                                                 tmp_path):
+    """The box mounts an empty /tmp first and binds the interpreter on top of it: a tmpfs
+    mounted later would hide a Python that lives there."""
+    probe = subprocess.run(
+        [str(python_in_the_temporary_folder), "-c",
+         "from kata import sandbox; print(sandbox.availability())"],
+        capture_output=True, text=True, timeout=120,
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT / "src")})
+    assert probe.stdout.strip() == "None", probe.stdout + probe.stderr
+
+
+def test_grading_without_a_box_is_refused_saying_why_and_how_unless_asked(tmp_path):
+    """No box (here switched off, as any reason would) means no grading, exit 2, with the
+    reason and the fix; ``--unsandboxed`` grades and every report says so."""
+    environment = {**os.environ, "PYTHONPATH": str(REPO_ROOT / "src"), "KATA_SANDBOX": "off"}
+    command = [sys.executable, "-m", "kata", "grade", str(REPO_ROOT / "solutions"), "--only", "1",
+               "--json", str(tmp_path / "grades.json")]
+    refused = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True,
+                             timeout=300, env=environment)
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert "KATA_SANDBOX=off" in refused.stderr and "--unsandboxed" in refused.stderr
+    assert "Traceback" not in refused.stderr and not (tmp_path / "grades.json").exists()
+    graded = subprocess.run([*command, "--unsandboxed"], cwd=REPO_ROOT, capture_output=True,
+                            text=True, timeout=300, env=environment)
+    assert graded.returncode == 0, graded.stdout + graded.stderr
+    assert "UNSANDBOXED" in graded.stdout
+    report = json.loads((tmp_path / "grades.json").read_text())
+    assert report["sandbox"]["used"] is False
+    assert report["learners"][0]["points"] == report["learners"][0]["max_points"] > 0

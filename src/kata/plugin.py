@@ -34,7 +34,7 @@ import torch
 from hypothesis import Phase, settings
 
 from kata import fail_fast
-from kata import remote
+from kata import remote, sandbox
 from kata.loader import Implementation, KataImportError, Learner, use_tree
 from kata.manifest import Kata, load_manifest
 from kata.workspace import Workspace
@@ -71,6 +71,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                          "where kata.sandbox can), never in this one (see kata.remote)")
     group.addoption("--learner-timeout", type=float, default=remote.CALL_TIMEOUT, metavar="S",
                     help="graded mode: seconds one call of the code under test may take")
+    group.addoption("--learner-unboxed", action="store_true",
+                    help="graded mode without the box, on purpose (where none can be built: "
+                         "every report says UNSANDBOXED); without it, no box is an error")
     group.addoption("--kata-json", metavar="FILE",
                     help="write each test's outcome as JSON to FILE")
     group.addoption("--kata-running", metavar="FILE",
@@ -93,6 +96,11 @@ def pytest_configure(config: pytest.Config) -> None:
     # in the graded mode this process resolves no kata module's name: it never imports one
     config.stash[PREVIOUS_TREE] = use_tree(None if config.getoption("learner_process") else root)
     if config.getoption("learner_process"):
+        if not config.getoption("learner_unboxed"):
+            try:
+                sandbox.require_box()
+            except sandbox.BoxUnavailable as missing:
+                raise pytest.UsageError(str(missing)) from None
         config.stash[WAS_PROTECTED] = remote.protect_this_process()
     if config.getoption("kata_json"):
         config.stash[RECORDER] = _Recorder(config.getoption("kata_json"))
@@ -172,7 +180,8 @@ def learner_side(request: pytest.FixtureRequest):
         return
     folders = sorted({item.path.parent for item in request.session.items if kata_of(item.path)})
     side = remote.LearnerProcess(request.config.stash[IMPL_ROOT], visible=folders,
-                                 timeout=request.config.getoption("learner_timeout"))
+                                 timeout=request.config.getoption("learner_timeout"),
+                                 box=not request.config.getoption("learner_unboxed"))
     yield side
     side.close()
 

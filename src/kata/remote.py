@@ -231,8 +231,11 @@ class LearnerProcess:
     learner's side, ``RESTARTS`` times at most.
     """
 
-    def __init__(self, root: Path, *, visible: Sequence[Path] = (), timeout: float = CALL_TIMEOUT):
+    def __init__(self, root: Path, *, visible: Sequence[Path] = (), timeout: float = CALL_TIMEOUT,
+                 box: bool = True):
         self.root = Path(root).resolve()
+        #: False only where the instructor chose to grade without a box (``--learner-unboxed``)
+        self.box = box
         self.visible = [Path(path).resolve() for path in visible]
         self.timeout = timeout
         self.starts = 0
@@ -327,8 +330,9 @@ class LearnerProcess:
 
     def _command(self, argv: list[str]) -> list[str]:
         """``argv`` in a box (``kata.sandbox``) that sees the tree, the harness, the test
-        folders and MNIST (less the test labels) read-only and the scratch folder writable; plain where no box can be built
-        (the supervisor still caps it and kills all it starts)."""
+        folders and MNIST (less the test labels) read-only and the scratch folder writable;
+        without a box only where the instructor asked for that (``box=False``: the supervisor
+        still caps it and kills all it starts)."""
         harness = Path(kata.__file__).resolve().parent
         visible = [self.root, harness, *self.visible]
         environment = {"PYTHONPATH": str(harness.parent), "PYTHONDONTWRITEBYTECODE": "1",
@@ -345,7 +349,8 @@ class LearnerProcess:
         shown = any(here == path or here in path.parents or path in here.parents
                     for path in visible)
         return sandbox.boxed(argv, read_only=visible, scratch=self._scratch, env=environment,
-                             memory_limit=_memory_limit(), chdir=here if shown else self._scratch)
+                             memory_limit=_memory_limit(), chdir=here if shown else self._scratch,
+                             box=self.box)
 
     def _why_stopped(self, problem: Exception, label: str) -> str:
         """Why ``label`` got no answer, in words; the process is ended first."""

@@ -27,11 +27,14 @@ controllers to us (and CI's may not), so the caps are enforced by watching, ten 
 second: a burst shorter than that can exceed them briefly; the per-process data limit that
 the runner sets stays as a hard backstop.
 
-Where no box can be built (macOS, Windows, a kernel without user namespaces)
-``availability()`` says why, and ``boxed`` still returns a supervised command: same caps,
-same scrubbed environment, same output tail, every process the run leaves behind killed
-at its end (the supervisor is their subreaper), but without the file-system, network and
-PID isolation. Grading reports say so plainly.
+Where no box can be built (macOS, Windows, a kernel without user namespaces, Ubuntu's
+AppArmor restriction on them) ``availability()`` says why, and ``boxed`` refuses to run
+learner code: it raises ``BoxUnavailable``, naming why and how to fix it. Only a caller that
+was told so explicitly (``box=False``: the tests' process of a graded run, which runs only
+the instructor's code, or an instructor who passed ``kata grade --unsandboxed``) gets a
+supervised command without a box: same caps, same scrubbed environment, same output tail,
+every process the run leaves behind killed at its end (the supervisor is their subreaper),
+but without the file-system, network and PID isolation. Grading reports then say so.
 
 >>> availability() is None                                  # doctest: +SKIP
 True
@@ -75,6 +78,17 @@ def bwrap() -> Path | None:
         return Path(found) if found else None
 
 
+class BoxUnavailable(RuntimeError):
+    """Learner code was to run in a box, and no box can be built here; the message says why
+    and how to fix it (or how to grade without one, on purpose)."""
+
+
+#: What to do where the kernel refuses the box's user namespace (Ubuntu 23.10 and later,
+#: GitHub's ubuntu-24.04 runners among them, restrict them through AppArmor).
+USERNS_FIX = ("on Ubuntu 23.10 or later (GitHub's ubuntu-24.04 runners too) allow unprivileged "
+              "user namespaces: sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0")
+
+
 @functools.cache
 def availability() -> str | None:
     """None when boxes can be built here; otherwise why not, in one sentence.
@@ -94,8 +108,17 @@ def availability() -> str | None:
         return f"bubblewrap could not start: {error}"
     if tried.returncode != 0:
         why = (tried.stderr.strip().splitlines() or [f"exit code {tried.returncode}"])[-1]
-        return f"bubblewrap cannot build a box here ({why}); are user namespaces enabled?"
+        return f"bubblewrap cannot build a box here ({why}); {USERNS_FIX}"
     return None
+
+
+def require_box() -> None:
+    """``BoxUnavailable`` unless a box can be built here."""
+    why_not = availability()
+    if why_not is not None:
+        raise BoxUnavailable(f"learner code must run in a box, and none can be built here: "
+                             f"{why_not}. To grade without a box on purpose (every report then "
+                             f"says UNSANDBOXED): kata grade --unsandboxed")
 
 
 def _isolation() -> list[str]:
@@ -119,9 +142,16 @@ def python_paths() -> list[Path]:
 
 
 def _system_mounts() -> list[str]:
-    """The read-only system: /usr and the library folders (or the links to them), /etc's
-    few files, /proc, /dev, and empty, size-capped /tmp and /dev/shm."""
-    mounts = ["--ro-bind", "/usr", "/usr"]
+    """The read-only system: empty, size-capped /tmp and /dev/shm, /proc, /dev, /usr and the
+    library folders (or the links to them), /etc's few files, and the Python install.
+
+    Order matters: bubblewrap mounts in the order given, and a tmpfs hides whatever was
+    bound below it before. The temporary folders come first, so that a Python installed
+    under /tmp (a virtual environment there, as many CI images make) is bound on top of
+    the empty /tmp instead of vanishing under it."""
+    size = str(64 << 20)
+    mounts = ["--proc", "/proc", "--dev", "/dev", "--size", size, "--tmpfs", "/tmp",
+              "--size", size, "--tmpfs", "/dev/shm", "--ro-bind", "/usr", "/usr"]
     for name in ("bin", "sbin", "lib", "lib32", "lib64"):
         path = Path("/", name)
         if path.is_symlink():
@@ -133,30 +163,31 @@ def _system_mounts() -> list[str]:
             mounts += ["--ro-bind", f"/etc/{name}", f"/etc/{name}"]
     for place in python_paths():
         mounts += ["--ro-bind", str(place), str(place)]
-    size = str(64 << 20)
-    return [*mounts, "--proc", "/proc", "--dev", "/dev", "--size", size, "--tmpfs", "/tmp",
-            "--size", size, "--tmpfs", "/dev/shm"]
+    return mounts
 
 
 def boxed(argv: Sequence[str], *, read_only: Sequence[Path], scratch: Path,
           env: Mapping[str, str], memory_limit: int | None,
           process_limit: int = PROCESS_LIMIT, chdir: Path | None = None,
-          isolated: bool = True) -> list[str]:
+          box: bool = True) -> list[str]:
     """The command line that runs ``argv`` in a box: only ``read_only`` (plus the Python
     install and system libraries) visible, read-only; ``scratch`` writable (and ``HOME``,
     ``TMPDIR``); the environment exactly ``env`` plus those two; ``chdir`` the working
     directory; at most ``memory_limit`` bytes for all its processes together (None: no cap)
-    and ``process_limit`` processes. Where ``availability()`` is not None, or for trusted
-    code (``isolated=False``: the tests' side of a graded run, whose learner's side has a box
-    of its own), the same command runs unboxed under the same supervisor (caps, environment,
-    output tail, clean-up)."""
+    and ``process_limit`` processes. ``BoxUnavailable`` where no box can be built. With
+    ``box=False`` (trusted code: the tests' side of a graded run, whose learner's side has a
+    box of its own; or learner code that an instructor chose to grade unboxed) the same
+    command runs unboxed under the same supervisor (caps, environment, output tail,
+    clean-up)."""
+    if box:
+        require_box()
     scratch = Path(scratch).resolve()
     environment = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", **env,
                    "HOME": str(scratch), "TMPDIR": str(scratch)}
     supervisor = [sys.executable, "-I", str(Path(__file__).resolve()),
                   "--memory", str(memory_limit or 0), "--processes", str(process_limit),
                   "--disk", str(DISK_LIMIT), "--scratch", str(scratch), "--tail", str(OUTPUT_TAIL)]
-    if not isolated or availability() is not None:
+    if not box:
         assignments = [f"{key}={value}" for key, value in environment.items()]
         return [*supervisor, "--", "env", "-i", *assignments, *argv]
     box = [str(bwrap()), *_isolation(), *_system_mounts()]
