@@ -23,12 +23,15 @@ def test_a_release_holds_no_answers_passes_its_checks_and_catches_an_edited_test
     done = kata(REPO_ROOT, "release", str(target))
     assert done.returncode == 0, done.stderr
     files = {path.relative_to(target).as_posix() for path in target.rglob("*") if path.is_file()}
-    assert not any(name.startswith(("solutions/", "tests/catalog/")) for name in files)
-    assert {release.SUMS, release.WORKFLOW.as_posix(), "conftest.py", "pyproject.toml"} <= files
+    assert not any(name.startswith(("solutions/", "tests/catalog/", "tests/redteam/", ".ci/"))
+                   for name in files)
+    assert {release.SUMS, release.WORKFLOW.as_posix(), "conftest.py", "pyproject.toml",
+            "install.py", "constraints.txt"} <= files
     workflow = (target / release.WORKFLOW).read_text()
-    assert workflow.index(f"sha256sum --check --quiet {release.SUMS}") < workflow.index("pip install")
+    assert workflow.index(f"sha256sum --check --quiet {release.SUMS}") < \
+        workflow.index("run: python install.py") < workflow.index("run: kata verify")
     for entry in load_manifest().katas:
-        assert f"kata grade . --only {entry.number:02d}" in workflow
+        assert f"KATA-{entry.number:02d}_RESULTS" in workflow
     skipped = target / "tests" / "test_solutions_and_stubs.py"
     assert "pytest.skip" in skipped.read_text()
     subprocess.run(["git", "init", "-q"], cwd=target, check=True)

@@ -16,6 +16,7 @@
     kata grade TARGET...      instructors: grade learners' branches or directories
     kata release DIR          instructors: write the repository a learner gets (no answers)
     kata verify               is every instructor file as released? (Classroom runs it)
+    kata sandbox              can grading box learner code here? (Classroom runs it)
     kata bench [OPTIONS]      the benchmarks (python -m kata.bench --help lists the options)
 
 KATA is a number (``3``, ``03``) or a folder name (``03_matmul``). Every kata runs in its own
@@ -475,12 +476,15 @@ def command_check(args, workspace: Workspace) -> int:
 
 
 def command_grade(args, workspace: Workspace) -> int:
-    from kata import grading
+    from kata import grading, sandbox
 
     katas = [choose_kata(name) for name in args.only] or list(MANIFEST.katas)
     if args.workers < 1:
         raise UsageProblem(f"--workers {args.workers}: at least one worker is needed")
-    outputs = [Path(path) for path in (args.json, args.markdown) if path]
+    if args.classroom and len(args.targets) != 1:
+        raise UsageProblem("--classroom writes one learner's result: give one target (the "
+                           "Classroom workflow grades `.`)")
+    outputs = [Path(path) for path in (args.json, args.markdown, args.classroom) if path]
     for path in outputs:  # before any grading: an unwritable path must not waste it
         try:
             grading.check_writable(path)
@@ -488,15 +492,21 @@ def command_grade(args, workspace: Workspace) -> int:
             raise UsageProblem(f"cannot write the results to {path}: {problem}") from None
     try:
         results = grading.grade_targets(args.targets, workspace.root, katas,
-                                        workers=args.workers, **_limits(args))
+                                        workers=args.workers, boxed=not args.unsandboxed,
+                                        **_limits(args))
         code = grading.exit_code(results)
     except grading.GradingInterrupted as interrupted:
         results, code = interrupted.results, grading.INTERRUPTED
-    markdown = grading.markdown(results)
+    except sandbox.BoxUnavailable as missing:
+        raise UsageProblem(str(missing)) from None
+    markdown = grading.markdown(results, boxed=not args.unsandboxed)
     if args.json:
-        grading.write_atomically(Path(args.json), grading.json_document(results))
+        grading.write_atomically(Path(args.json),
+                                 grading.json_document(results, boxed=not args.unsandboxed))
     if args.markdown:
         grading.write_atomically(Path(args.markdown), markdown)
+    if args.classroom and code != grading.INTERRUPTED:
+        grading.write_classroom_outputs(results[0], Path(args.classroom))
     print(markdown)
     if code == grading.INTERRUPTED:
         print("kata grade: interrupted; the results above are partial", file=sys.stderr)
@@ -522,6 +532,17 @@ def command_verify(args, workspace: Workspace) -> int:
     from kata import release
 
     return release.main(["verify", str(workspace.root)])
+
+
+def command_sandbox(args, workspace: Workspace) -> int:
+    from kata import sandbox
+
+    why_not = sandbox.availability()
+    if why_not is None:
+        print(f"Grading boxes learner code here (bubblewrap: {sandbox.bwrap()}).")
+        return 0
+    print(f"No box can be built here: {why_not}", file=sys.stderr)
+    return 1
 
 
 def command_mnist(args, workspace: Workspace) -> int:
@@ -629,10 +650,19 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--markdown", metavar="FILE", help="write the results as Markdown tables")
     grade.add_argument("--only", action="append", default=[], metavar="KATA",
                        help="grade only this kata (repeatable)")
+    grade.add_argument("--classroom", metavar="FILE",
+                       help="append the result to FILE as GitHub Classroom's step outputs, one "
+                            "kata-NN per kata ($GITHUB_OUTPUT in the Classroom workflow)")
+    grade.add_argument("--unsandboxed", action="store_true",
+                       help="grade without the box where none can be built (learner code then "
+                            "runs as you, under the supervisor alone; every report says "
+                            "UNSANDBOXED); without it, no box means no grading")
     add("release", command_release, "write the repository a learner gets (no answers), with "
                                     "its Classroom workflow").add_argument("directory")
     add("verify", command_verify, "check that every instructor file of a released repository "
                                   "is as released")
+    add("sandbox", command_sandbox, "can grading box learner code here? (exit 1 when not, "
+                                    "saying why and how to fix it)")
     add("bench", command_bench, "the benchmarks: matmul ladder, epoch, feedback time (any "
                                 "option of python -m kata.bench)")
     return parser

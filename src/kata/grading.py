@@ -32,9 +32,12 @@ by Ctrl-C (the results graded so far are written, the rest marked as not graded)
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import dataclasses
 import functools
 import json
+import math
 import os
 import shutil
 import signal
@@ -48,9 +51,8 @@ from kata import sandbox
 from kata.integrity import scan
 from kata.manifest import Kata, load_manifest
 from kata.progress import BROKEN, DONE, STOPPED, KataProgress, kata_progress
+from kata.runner import Outcome
 
-#: Points a kata earns when every one of its tests passes (and none when one fails).
-POINTS_PER_KATA = 1
 #: Exercism caps a test's output at 500 characters.
 _OUTPUT_LIMIT = 500
 SCHEMA = Path(__file__).with_name("grade_results.schema.json")
@@ -159,6 +161,8 @@ def grading_tree(scratch: Path, checkout: Path, read: Reader, katas: Sequence[Ka
 
 #: pytest's options for a graded run: the learner's code in a boxed process of its own.
 GRADED_MODE = ("--learner-process",)
+#: ... and what turns its box off, where the instructor asked for that (``--unsandboxed``).
+UNBOXED_MODE = ("--learner-unboxed",)
 
 
 def box_for(tree: Path, memory_limit: int | None, data: Sequence[Path] = ()
@@ -175,16 +179,22 @@ def box_for(tree: Path, memory_limit: int | None, data: Sequence[Path] = ()
 
     def box(command: list[str], scratch: Path) -> list[str]:
         return sandbox.boxed(command, read_only=[tree, *data], scratch=scratch, env=environment,
-                             memory_limit=memory_limit, chdir=tree, isolated=False)
+                             memory_limit=memory_limit, chdir=tree, box=False)
     return box
 
 
 def _mnist_folder(katas: Sequence[Kata]) -> list[Path]:
-    """The MNIST files' folder, for the final exam (it reads them; the box has no network)."""
+    """The MNIST files' folder, for the final exam (it reads them; the box has no network).
+    Without ``MNIST_DIR``, the files are fetched into the per-user cache first, here, where
+    the network is (a fresh Classroom runner has none yet); where that fails, the exam says
+    it needs MNIST."""
     if not any(kata.number == 8 for kata in katas):
         return []
-    from kata.mnist_data import cache_dir  # imports torch: only kata 08 needs it
-    folder = Path(os.environ.get("MNIST_DIR") or cache_dir())
+    from kata import mnist_data  # imports torch: only kata 08 needs it
+    if not os.environ.get("MNIST_DIR"):
+        with contextlib.suppress(mnist_data.MnistUnavailable):
+            mnist_data.fetch_all()
+    folder = Path(os.environ.get("MNIST_DIR") or mnist_data.cache_dir())
     return [folder.resolve()] if folder.is_dir() else []
 
 
@@ -212,30 +222,74 @@ def integrity_flags(tree: Path, kata: Kata) -> list[str]:
     return [str(flag) for flag in scan(module.read_text(encoding="utf-8", errors="replace"))]
 
 
+def points_per_test(kata: Kata, tests: Sequence[Outcome]) -> list[float]:
+    """What each of ``tests`` (a graded run of ``kata``'s tests) is worth: the kata's points
+    shared among its public names by their weights, each name's share split evenly among
+    the tests marked with it (a test marked with two names gets a part of each). Names that
+    no test here is marked with give their share to the others.
+
+    >>> from kata.manifest import load_manifest
+    >>> from kata.runner import Outcome
+    >>> run = [Outcome(f"t{i}", "03_matmul", "passed", None, None, (name,))
+    ...        for i, name in enumerate(["matvec", "matmul", "matmul", "matmul_by_columns"])]
+    >>> points_per_test(load_manifest().kata("03"), run)
+    [2.5, 2.5, 2.5, 2.5]
+    """
+    marked = {name: sum(name in test.functions for test in tests) for name in kata.functions}
+    weight = sum(kata.weight(name) for name, count in marked.items() if count)
+    if not weight:
+        return [0.0 for _ in tests]
+    share = {name: kata.points * kata.weight(name) / weight / count
+             for name, count in marked.items() if count}
+    exact = [sum(share[name] for name in test.functions if name in share) for test in tests]
+    # in whole 1/256ths of a point, largest remainders first: the shares add up to the kata's
+    # points exactly, in binary floating point too (Classroom's reporter adds them up)
+    quanta = [value * _QUANTA for value in exact]
+    whole = [math.floor(value) for value in quanta]
+    short = round(sum(quanta)) - sum(whole)
+    for index in sorted(range(len(tests)), key=lambda i: whole[i] - quanta[i])[:short]:
+        whole[index] += 1
+    return [count / _QUANTA for count in whole]
+
+
+#: Test points are whole multiples of 1/_QUANTA: exact in binary, fine enough for any kata.
+_QUANTA = 256
+
+
+def shown_points(points: float) -> str:
+    """Points as a report shows them: to a hundredth at most (``8.33``, ``10``)."""
+    return f"{points:.2f}".rstrip("0").rstrip(".")
+
+
 def result_of(target: str, entries: list[KataProgress],
               flags: dict[str, list[str]] | None = None) -> dict:
-    """One learner's result: Exercism's results.json v3, plus the target, the points and
-    the integrity flags (by kata folder)."""
+    """One learner's result: Exercism's results.json v3, plus the target, the points (per
+    test, per kata and in total) and the integrity flags (by kata folder)."""
     tests, katas = [], []
     for entry in entries:
         kata = entry.kata
         if entry.state == STOPPED and sandbox.stop_reason(entry.output):  # say which cap
             entry = dataclasses.replace(entry, reason=sandbox.stop_reason(entry.output))
-        points = POINTS_PER_KATA if entry.state == DONE else 0
-        katas.append({"kata": kata.folder, "state": entry.state, "points": points,
-                      "max_points": POINTS_PER_KATA, "passed": entry.passed,
+        worth = points_per_test(kata, entry.counted)
+        earned = sum(points for test, points in zip(entry.counted, worth)
+                     if _test_status(test) == "pass")
+        katas.append({"kata": kata.folder, "state": entry.state, "points": earned,
+                      "max_points": kata.points, "passed": entry.passed,
                       "total": len(entry.counted), "message": entry.reason,
                       "flags": (flags or {}).get(kata.folder, [])})
         if not entry.counted:  # no test reported: the kata's run itself is the entry
             tests.append({"name": kata.folder, "status": "error", "message": entry.reason,
                           "output": _tail(entry.output), "test_code": "",
-                          "task_id": kata.number})
-        for test in entry.counted:
+                          "task_id": kata.number, "points": 0.0,
+                          "max_points": kata.points})
+        for test, points in zip(entry.counted, worth):
             status = _test_status(test)
             tests.append({"name": f"{kata.folder}::{test.name}", "status": status,
                           "message": None if status == "pass" else test.message,
                           "output": _tail(test.output), "test_code": test.test_code,
-                          "task_id": kata.number})
+                          "task_id": kata.number,
+                          "points": points if status == "pass" else 0.0,
+                          "max_points": points})
     done = sum(k["points"] for k in katas)
     status, message = ("pass" if all(entry.state == DONE for entry in entries) else "fail"), None
     if entries and all(not entry.counted for entry in entries):
@@ -243,13 +297,13 @@ def result_of(target: str, entries: list[KataProgress],
         message = "no test could run: " + "; ".join(f"{entry.kata.folder}: {entry.reason}"
                                                     for entry in entries)
     return {"version": 3, "status": status, "message": message, "target": target,
-            "points": done, "max_points": POINTS_PER_KATA * len(katas), "katas": katas,
-            "tests": tests}
+            "points": done, "max_points": sum(k["max_points"] for k in katas),
+            "katas": katas, "tests": tests}
 
 
 def _unreadable(target: str, problem: str) -> dict:
-    return {"version": 3, "status": "error", "message": problem, "target": target, "points": 0,
-            "max_points": 0, "katas": [], "tests": []}
+    return {"version": 3, "status": "error", "message": problem, "target": target,
+            "points": 0.0, "max_points": 0.0, "katas": [], "tests": []}
 
 
 def _graded(target: str, katas: Sequence[Kata], jobs: dict[str, Future | KataProgress],
@@ -269,10 +323,15 @@ def _graded(target: str, katas: Sequence[Kata], jobs: dict[str, Future | KataPro
 
 def grade_targets(targets: Sequence[str], checkout: Path, katas: Sequence[Kata], *, workers: int,
                   memory_limit: int | None = None, extra_args: Sequence[str] = (),
-                  **limits) -> list[dict]:
+                  boxed: bool = True, **limits) -> list[dict]:
     """Grade each target's ``katas`` with ``checkout``'s tests, each kata in its own box;
-    one result per target. On Ctrl-C every box is stopped and ``GradingInterrupted``
-    carries what was graded so far."""
+    one result per target. ``sandbox.BoxUnavailable``, before anything runs, where no box
+    can be built, unless ``boxed`` is False (the instructor's explicit choice: learner code
+    then runs under the supervisor alone). On Ctrl-C every box is stopped and
+    ``GradingInterrupted`` carries what was graded so far."""
+    if boxed:
+        sandbox.require_box()
+    mode = [*GRADED_MODE, *(() if boxed else UNBOXED_MODE)]
     pool = ThreadPoolExecutor(max_workers=workers)
     jobs: dict[str, dict[str, Future | KataProgress]] = {}
     problems: dict[str, str] = {}
@@ -301,7 +360,7 @@ def grade_targets(targets: Sequence[str], checkout: Path, katas: Sequence[Kata],
                                 if kata.folder in refused else
                                 pool.submit(kata_progress, kata, tree, box=box,
                                             memory_limit=memory_limit,
-                                            extra_args=[*extra_args, *GRADED_MODE], **limits)
+                                            extra_args=[*extra_args, *mode], **limits)
                                 for kata in katas}
             wait([job for target in jobs.values() for job in target.values()
                   if isinstance(job, Future)])
@@ -335,10 +394,14 @@ def exit_code(results: list[dict]) -> int:
     return ALL_PASS if all(result["status"] == "pass" for result in results) else SOME_FAIL
 
 
-def sandbox_note() -> dict:
-    """What the reports say about the box: used, or why not."""
-    why_not = sandbox.availability()
-    return {"used": why_not is None, "why_not": why_not}
+def sandbox_note(boxed: bool) -> dict:
+    """What the reports say about the box: used, or why not (``boxed``: whether grading ran
+    learner code in boxes)."""
+    if boxed:
+        return {"used": True, "why_not": None}
+    why_not = sandbox.availability() or "a box could be built, but"
+    return {"used": False, "why_not": f"{why_not}; graded with --unsandboxed, as the "
+                                      f"instructor asked"}
 
 
 def check_writable(path: Path) -> None:
@@ -369,18 +432,20 @@ def write_atomically(path: Path, text: str) -> None:
         raise
 
 
-def json_document(results: list[dict]) -> str:
-    return json.dumps({"version": 3, "sandbox": sandbox_note(), "learners": results}, indent=1)
+def json_document(results: list[dict], *, boxed: bool) -> str:
+    return json.dumps({"version": 3, "sandbox": sandbox_note(boxed), "learners": results},
+                      indent=1)
 
 
-def markdown(results: list[dict]) -> str:
+def markdown(results: list[dict], *, boxed: bool) -> str:
     """A table per learner: each kata's state, tests and points; first, whether the learner
     code ran in a box."""
-    note = sandbox_note()
+    note = sandbox_note(boxed)
     parts = ["Learner code ran in a sandbox (bubblewrap).\n" if note["used"] else
              f"**Learner code ran UNSANDBOXED**: {note['why_not']}.\n"]
     for result in results:
-        parts.append(f"## {result['target']}: {result['points']}/{result['max_points']} points\n")
+        parts.append(f"## {result['target']}: {shown_points(result['points'])}/"
+                     f"{shown_points(result['max_points'])} points\n")
         if result["status"] == "error" and not result["katas"]:
             parts.append(f"Not graded: {result['message']}\n")
             continue
@@ -389,10 +454,52 @@ def markdown(results: list[dict]) -> str:
             state = kata["state"] + (f": {kata['message']}" if kata["message"] else "")
             state = " ".join(state.replace("|", "\\|").split())
             parts.append(f"| `{kata['kata']}` | {state} | {kata['passed']}/{kata['total']} | "
-                         f"{kata['points']}/{kata['max_points']} |")
+                         f"{shown_points(kata['points'])}/{shown_points(kata['max_points'])} |")
         flagged = [(kata["kata"], flag) for kata in result["katas"] for flag in kata["flags"]]
         if flagged:
             parts.append("\nFor your review (what no kata needs; not a verdict):\n")
             parts += [f"- `{kata}` {flag}" for kata, flag in flagged]
         parts.append("")
     return "\n".join(parts)
+
+
+def classroom_runner(kata: Kata) -> str:
+    """The name of ``kata``'s runner in GitHub Classroom's reporter, and of the grading
+    step's output that holds its result: ``kata-03``."""
+    return f"kata-{kata.number:02d}"
+
+
+#: Characters of a failure's message that a Classroom result carries (step outputs are small).
+_CLASSROOM_MESSAGE = 2000
+
+
+def classroom_outputs(result: dict) -> dict[str, str]:
+    """One learner's result as GitHub Classroom's grading reporter reads it: per kata, the
+    output ``kata-NN`` of the grading step, base64 of ``{"version": 1, "status", "max_score",
+    "tests": [{"name", "status", "score", "message", ...}]}``, the format its graders write.
+    The reporter adds up every test's ``score`` against every kata's ``max_score``, so each
+    test carries its share of the kata's points (``points_per_test``)."""
+    manifest = load_manifest()
+    outputs = {}
+    for kata_entry in result["katas"]:
+        kata = manifest.kata(kata_entry["kata"])
+        tests = [test for test in result["tests"] if test["task_id"] == kata.number]
+        body = {"version": 1, "status": "pass" if kata_entry["state"] == DONE else (
+                    "error" if not kata_entry["total"] else "fail"),
+                "max_score": kata_entry["max_points"],
+                "tests": [{"name": test["name"].split("::", 1)[-1], "status": test["status"],
+                           "score": test["points"], "line_no": 0, "execution_time": "",
+                           "message": (test["message"] or "")[:_CLASSROOM_MESSAGE],
+                           "test_code": "", "filename": f"katas/{kata.folder}/"}
+                          for test in tests]}
+        encoded = base64.b64encode(json.dumps(body).encode()).decode()
+        outputs[classroom_runner(kata)] = encoded
+    return outputs
+
+
+def write_classroom_outputs(result: dict, path: Path) -> None:
+    """Append ``classroom_outputs(result)`` to the step-output file at ``path``
+    (``$GITHUB_OUTPUT``), one ``name=value`` line each."""
+    with open(path, "a", encoding="utf-8") as outputs:
+        for name, value in classroom_outputs(result).items():
+            outputs.write(f"{name}={value}\n")

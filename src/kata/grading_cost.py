@@ -24,7 +24,7 @@ def _graded_seconds(kata: Kata, boxed: bool) -> float:
     try:
         started = time.perf_counter()
         result, = grading.grade_targets([str(REPO_ROOT / "solutions")], REPO_ROOT, [kata],
-                                        workers=1, time_limit=600)
+                                        workers=1, time_limit=600, boxed=boxed)
         seconds = time.perf_counter() - started
     finally:
         os.environ.pop("KATA_SANDBOX", None)

@@ -52,6 +52,15 @@ class Kata:
     #: demands beyond values, ``"function.key" -> sentence``: each sentence stands in that
     #: function's docstring, and the tests that enforce it name it (see ``kata.assertions``)
     contracts: dict[str, str] = field(default_factory=dict)
+    #: what the kata is worth when graded: ``points`` in all, shared among its public names
+    #: by ``weights`` (1 each unless the manifest says otherwise), each name's share split
+    #: evenly among the tests marked with it
+    points: float = 10
+    weights: dict[str, float] = field(default_factory=dict)
+
+    def weight(self, function: str) -> float:
+        """``function``'s weight in the kata's points (1 unless the manifest says)."""
+        return self.weights.get(function, 1.0)
 
     @property
     def module(self) -> str:
@@ -133,6 +142,8 @@ def _parse(data: dict) -> Manifest:
             uses=tuple(entry.get("uses", ())),
             given=tuple(entry.get("given", ())),
             contracts=_contracts(entry, functions),
+            points=_positive(entry, "points", entry.get("points", DEFAULT_POINTS)),
+            weights=_weights(entry, functions),
         ))
     return Manifest(tuple(katas), rules)
 
@@ -147,6 +158,27 @@ def _hints(entry: dict, functions: dict) -> dict[str, tuple[str, ...]]:
         raise ValueError(f"{entry['folder']}: hints are missing for {missing} or given for "
                          f"names that are not public functions: {unknown}")
     return {name: tuple(" ".join(hint.split()) for hint in hints[name]) for name in functions}
+
+
+#: what a kata is worth when the manifest does not say
+DEFAULT_POINTS = 10
+
+
+def _positive(entry: dict, what: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        raise ValueError(f"{entry['folder']}: {what} must be a positive number, not {value!r}")
+    return float(value)
+
+
+def _weights(entry: dict, functions: dict) -> dict[str, float]:
+    """A kata's weights by public name; only public names have one, each positive."""
+    weights = entry.get("weights", {})
+    unknown = sorted(weights.keys() - functions.keys())
+    if unknown:
+        raise ValueError(f"{entry['folder']}: weights are given for names that are not public "
+                         f"functions: {unknown}")
+    return {name: _positive(entry, f"the weight of {name}", weight)
+            for name, weight in weights.items()}
 
 
 def _contracts(entry: dict, functions: dict) -> dict[str, str]:

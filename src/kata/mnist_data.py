@@ -77,6 +77,14 @@ def load_images(split: str = "train", directory: str | Path | None = None) -> to
     return images.reshape(len(images), -1).float().div_(255)
 
 
+def fetch_all() -> None:
+    """Make sure every MNIST file can be read where ``load_mnist`` looks (``MNIST_DIR``, else
+    the per-user cache, downloading what is missing or damaged there);
+    ``MnistUnavailable`` when a file cannot be had."""
+    for name in FILES:
+        read_verified(name)
+
+
 def files_for_learners(directory: Path) -> list[Path]:
     """The MNIST files in ``directory`` that a graded learner's code may see: every file but
     the test labels, which would let a ``predict`` return the answers instead of guessing."""
