@@ -1,3 +1,3 @@
-"""Every pytest run in this repository loads the kata harness's plugin (src/kata/plugin.py)."""
+"""Every pytest run in this repository loads the kata harness's plugin (src/kata/harness/plugin.py)."""
 
-pytest_plugins = ["kata.plugin"]
+pytest_plugins = ["kata.harness.plugin"]

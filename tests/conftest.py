@@ -4,12 +4,12 @@ import os
 
 import pytest
 
-from kata.checks import RepositoryRuns
-from kata.clone import clone_checkout
-from kata.manifest import REPO_ROOT
+from kata.instructor.checks import RepositoryRuns
+from kata.core.layout import clone_checkout
+from kata.core.layout import REPO_ROOT
 
 # Tests run the kata command in many copies of the checkout, each with its own warm worker
-# (kata.worker): those end 20 s after their last run, not after the 10 minutes a learner gets.
+# (kata.runs.worker): those end 20 s after their last run, not after the 10 minutes a learner gets.
 os.environ.setdefault("KATA_WORKER_IDLE", "20")
 
 

@@ -5,7 +5,7 @@ import json
 
 import torch
 
-from kata import bench
+from kata.instructor import bench
 
 
 def test_the_tiny_benchmark_prints_the_tables_and_writes_the_json(tmp_path, capsys):

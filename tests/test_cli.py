@@ -13,8 +13,11 @@ import time
 import jsonschema
 import pytest
 
-from kata import grading, pictures
-from kata.manifest import REPO_ROOT, load_manifest
+from kata.grading.results import SCHEMA
+
+from kata import pictures
+from kata.core.layout import REPO_ROOT
+from kata.core.manifest import load_manifest
 
 MANIFEST = load_manifest()
 
@@ -151,7 +154,7 @@ def test_grade_a_branch_with_the_instructors_tests_and_leave_git_untouched(check
     assert _repository_state(checkout) == before
     assert done.returncode == 1  # not every target passed
     results = json.loads(report.read_text())
-    jsonschema.validate(results, json.loads(grading.SCHEMA.read_text()))
+    jsonschema.validate(results, json.loads(SCHEMA.read_text()))
     learner, reference = results["learners"]
     worth = [load_manifest().kata(str(number)).points for number in (1, 2, 3, 4)]
     assert (learner["target"], learner["points"], learner["max_points"]) == \
@@ -174,7 +177,7 @@ def test_grade_reports_a_target_that_is_neither_a_directory_nor_a_ref(checkout, 
     report = tmp_path / "grades.json"
     done = kata(checkout, "grade", "no-such-branch", "--json", str(report), "--only", "1")
     results = json.loads(report.read_text())
-    jsonschema.validate(results, json.loads(grading.SCHEMA.read_text()))
+    jsonschema.validate(results, json.loads(SCHEMA.read_text()))
     assert results["learners"][0]["status"] == "error" and done.returncode == 2
     assert "neither a directory nor a git ref" in results["learners"][0]["message"]
 
@@ -304,7 +307,8 @@ def test_the_kata_command_is_installed_by_pyproject():
 
 
 def test_kata_bench_hands_its_options_to_the_benchmark(monkeypatch):
-    from kata import bench, cli
+    from kata.instructor import bench
+    from kata import cli
 
     seen = []
     monkeypatch.setattr(bench, "main", lambda argv: seen.append(argv) or 0)

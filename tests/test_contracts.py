@@ -1,13 +1,15 @@
 """Kata tests demand only what the spec states: every demand beyond values is a contract,
 named in the manifest, stated in its function's docstring and enforced by a test through a
-kata.assertions helper (see kata.contracts)."""
+kata.assertions helper (see kata.instructor.contracts)."""
 
 import inspect
 
 import pytest
 
-from kata import assertions, contracts
-from kata.manifest import load_manifest
+from kata import assertions
+
+from kata.instructor import contracts
+from kata.core.manifest import load_manifest
 
 MANIFEST = load_manifest()
 

@@ -10,7 +10,8 @@ import sys
 import pytest
 
 from kata.cli import build_parser
-from kata.manifest import REPO_ROOT, load_manifest
+from kata.core.layout import REPO_ROOT
+from kata.core.manifest import load_manifest
 
 MANIFEST = load_manifest()
 README = (REPO_ROOT / "README.md").read_text(encoding="utf-8")

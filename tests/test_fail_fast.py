@@ -1,4 +1,4 @@
-"""The exam fails fast (kata.fail_fast): tests marked ``training`` run after their module's
+"""The exam fails fast (kata.harness.fail_fast): tests marked ``training`` run after their module's
 quick tests, and are skipped, visibly, while one of those fails for a real reason."""
 
 import pytest
@@ -22,7 +22,7 @@ def test_trains_again():
 
 
 def _run(pytester, quick: str):
-    pytester.makeconftest('pytest_plugins = ["kata.plugin"]')
+    pytester.makeconftest('pytest_plugins = ["kata.harness.plugin"]')
     pytester.makepyfile(test_exam=_MODULE.format(quick=quick))
     return pytester.runpytest("-v", "-rs", "-p", "no:cacheprovider")
 
@@ -43,6 +43,6 @@ def test_training_is_skipped_with_the_reason_while_a_quick_test_fails(pytester):
 @pytest.mark.parametrize("error", ["NotImplementedError", "KataImportError"])
 def test_a_stub_or_a_module_that_does_not_import_skips_nothing(pytester, error):
     raised = ("raise NotImplementedError('a stub')" if error == "NotImplementedError" else
-              "from kata.loader import KataImportError; raise KataImportError('no module')")
+              "from kata.core.errors import KataImportError; raise KataImportError('no module')")
     result = _run(pytester, raised)
     result.assert_outcomes(failed=1, passed=2)

@@ -8,8 +8,9 @@ import sys
 import time
 from pathlib import Path
 
-from kata import release
-from kata.manifest import REPO_ROOT, load_manifest
+from kata.instructor import classroom
+from kata.core.layout import REPO_ROOT
+from kata.core.manifest import load_manifest
 
 
 def kata(root, *args):
@@ -25,10 +26,10 @@ def test_a_release_holds_no_answers_passes_its_checks_and_catches_an_edited_test
     files = {path.relative_to(target).as_posix() for path in target.rglob("*") if path.is_file()}
     assert not any(name.startswith(("solutions/", "tests/catalog/", "tests/redteam/", ".ci/"))
                    for name in files)
-    assert {release.SUMS, release.WORKFLOW.as_posix(), "conftest.py", "pyproject.toml",
+    assert {classroom.SUMS, classroom.WORKFLOW.as_posix(), "conftest.py", "pyproject.toml",
             "install.py", "constraints.txt"} <= files
-    workflow = (target / release.WORKFLOW).read_text()
-    assert workflow.index(f"sha256sum --check --quiet {release.SUMS}") < \
+    workflow = (target / classroom.WORKFLOW).read_text()
+    assert workflow.index(f"sha256sum --check --quiet {classroom.SUMS}") < \
         workflow.index("run: python install.py") < workflow.index("run: kata verify")
     for entry in load_manifest().katas:
         assert f"KATA-{entry.number:02d}_RESULTS" in workflow

@@ -1,4 +1,4 @@
-"""The sandbox (kata.sandbox) on small commands: what a box shows, what its supervisor caps
+"""The sandbox (kata.runs.sandbox) on small commands: what a box shows, what its supervisor caps
 and keeps, and what every grading report says when no box could be built."""
 
 import json
@@ -10,8 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from kata import grading, sandbox
-from kata.manifest import REPO_ROOT
+from kata.grading import reports, results, service
+
+from kata.runs import sandbox, supervisor
+from kata.core.layout import REPO_ROOT
 
 boxes = pytest.mark.skipif(sandbox.availability() is not None,
                            reason=f"no sandbox here: {sandbox.availability()}")
@@ -59,7 +61,7 @@ print(json.dumps(seen))
 
 def test_only_the_tail_of_the_output_is_kept_with_a_notice(tmp_path):
     done = run_boxed(tmp_path, "import sys\nsys.stdout.write('x' * 3_000_000 + 'END')")
-    assert done.stdout.endswith("END") and len(done.stdout) < sandbox.OUTPUT_TAIL + 200
+    assert done.stdout.endswith("END") and len(done.stdout) < supervisor.OUTPUT_TAIL + 200
     assert "bytes of output cut" in done.stdout
 
 
@@ -84,21 +86,21 @@ def _command_line(process: Path) -> bytes:
 
 def test_every_report_says_plainly_when_it_ran_unsandboxed(monkeypatch):
     monkeypatch.setattr(sandbox, "availability", lambda: "no user namespaces here")
-    results = [grading._unreadable("alice", "not a ref")]
-    assert "UNSANDBOXED" in grading.markdown(results, boxed=False)
-    assert "no user namespaces here" in grading.markdown(results, boxed=False)
-    note = json.loads(grading.json_document(results, boxed=False))["sandbox"]
+    grades = [results.not_graded("alice", "not a ref")]
+    assert "UNSANDBOXED" in reports.markdown(grades, boxed=False)
+    assert "no user namespaces here" in reports.markdown(grades, boxed=False)
+    note = json.loads(reports.json_document(grades, boxed=False))["sandbox"]
     assert note["used"] is False and "no user namespaces here" in note["why_not"]
     assert "--unsandboxed" in note["why_not"]
 
 
 def test_learner_code_never_runs_unboxed_unless_asked(monkeypatch, tmp_path):
     monkeypatch.setattr(sandbox, "availability", lambda: "no user namespaces here")
-    with pytest.raises(sandbox.BoxUnavailable, match="no user namespaces here.*--unsandboxed"):
+    with pytest.raises(sandbox.BoxUnavailableError, match="no user namespaces here.*--unsandboxed"):
         sandbox.boxed([sys.executable, "-c", "0"], read_only=[], scratch=tmp_path, env={},
                       memory_limit=None)
-    with pytest.raises(sandbox.BoxUnavailable):
-        grading.grade_targets(["alice"], REPO_ROOT, [], workers=1)
+    with pytest.raises(sandbox.BoxUnavailableError):
+        service.grade_targets(["alice"], REPO_ROOT, [], workers=1)
     trusted = sandbox.boxed([sys.executable, "-c", "0"], read_only=[], scratch=tmp_path, env={},
                             memory_limit=None, box=False)
     assert "bwrap" not in " ".join(trusted)
@@ -122,7 +124,7 @@ def test_a_python_installed_in_the_temporary_folder_gets_a_box(python_in_the_tem
     mounted later would hide a Python that lives there."""
     probe = subprocess.run(
         [str(python_in_the_temporary_folder), "-c",
-         "from kata import sandbox; print(sandbox.availability())"],
+         "from kata.runs import sandbox; print(sandbox.availability())"],
         capture_output=True, text=True, timeout=120,
         env={**os.environ, "PYTHONPATH": str(REPO_ROOT / "src")})
     assert probe.stdout.strip() == "None", probe.stdout + probe.stderr

@@ -1,4 +1,4 @@
-"""Unit tests of the rule guards (kata.guards, kata.loops): what each rule catches, what it
+"""Unit tests of the rule guards (kata.harness.guards, kata.harness.loops): what each rule catches, what it
 lets through, and that code cannot switch the guards off."""
 
 import sys
@@ -7,10 +7,10 @@ import textwrap
 import pytest
 import torch
 
-from kata import guards
-from kata.guards import InputModified, RuleViolation, guarded
-from kata.loader import import_from_path
-from kata.manifest import load_manifest
+from kata.harness import guards
+from kata.harness.guards import InputModified, RuleViolation, guarded
+from kata.harness.loader import import_from_path
+from kata.core.manifest import load_manifest
 
 MANIFEST = load_manifest()
 NO_LOOPS = MANIFEST.rules["no_loops"]
@@ -260,19 +260,19 @@ def test_torch_internals_that_use_the_switches_run_normally(tmp_path):
 def test_changing_the_trace_function_or_the_guards_is_caught(tmp_path):
     module = _learner(tmp_path, """
         import sys
-        import kata.guards
+        import kata.harness.guards
         def trace(x):
             sys.settrace(None)
             return x
         def patch(x):
-            kata.guards._FunctionGuard.__torch_function__ = lambda *args, **kwargs: None
+            kata.harness.guards._FunctionGuard.__torch_function__ = lambda *args, **kwargs: None
             return x
     """)
     with pytest.raises(RuleViolation, match="it called sys.settrace"):
         _run(module, "trace", [NO_LOOPS], torch.ones(1))
     original = guards._FunctionGuard.__dict__["__torch_function__"]
     try:
-        with pytest.raises(RuleViolation, match=r"changed the rule guards \(kata.guards._FunctionGuard.__torch_function__\)"):
+        with pytest.raises(RuleViolation, match=r"changed the rule guards \(kata.harness.guards._FunctionGuard.__torch_function__\)"):
             _run(module, "patch", [NO_LOOPS], torch.ones(1))
     finally:
         guards._FunctionGuard.__torch_function__ = original
@@ -315,7 +315,7 @@ def test_methods_may_update_the_tensors_they_are_given(tmp_path):
 def test_loop_finder_docstring_examples_hold():
     import doctest
 
-    from kata import loops
+    from kata.harness import loops
     result = doctest.testmod(loops, optionflags=doctest.ELLIPSIS)
     assert result.failed == 0 and result.attempted > 0
 

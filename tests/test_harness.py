@@ -10,16 +10,23 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kata import assertions, guards, loader, strategies
-from kata.guards import RuleViolation, guarded
-from kata.loader import KataImportError, import_from_path, import_kata
-from kata.manifest import REPO_ROOT, load_manifest
+from kata import assertions
+
+from kata.harness import guards
+
+from kata.harness import loader
+
+from kata import strategies
+from kata.harness.guards import RuleViolation, guarded
+from kata.harness.loader import KataImportError, import_from_path, import_kata
+from kata.core.layout import REPO_ROOT
+from kata.core.manifest import load_manifest
 from kata.oracles import TorchSGD
 
 pytest_plugins = ["pytester"]
 MANIFEST = load_manifest()
-HARNESS_MODULES = ["kata.manifest", "kata.guards", "kata.strategies", "kata.assertions",
-                   "kata.tolerances", "kata.loader", "kata.runner", "kata.pictures", "kata.oracles"]
+HARNESS_MODULES = ["kata.core.manifest", "kata.harness.guards", "kata.strategies", "kata.assertions",
+                   "kata.tolerances", "kata.harness.loader", "kata.runs.runner", "kata.pictures", "kata.oracles"]
 
 
 @pytest.mark.parametrize("name", HARNESS_MODULES)
@@ -136,7 +143,7 @@ def test_raises_value_error_wants_the_shapes_named():
 
 
 def _plugin_project(pytester, test_source):
-    pytester.makeconftest('pytest_plugins = ["kata.plugin"]')
+    pytester.makeconftest('pytest_plugins = ["kata.harness.plugin"]')
     pytester.makepyfile(test_source)
 
 
@@ -157,7 +164,7 @@ def test_solutions_and_impl_cannot_be_combined(pytester):
 
 
 def test_a_learner_sees_a_short_report_with_the_line_and_a_hint(pytester):
-    pytester.makeconftest('pytest_plugins = ["kata.plugin"]')
+    pytester.makeconftest('pytest_plugins = ["kata.harness.plugin"]')
     kata = pytester.mkdir("katas") / "03_matmul"
     kata.mkdir()
     (kata / "matmul.py").write_text("def matvec(m, c):\n    return m.sum(2)\n")

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from kata.manifest import REPO_ROOT
+from kata.core.layout import REPO_ROOT
 
 _spec = importlib.util.spec_from_file_location("install", REPO_ROOT / "install.py")
 install = importlib.util.module_from_spec(_spec)

@@ -1,14 +1,15 @@
-"""The integrity scan (kata.integrity): what a learner's module does that no kata needs is
+"""The integrity scan (kata.grading.integrity): what a learner's module does that no kata needs is
 flagged for the instructor's review; the reference solutions and the stubs have no flag."""
 
 import doctest
 
 import pytest
 
-from kata import integrity
-from kata.catalog import load_catalog
-from kata.integrity import scan
-from kata.manifest import REPO_ROOT, load_manifest
+from kata.grading import integrity
+from kata.instructor.catalog import load_catalog
+from kata.grading.integrity import scan
+from kata.core.layout import REPO_ROOT
+from kata.core.manifest import load_manifest
 
 KATAS = load_manifest().katas
 

@@ -1,5 +1,5 @@
 """The graded mode (``--learner-process``): the learner's code runs in a process of its own,
-the tests' process never imports it, and what crosses is plain data (kata.remote)."""
+the tests' process never imports it, and what crosses is plain data (kata.harness.remote)."""
 
 import builtins
 import io
@@ -11,10 +11,12 @@ import pytest
 import torch
 
 import kata.assertions
-from kata import remote
-from kata.guards import RuleViolation
-from kata.loader import Foreign, call_public, plain
-from kata.manifest import REPO_ROOT, load_manifest
+from kata.core.errors import RuleViolation
+from kata.core.records import Foreign
+from kata.harness import remote, wire
+from kata.harness.boundary import call_public, plain
+from kata.core.layout import REPO_ROOT
+from kata.core.manifest import load_manifest
 
 pytest_plugins = ["pytester"]
 
@@ -53,7 +55,7 @@ import builtins, sys
 from pathlib import Path
 import pytest, torch
 from kata import assertions
-from kata.guards import RuleViolation
+from kata.core.errors import RuleViolation
 
 TREE = str(Path(__file__).resolve().parent.parent)
 
@@ -96,7 +98,7 @@ def test_a_fresh_learner_side_follows(impl):
 
 def test_graded_mode_runs_the_learners_code_elsewhere_and_judges_here(pytester):
     original = kata.assertions.assert_tensor
-    pytester.makeconftest('pytest_plugins = ["kata.plugin"]')
+    pytester.makeconftest('pytest_plugins = ["kata.harness.plugin"]')
     folder = pytester.mkdir("katas") / "03_matmul"
     folder.mkdir()
     (folder / "matmul.py").write_text(LEARNER)
@@ -126,8 +128,8 @@ def test_plain_data_crosses_and_library_functions_cross_by_name():
     value = (torch.arange(6.0).reshape(2, 3).T, torch.Size([2]), torch.int8,
              {"op": torch.add, "lt": __import__("operator").lt}, [None, True, 1, 2.5, "s"],
              Foreign("numpy.ndarray", "array([0.])"))
-    remote.send(learner, value)
-    got = remote.receive(trusted)
+    wire.send(learner, value)
+    got = wire.receive(trusted)
     assert torch.equal(got[0], value[0]) and got[0].stride() == (1, 3)
     assert got[1:] == value[1:]
 
@@ -144,8 +146,8 @@ def test_anything_but_plain_data_is_refused(value):
     payload = io.BytesIO()
     torch.save(value, payload, _use_new_zipfile_serialization=False)
     learner.sendall(len(payload.getvalue()).to_bytes(8, "big") + payload.getvalue())
-    with pytest.raises(remote.NotAnAnswer):
-        remote.receive(trusted)
+    with pytest.raises(wire.NotAnAnswerError):
+        wire.receive(trusted)
 
 
 def test_no_pickle_of_the_other_side_runs(tmp_path):
@@ -153,8 +155,8 @@ def test_no_pickle_of_the_other_side_runs(tmp_path):
     trusted, learner = _pair()
     payload = pickle.dumps(_Planted(str(marker)), protocol=2)
     learner.sendall(len(payload).to_bytes(8, "big") + payload)
-    with pytest.raises(remote.NotAnAnswer):
-        remote.receive(trusted)
+    with pytest.raises(wire.NotAnAnswerError):
+        wire.receive(trusted)
     assert not marker.exists()
 
 
@@ -169,8 +171,8 @@ class _Planted:
 def test_an_answer_over_the_limit_is_refused_from_its_length():
     trusted, learner = _pair()
     learner.sendall((1 << 40).to_bytes(8, "big"))
-    with pytest.raises(remote.NotAnAnswer, match="over the limit"):
-        remote.receive(trusted, limit=remote.ANSWER_LIMIT)
+    with pytest.raises(wire.NotAnAnswerError, match="over the limit"):
+        wire.receive(trusted, limit=wire.ANSWER_LIMIT)
 
 
 def test_a_tensor_subclass_crosses_as_a_plain_tensor():
@@ -182,7 +184,7 @@ def test_a_tensor_subclass_crosses_as_a_plain_tensor():
     ("Skipped", "BaseException", RuntimeError), ("KeyboardInterrupt", "KeyboardInterrupt", RuntimeError),
     ("Planted", "print", RuntimeError)])
 def test_an_exception_is_raised_again_as_its_nearest_known_class(kind, base, expected):
-    error = remote.raised_again({"type": kind, "base": base, "message": "m", "raised_at": None})
+    error = wire.raised_again({"type": kind, "base": base, "message": "m", "raised_at": None})
     assert isinstance(error, expected)
     assert type(error).__name__ == (kind if expected is not RuntimeError else "RuntimeError")
 
@@ -190,13 +192,13 @@ def test_an_exception_is_raised_again_as_its_nearest_known_class(kind, base, exp
 def test_the_nearest_known_class_passes_over_the_learners_own_classes():
     class Mine(RuleViolation, ValueError):
         pass
-    assert remote.nearest_known(Mine) is RuleViolation
+    assert wire.nearest_known(Mine) is RuleViolation
 
 
 def test_a_process_that_finds_the_socket_first_is_not_taken_for_the_learners_side(monkeypatch):
     """Unboxed, another process of the same user could see the socket: only one that the
     learner's side's command started is answered."""
-    side = remote.LearnerProcess(REPO_ROOT / "solutions", visible=[REPO_ROOT / "katas" / "03_matmul"])
+    side = remote.RemoteCode(REPO_ROOT / "solutions", visible=[REPO_ROOT / "katas" / "03_matmul"])
     command = side._command
 
     def intruder_first(argv):
@@ -223,7 +225,7 @@ def test_the_learners_side_sees_mnist_but_never_the_test_labels(tmp_path, monkey
     for name in FILES:
         (tmp_path / name).write_bytes(b"")
     monkeypatch.setenv("MNIST_DIR", str(tmp_path))
-    side = remote.LearnerProcess(REPO_ROOT / "solutions")
+    side = remote.RemoteCode(REPO_ROOT / "solutions")
     side._scratch = tmp_path / "scratch"
     command = " ".join(side._command(["python", "-c", "0"]))
     assert "t10k-labels-idx1-ubyte" not in command

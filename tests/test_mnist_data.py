@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from kata import mnist_data
-from kata.mnist_data import MnistUnavailable, load_mnist
+from kata.mnist_data import MnistUnavailableError, load_mnist
 
 #: where this run finds MNIST (MNIST_DIR, else the cache), read before a test changes either
 MNIST = os.environ.get("MNIST_DIR") or mnist_data.cache_dir()
@@ -62,18 +62,18 @@ def test_an_uncompressed_copy_is_accepted(tmp_path):
 
 def test_a_damaged_copy_is_refused_with_its_checksum(tmp_path):
     directory = _copy_labels(tmp_path, lambda data: gzip.compress(data[:-1] + b"\x07"))
-    with pytest.raises(MnistUnavailable, match="damaged: its decompressed SHA-256 is"):
+    with pytest.raises(MnistUnavailableError, match="damaged: its decompressed SHA-256 is"):
         mnist_data.read_verified("t10k-labels-idx1-ubyte", directory)
 
 
 def test_a_truncated_download_is_refused(tmp_path):
     directory = _copy_labels(tmp_path, lambda data: gzip.compress(data)[:100])
-    with pytest.raises(MnistUnavailable, match="not a readable gzip file"):
+    with pytest.raises(MnistUnavailableError, match="not a readable gzip file"):
         mnist_data.read_verified("t10k-labels-idx1-ubyte", directory)
 
 
 def test_a_directory_without_the_files_says_what_to_do(tmp_path):
-    with pytest.raises(MnistUnavailable, match="is not in .*Put the four MNIST files there"):
+    with pytest.raises(MnistUnavailableError, match="is not in .*Put the four MNIST files there"):
         mnist_data.read_verified("t10k-labels-idx1-ubyte", tmp_path)
 
 
@@ -111,7 +111,7 @@ def _mirrors_serve(monkeypatch, payload):
 
 def test_without_network_an_empty_cache_gives_a_clear_error(empty_cache, monkeypatch):
     _mirrors_serve(monkeypatch, urllib.error.URLError("no network"))
-    with pytest.raises(MnistUnavailable, match="(?s)could not be downloaded.*set MNIST_DIR") as error:
+    with pytest.raises(MnistUnavailableError, match="(?s)could not be downloaded.*set MNIST_DIR") as error:
         load_mnist("test")
     assert str(empty_cache) in str(error.value)
     assert not any(empty_cache.rglob("*.gz")), "a failed download must leave no file behind"
@@ -129,14 +129,14 @@ def test_a_download_is_checked_and_cached(empty_cache, monkeypatch):
 
 def test_a_damaged_download_is_not_cached(empty_cache, monkeypatch):
     fetched = _mirrors_serve(monkeypatch, gzip.compress(b"not MNIST"))
-    with pytest.raises(MnistUnavailable, match="(?s)could not be downloaded.*damaged"):
+    with pytest.raises(MnistUnavailableError, match="(?s)could not be downloaded.*damaged"):
         mnist_data.read_verified("t10k-labels-idx1-ubyte")
     assert len(fetched) == len(mnist_data.MIRRORS), "each mirror should be tried in turn"
     assert not any(empty_cache.rglob("*.gz"))
 
 
 def test_a_file_of_the_wrong_kind_is_refused():
-    with pytest.raises(MnistUnavailable, match="magic 2049, expected 2051"):
+    with pytest.raises(MnistUnavailableError, match="magic 2049, expected 2051"):
         mnist_data._parse(mnist_data.read_verified("t10k-labels-idx1-ubyte", MNIST), 2051)
 
 

@@ -11,9 +11,20 @@ import nbclient
 import nbformat
 import pytest
 
-from kata import cli, definitions, html_views, magics, notebook, pictures
-from kata.manifest import load_manifest
-from kata.workspace import Workspace
+from kata import cli
+
+from kata.learner import definitions
+
+from kata.learner import html as html_views
+
+from kata import magics
+
+from kata.learner import notebook
+
+from kata.learner import training
+from kata.core.manifest import load_manifest
+from kata.core.records import FailureDetail, FailureKind, Outcome, TestRecord
+from kata.core.workspace import Workspace
 
 MANIFEST = load_manifest()
 MATMUL = MANIFEST.kata("03")
@@ -124,7 +135,7 @@ def test_a_definition_on_the_files_last_line_keeps_the_missing_final_newline():
     ("# nothing yet\n", "holds no definition of first"),
 ], ids=["syntax error", "an import", "another name", "twice", "empty"])
 def test_a_cell_that_is_not_exactly_the_definition_is_refused(cell, complaint):
-    with pytest.raises(definitions.CellProblem, match=complaint):
+    with pytest.raises(definitions.CellError, match=complaint):
         definitions.definition_cell(cell, "first")
 
 
@@ -135,21 +146,22 @@ def test_the_outline_of_a_class_shows_its_public_methods_without_bodies():
 
 
 def test_failures_become_a_table_and_the_shapes_a_picture():
-    message = ("add(a, b) returned the wrong values.\n"
-               "  expected: tensor([[1., 2.],\n"
-               "                    [3., 4.]])\n"
-               "  actual:   tensor([1., 2.])\n"
-               "The shapes, lined up from the right:\n"
-               "A       2 x 4\n"
-               "B           3\n"
-               "            ^ sizes 4 and 3 clash\n"
-               "\n"
-               "Hint 1 of 3: look again.")
-    shown = html_views.failure(message)
+    detail = FailureDetail("add(a, b) returned the wrong values.",
+                           expected="tensor([[1., 2.],\n        [3., 4.]])",
+                           actual="tensor([1., 2.])",
+                           pictures=("The shapes, lined up from the right:\n"
+                                     "A       2 x 4\n"
+                                     "B           3\n"
+                                     "            ^ sizes 4 and 3 clash",),
+                           notes=("Falsifying example: add(a, b)",))
+    test = TestRecord("katas/01/test_x.py::test_add", "01_broadcasting", Outcome.FAILED,
+                      FailureKind.MISMATCH, "Mismatch", "the message as the terminal shows it",
+                      ("add",), detail=detail)
+    shown = html_views.failure(test)
     assert "<th>expected</th><th>actual</th>" in shown
     assert "tensor([[1., 2.],\n        [3., 4.]])" in shown and ">tensor([1., 2.])<" in shown
     assert '<span style="color:#cf222e">            ^ sizes 4 and 3 clash</span>' in shown
-    assert "Hint 1 of 3: look again." in shown and "returned the wrong values." in shown
+    assert "Falsifying example: add(a, b)" in shown and "returned the wrong values." in shown
 
 
 def test_digits_are_png_images_with_their_labels():
@@ -164,14 +176,18 @@ def test_digits_are_png_images_with_their_labels():
 def test_the_line_magics_hint_curve_and_what_a_notebook_cannot_do(checkout):
     workspace = Workspace(checkout)
     hint = magics.line_magic("hint 03", workspace)
-    assert "<p>Hint 1 of" in hint and "<b>(new)</b>" in hint and "%kata hint 03" in hint
-    assert pictures.NO_RUN_YET in magics.line_magic("curve", workspace)
+    assert "<p>Hint 1 of" in hint.html and "<b>(new)</b>" in hint.html
+    assert "%kata hint 03" in hint.html
+    # beside the HTML, the same as text, for a front end that shows no HTML
+    assert "Hint 1 of" in hint.text and "(new)" in hint.text and "<" not in hint.text
+    assert hint._repr_mimebundle_() == {"text/html": hint.html, "text/plain": hint.text}
+    assert training.NO_RUN_YET in magics.line_magic("curve", workspace).html
     workspace.memory.mkdir(exist_ok=True)
     (workspace.memory / "last_run.json").write_text(json.dumps(
         {"code": "katas", "device": "cpu", "epochs": 1, "test_accuracy": 0.9,
          "train_loss": [2.0, 1.0, 0.5]}))
-    curve = magics.line_magic("curve", workspace)
+    curve = magics.line_magic("curve", workspace).html
     assert "test accuracy 0.9000" in curve and "<svg" in curve and "batch 1 to 3" in curve
-    assert "-y" in magics.line_magic("restore 03", workspace)  # a notebook cannot ask first
-    assert "for the terminal" in magics.line_magic("watch", workspace)
-    assert "its names are: matvec" in magics.line_magic("spec 03 nope", workspace)
+    assert "-y" in magics.line_magic("restore 03", workspace).html  # a notebook cannot ask first
+    assert "for the terminal" in magics.line_magic("watch", workspace).html
+    assert "its names are: matvec" in magics.line_magic("spec 03 nope", workspace).html

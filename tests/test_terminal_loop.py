@@ -7,9 +7,14 @@ import io
 import shutil
 import sys
 
-from kata import cli, definitions, pictures
-from kata.manifest import load_manifest
-from kata.workspace import Workspace
+from kata import cli
+from kata.learner import views
+
+from kata.learner import definitions
+
+from kata import pictures
+from kata.core.manifest import load_manifest
+from kata.core.workspace import Workspace
 
 MANIFEST = load_manifest()
 MATMUL = MANIFEST.kata("03")
@@ -86,8 +91,7 @@ def test_watch_offers_the_next_kata_that_is_not_done(checkout):
     for number in ("01", "02"):
         shutil.copy2(MANIFEST.kata(number).path_in(checkout / "solutions"),
                      MANIFEST.kata(number).path_in(checkout / "katas"))
-    args = cli.build_parser().parse_args(["--root", str(checkout), "watch"])
-    found = cli._next_unfinished(MANIFEST.kata("01"), args, Workspace(checkout))
+    found = views.next_unfinished(MANIFEST.kata("01"), Workspace(checkout), views.RunOptions())
     assert found == MATMUL  # 02 is done already: not the one to go on with
 
 

@@ -11,11 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from kata import progress, worker
-from kata.clone import clone_checkout
-from kata.manifest import REPO_ROOT, load_manifest
-from kata.runner import RunStopped, run_katas
-from kata.verdict_cache import kata_key
+from kata.runs import progress
+
+from kata.runs import worker
+from kata.core.layout import clone_checkout
+from kata.core.layout import REPO_ROOT
+from kata.core.manifest import load_manifest
+from kata.core.records import KataState
+from kata.runs.runner import RunStoppedError, run_katas
+from kata.runs.verdicts import kata_key
 
 MANIFEST = load_manifest()
 #: a quick test beside kata 01's, so that each run here takes a fraction of a second
@@ -41,7 +45,7 @@ def _module(root: Path, number: str) -> Path:
 def _warm(root: Path, **options):
     """A run of the probe alone, forked from the worker."""
     options.setdefault("timeout", 120)
-    return run_katas(["01_broadcasting"], root=root, warm=True, extra_args=["-k", "probe"],
+    return run_katas(["01_broadcasting"], checkout=root, warm=True, extra_args=["-k", "probe"],
                      **options)
 
 
@@ -77,7 +81,7 @@ def test_a_forked_run_sees_the_edited_files_and_nothing_leaks_into_the_next(clon
     assert _worker_pid(clone) == parent
 
     def unavailable(root, **_):
-        raise worker.WorkerUnavailable("no private directory here")
+        raise worker.WorkerUnavailableError("no private directory here")
     monkeypatch.setattr(worker, "private_directory", unavailable)
     cold = _warm(clone, timeout=300)  # where no worker can be had: a new process
     assert [(test.nodeid, test.outcome) for test in warm.tests] == \
@@ -93,7 +97,7 @@ def test_a_runaway_run_is_stopped_with_the_test_it_was_in_and_the_worker_carries
     module.write_text(stub.replace('def fraction_less(a, b):\n',
                                    'def fraction_less(a, b):\n    __import__("time").sleep(600)\n', 1))
     try:
-        with pytest.raises(RunStopped) as stopped:
+        with pytest.raises(RunStoppedError) as stopped:
             _warm(clone, timeout=10)
         assert "timed out after 10 s in katas/01_broadcasting/test_probe.py::test_probe" \
             in str(stopped.value)
@@ -141,7 +145,7 @@ def test_each_checkout_has_its_own_private_directory(tmp_path):
 
 def test_the_kata_command_does_not_import_torch_or_pytest():
     done = subprocess.run(
-        [sys.executable, "-c", "import sys, kata.cli, kata.worker, kata.progress; "
+        [sys.executable, "-c", "import sys, kata.cli, kata.runs.worker, kata.runs.progress; "
                                "print(sorted({'torch', 'pytest', 'numpy'} & set(sys.modules)))"],
         capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
@@ -158,7 +162,7 @@ def _edit(path: Path) -> None:
     ("katas/07_training_loop/training_loop.py", {"07_training_loop", "08_mnist"}),
     ("katas/04_softmax/softmax.py", {"04_softmax", "05_module", "08_mnist"}),
     ("katas/03_matmul/test_matmul.py", {"03_matmul"}),
-    ("src/kata/guards.py", {kata.folder for kata in MANIFEST.katas}),
+    ("src/kata/harness/guards.py", {kata.folder for kata in MANIFEST.katas}),
     ("conftest.py", {kata.folder for kata in MANIFEST.katas}),
     ("katas/03_matmul/README.md", set()),
     ("solutions/03_matmul/matmul.py", set()),
@@ -177,7 +181,7 @@ def test_the_board_runs_only_the_katas_whose_files_changed(checkout, monkeypatch
 
     def run(katas, root, *, workers, **options):
         ran.append([kata.folder for kata in katas])
-        return [progress.KataProgress(kata, progress.NOT_STARTED) for kata in katas]
+        return [progress.KataProgress(kata, KataState.NOT_STARTED) for kata in katas]
     monkeypatch.setattr(progress, "all_progress", run)
     katas = MANIFEST.katas
     first = progress.board_progress(katas, root, workers=2)
@@ -192,20 +196,21 @@ def test_the_board_runs_only_the_katas_whose_files_changed(checkout, monkeypatch
 
 
 def test_a_kata_without_mnist_needs_mnist_and_says_what_to_do_once(tmp_path):
-    from kata import cli
-    from kata.runner import Outcome, Run
-    from kata.workspace import Workspace
+    from kata.core.records import FailureKind, KataState, Outcome, TestRecord
+    from kata.core.workspace import Workspace
+    from kata.learner import terminal, views
+    from kata.runs.runner import Run
 
     exam = MANIFEST.kata("08")
     missing = "MNIST's train-images-idx3-ubyte.gz could not be downloaded (no network?)"
-    tests = (Outcome("katas/08_mnist/test_mnist.py::test_normalize", exam.folder, "passed", None,
-                     None, ("normalize",)),
-             Outcome("katas/08_mnist/test_mnist.py::test_sanity", exam.folder, "failed",
-                     "MnistUnavailable", missing, ("train_mlp",)))
+    tests = (TestRecord("katas/08_mnist/test_mnist.py::test_normalize", exam.folder,
+                        Outcome.PASSED, functions=("normalize",)),
+             TestRecord("katas/08_mnist/test_mnist.py::test_sanity", exam.folder, Outcome.FAILED,
+                        FailureKind.MNIST_MISSING, "MnistUnavailableError", missing, ("train_mlp",)))
     entry = progress.classify(exam, Run(1, tests, ""))
-    assert entry.state == progress.NEEDS_MNIST and "MNIST_DIR" in entry.reason
-    others = [progress.KataProgress(kata, progress.DONE) for kata in MANIFEST.katas[:-1]]
-    board = cli.render_board([*others, entry], Workspace(REPO_ROOT))
+    assert entry.state is KataState.NEEDS_MNIST and "MNIST_DIR" in entry.reason
+    others = [progress.KataProgress(kata, KataState.DONE) for kata in MANIFEST.katas[:-1]]
+    board = terminal.board(views.board_view([*others, entry], Workspace(REPO_ROOT)))
     line = next(line for line in board.splitlines() if line.strip().startswith(exam.folder))
     assert "needs MNIST" in line and "MNIST_DIR" in line and "failing" not in board
     assert board.count("MNIST_DIR") == 1, "said once"

@@ -1,26 +1,26 @@
 """The tensor-katas harness: everything that is neither an exercise nor a solution.
 
-- ``kata.cli``: the ``kata`` command (board, run, hint, watch, reset, mnist, curve, check,
-  grade), with ``kata.progress`` (each kata's state), ``kata.workspace`` (the checkout and
-  what the command remembers in it), ``kata.grading`` and ``kata.pictures``.
-- ``kata.magics``: the same in Jupyter (``%load_ext kata``: ``%kata``, ``%%kata`` cells), drawn
-  by ``kata.html_views``; ``kata.notebook`` writes a kata's starter notebook and
-  ``kata.definitions`` finds, shows and replaces one definition in a kata's file.
-- ``kata.manifest``: the kata list, each function's hints, the contracts and the rules (read
-  from ``manifest.toml``).
-- ``kata.plugin``: the pytest plugin (``--solutions``, ``--impl``, ``--device``, short reports).
-- ``kata.strategies``: the hypothesis strategies every kata's tests share.
-- ``kata.assertions`` and ``kata.tolerances``: how results are compared, and how closely;
-  every demand beyond values goes through an assertion that names its contract, and
-  ``kata.contracts`` proves from the source that the tests demand nothing else.
-- ``kata.guards``: the lesson's rules (no loops, no forbidden calls), enforced while code runs.
-- ``kata.loader``: imports the module under test and wraps its functions in their guards.
-- ``kata.stubs``: writes each stub from its reference solution.
-- ``kata.mnist_data``: finds, checks and parses MNIST for the final kata.
-- ``kata.runner``: runs katas' tests in a fresh pytest process and reads back each outcome.
-- ``kata.catalog`` and ``kata.checks``: the repository's proof that solutions pass, stubs
-  fail, and the tests catch the mistakes they are meant to catch.
+The house, from the front doors down (each room's docstring says what it owns and what it
+may import; ``pyproject.toml``'s import-linter contract checks the direction):
+
+- front doors: ``kata.cli`` (the ``kata`` command) and ``kata.magics`` (``%kata`` in
+  Jupyter), thin over the rooms below;
+- ``kata.learner``: the learner's service layer (the board, a run, a hint, a spec as typed
+  views) and their text and HTML; ``kata.instructor``: check, release, Classroom, bench;
+- ``kata.grading``: ``kata grade``, its grades, points and reports;
+- ``kata.harness``: what runs inside pytest (the plugin, the guards, the boundary to learner
+  code, the graded mode's two sides);
+- the kata tests' API, the modules kata tests import: ``kata.assertions``,
+  ``kata.strategies``, ``kata.tolerances``, ``kata.oracles``, ``kata.mnist_data``,
+  ``kata.pictures``;
+- ``kata.runs``: the execution layer (processes, limits, the warm worker, the box);
+- ``kata.core``: the manifest, the checkout's layout, records, errors (one root:
+  ``kata.core.errors.KataError``).
+
+Importing ``kata`` imports nothing else: the client stays light.
 """
+
+__all__ = ["load_ipython_extension"]
 
 
 def load_ipython_extension(ipython):

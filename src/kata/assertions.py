@@ -9,8 +9,8 @@ Python float", "a tuple of ints") and its example shows it. Every other demand (
 type or message, printed output, a type beyond that, an identity or a view) is a
 *contract*: a sentence named in the manifest (``[katas.contracts]``), stated word for word
 in the function's docstring, and checked only through the helpers below that take
-``contract="function.key"`` (listed in ``kata.contracts.CONTRACT_HELPERS``). A helper
-refuses a contract that the manifest does not hold, and ``kata.contracts.problems`` proves,
+``contract="function.key"`` (listed in ``kata.instructor.contracts.CONTRACT_HELPERS``). A helper
+refuses a contract that the manifest does not hold, and ``kata.instructor.contracts.problems`` proves,
 without running anything, that the tests demand nothing else.
 
 >>> import torch
@@ -18,7 +18,7 @@ without running anything, that the tests demand nothing else.
 >>> assert_tensor(torch.tensor([[1, 2]]), torch.tensor([1, 2]), call="f(x)")
 Traceback (most recent call last):
 ...
-kata.assertions.Mismatch: f(x) returned the wrong shape: expected (2,), got (1, 2).
+kata.core.errors.Mismatch: f(x) returned the wrong shape: expected (2,), got (1, 2).
 ...
 """
 
@@ -31,15 +31,16 @@ from pathlib import Path
 
 import torch
 
-from kata.loader import Foreign
-from kata.manifest import load_manifest
+from kata.core.errors import KataError, Mismatch
+from kata.core.manifest import load_manifest
+from kata.core.records import Foreign
+
+__all__ = ["Mismatch", "ContractError", "stated", "type_name", "tensor_result", "assert_tensor",
+           "assert_value", "assert_true", "raises", "raises_value_error", "assert_type",
+           "assert_contract", "assert_mentions", "shown_on_failure"]
 
 
-class Mismatch(AssertionError):
-    """The learner's result differs from the oracle's."""
-
-
-class ContractError(Exception):
+class ContractError(KataError):
     """A kata test demands something that no contract of the manifest states: a fault of the
     test, never of the learner's code."""
 
@@ -91,11 +92,16 @@ def type_name(value: object) -> str:
     return kind.__qualname__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}"
 
 
-def _side_by_side(expected: object, actual: object) -> str:
-    def block(label: str, value: object) -> str:
-        text = repr(value).replace("\n", "\n" + " " * 12)
-        return f"  {label:<9} {text}"
-    return f"{block('expected:', expected)}\n{block('actual:', actual)}"
+def _side_by_side(summary: str, expected: object, actual: object) -> Mismatch:
+    """A ``Mismatch`` that says ``summary``, then shows ``expected`` above ``actual``; views
+    that lay a failure out (the notebook's table) read the two values from its attributes."""
+    def block(label: str, text: str) -> str:
+        return f"  {label:<9} " + text.replace("\n", "\n" + " " * 12)
+    shown_expected, shown_actual = repr(expected), repr(actual)
+    mismatch = Mismatch(f"{summary}\n{block('expected:', shown_expected)}\n"
+                        f"{block('actual:', shown_actual)}")
+    mismatch.summary, mismatch.expected, mismatch.actual = summary, shown_expected, shown_actual
+    return mismatch
 
 
 def _shape(t: torch.Tensor) -> tuple[int, ...]:
@@ -109,7 +115,7 @@ def tensor_result(actual: object, *, call: str) -> torch.Tensor:
     >>> tensor_result(Foreign("numpy.ndarray", "array([0.])"), call="f(x)")
     Traceback (most recent call last):
     ...
-    kata.assertions.Mismatch: f(x) should return a torch.Tensor, but returned numpy.ndarray: array([0.])
+    kata.core.errors.Mismatch: f(x) should return a torch.Tensor, but returned numpy.ndarray: array([0.])
     """
     if not isinstance(actual, torch.Tensor):
         raise Mismatch(f"{call} should return a torch.Tensor, but returned "
@@ -131,11 +137,11 @@ def assert_tensor(actual: object, expected: torch.Tensor, *, call: str,
     dtype = dtype or expected.dtype
     actual = tensor_result(actual, call=call)
     if _shape(actual) != _shape(expected):
-        raise Mismatch(f"{call} returned the wrong shape: expected {_shape(expected)}, got "
-                       f"{_shape(actual)}.\n" + _side_by_side(expected.to(dtype), actual))
+        raise _side_by_side(f"{call} returned the wrong shape: expected {_shape(expected)}, got "
+                            f"{_shape(actual)}.", expected.to(dtype), actual)
     if actual.dtype != dtype:
-        raise Mismatch(f"{call} returned the wrong dtype: expected {dtype}, got {actual.dtype}.\n"
-                       + _side_by_side(expected.to(dtype), actual))
+        raise _side_by_side(f"{call} returned the wrong dtype: expected {dtype}, got "
+                            f"{actual.dtype}.", expected.to(dtype), actual)
     got = actual.detach().cpu()
     want = expected.detach().cpu()
     if dtype.is_floating_point:
@@ -151,10 +157,10 @@ def assert_tensor(actual: object, expected: torch.Tensor, *, call: str,
         if dtype.is_floating_point:
             allowed = (torch.as_tensor(atol).double() + torch.as_tensor(rtol).double() * want.abs())
             bound = f" (allowed error {float(allowed.expand(want.shape)[index]):.3g})"
-        raise Mismatch(
+        raise _side_by_side(
             f"{call} returned wrong values at {int(wrong.sum())} of {wrong.numel()} positions; "
             f"the first is at {list(index)}: expected {want[index].item()!r}, got "
-            f"{got[index].item()!r}{bound}.\n" + _side_by_side(expected.to(dtype), actual))
+            f"{got[index].item()!r}{bound}.", expected.to(dtype), actual)
 
 
 def _same_kind(actual: object, expected: object) -> bool:
@@ -176,7 +182,7 @@ def assert_value(actual: object, expected: object, *, call: str, rel: float = 0.
     >>> assert_value([2, 3], (2, 3), call="broadcast_shape((2, 1), (3,))")
     Traceback (most recent call last):
     ...
-    kata.assertions.Mismatch: broadcast_shape((2, 1), (3,)) should return a Python tuple, but returned list: [2, 3]
+    kata.core.errors.Mismatch: broadcast_shape((2, 1), (3,)) should return a Python tuple, but returned list: [2, 3]
     """
     if not _same_kind(actual, expected):
         raise Mismatch(f"{call} should return a Python {type(expected).__name__}, but returned "
@@ -187,7 +193,7 @@ def assert_value(actual: object, expected: object, *, call: str, rel: float = 0.
         wrong = actual != expected or (isinstance(expected, tuple) and not all(
             _same_kind(a, e) for a, e in zip(actual, expected)))
     if wrong:
-        raise Mismatch(f"{call} returned the wrong value.\n" + _side_by_side(expected, actual))
+        raise _side_by_side(f"{call} returned the wrong value.", expected, actual)
 
 
 def assert_true(condition: bool | torch.Tensor, message: str) -> None:
@@ -287,7 +293,7 @@ def shown_on_failure(picture: str):
     ...     assert_value(1, 2, call="f()")
     Traceback (most recent call last):
     ...
-    kata.assertions.Mismatch: f() returned the wrong value.
+    kata.core.errors.Mismatch: f() returned the wrong value.
     ...
     """
     try:
@@ -296,4 +302,5 @@ def shown_on_failure(picture: str):
         raise  # nothing is written yet: the picture would only be noise
     except Exception as failure:
         failure.add_note(picture)
+        failure.pictures = (*getattr(failure, "pictures", ()), picture)  # for views that draw
         raise

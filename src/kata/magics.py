@@ -18,8 +18,10 @@ A ``%%kata KATA NAME`` cell holds your version of one function or class of the k
 magic checks that the cell defines exactly that name (a syntax error is refused before
 anything is written), writes it into the kata's file in place of the old definition (which
 is backed up in ``.kata/backups/``; the rest of the file stays as it was, byte for byte), and
-runs that function's tests. Everything runs as the terminal's ``kata`` does (``kata.cli``,
-``kata.progress``): the tests run in their own process; ``%kata mnist`` trains in the kernel.
+runs that function's tests. Everything runs as the terminal's ``kata`` does, through the same
+service (``kata.learner.views``), drawn as HTML (``kata.learner.html``) with the terminal's
+text (``kata.learner.terminal``) beside it for front ends that show no HTML: the tests run in
+their own process; ``%kata mnist`` trains in the kernel.
 
 The notebook must be inside a clone of the repository (``kata notebook`` puts one in
 ``notebooks/``): the checkout is found from the kernel's working directory up.
@@ -29,18 +31,36 @@ from __future__ import annotations
 
 import contextlib
 import io
-import os
-import re
 import shlex
+from dataclasses import dataclass
+from html import escape
 from pathlib import Path
 
-from kata import cli, html_views
-from kata.progress import board_progress
-from kata.workspace import NotACheckout, Workspace, find_root
+from kata import cli
+from kata.core.files import write_atomically
+from kata.core.layout import NotACheckoutError, find_checkout
+from kata.core.workspace import Workspace
+from kata.learner import html, terminal, views
+from kata.learner.views import UsageError, choose_function, choose_kata
 
 _TERMINAL_ONLY = {"watch": "in a notebook each %%kata cell runs its tests when you run it; "
                            "`kata watch` is for the terminal"}
 _ASKS_FIRST = ("reset", "restore")
+
+
+@dataclass(frozen=True)
+class Shown:
+    """What a magic shows: HTML, and the same as plain text for front ends without HTML."""
+
+    html: str
+    text: str
+
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
+        return {"text/html": self.html, "text/plain": self.text}
+
+
+def _problem(text: str) -> Shown:
+    return Shown(html.problem(text), f"kata: {text}")
 
 
 def load_ipython_extension(ipython) -> None:
@@ -49,15 +69,15 @@ def load_ipython_extension(ipython) -> None:
 
 
 def kata_magic(line: str, cell: str | None = None) -> None:
-    """``%kata ...`` or a ``%%kata KATA NAME`` cell: show the result as HTML."""
-    from IPython.display import HTML, display
+    """``%kata ...`` or a ``%%kata KATA NAME`` cell: show the result as HTML (with its text)."""
+    from IPython.display import display
 
     try:
-        workspace = Workspace(find_root(Path.cwd()))
-        html = line_magic(line, workspace) if cell is None else cell_magic(line, cell, workspace)
-    except (cli.UsageProblem, NotACheckout) as problem:
-        html = html_views.problem(str(problem))
-    display(HTML(html))
+        workspace = Workspace(find_checkout(Path.cwd()))
+        shown = line_magic(line, workspace) if cell is None else cell_magic(line, cell, workspace)
+    except (UsageError, NotACheckoutError) as problem:
+        shown = _problem(str(problem))
+    display(shown)
 
 
 def _arguments(argv: list[str]):
@@ -65,30 +85,42 @@ def _arguments(argv: list[str]):
     try:
         return cli.build_parser().parse_args(argv)
     except SystemExit:
-        raise cli.UsageProblem(f"`{shlex.join(argv)}` is not a kata command: "
-                               f"`kata --help` in a terminal lists them") from None
+        raise UsageError(f"`{shlex.join(argv)}` is not a kata command: "
+                         f"`kata --help` in a terminal lists them") from None
 
 
-def line_magic(line: str, workspace: Workspace) -> str:
-    """The HTML for ``%kata LINE``."""
+def line_magic(line: str, workspace: Workspace) -> Shown:
+    """What ``%kata LINE`` shows."""
     argv = shlex.split(line)
     command = argv[0] if argv else ""
     if command in _TERMINAL_ONLY:
-        return html_views.problem(_TERMINAL_ONLY[command])
+        return _problem(_TERMINAL_ONLY[command])
     if command in _ASKS_FIRST and not {"-y", "--yes"} & set(argv):
-        return html_views.problem(f"a notebook cannot ask you first: say yes up front, "
-                                  f"`%kata {shlex.join(argv)} -y`")
+        return _problem(f"a notebook cannot ask you first: say yes up front, "
+                        f"`%kata {shlex.join(argv)} -y`")
     if command == "":
-        return board(_arguments([]), workspace)
+        view = views.board(workspace, cli.options_of(_arguments([])))
+        return Shown(html.board(view), terminal.board(view))
     if command == "run":
-        return run(_arguments(argv), workspace)
+        args = _arguments(argv)
+        options = cli.options_of(args)
+        kata = views.kata_or_current(args.kata, workspace, options)
+        return _run(views.run(kata, args.function, workspace, options))
+    if command == "hint":
+        args = _arguments(argv)
+        kata = views.kata_or_current(args.kata, workspace, cli.options_of(args))
+        view = views.hint(kata, args.function, workspace)
+        return Shown(html.hint(view), terminal.hint(view))
     if command == "mnist":
         return mnist(_arguments(argv), workspace)
     if command == "curve" and "--png" not in argv:
         return curve(workspace)
-    if command == "hint":
-        return html_views.paragraphs(_as_magic(terminal_text(argv, workspace)))
-    return html_views.pre(terminal_text(argv, workspace))
+    text = terminal_text(argv, workspace)
+    return Shown(html.pre(text), text)
+
+
+def _run(view: views.RunView, lead: str = "") -> Shown:
+    return Shown(lead + html.run(view), terminal.run(view))
 
 
 def terminal_text(argv: list[str], workspace: Workspace) -> str:
@@ -96,100 +128,70 @@ def terminal_text(argv: list[str], workspace: Workspace) -> str:
     output = io.StringIO()
     with contextlib.redirect_stdout(output), contextlib.redirect_stderr(output):
         try:
-            cli.main(["--root", str(workspace.root), *argv])
+            cli.main(["--root", str(workspace.checkout), *argv])
         except SystemExit:  # argparse's answer to a bad command line, already printed
             pass
     return output.getvalue()
 
 
-def board(args, workspace: Workspace) -> str:
-    progress = board_progress(cli.MANIFEST.katas, workspace.root, workers=args.workers,
-                              **cli._limits(args))
-    # the terminal's board is a title, the rows, then what to do next: the last is shown as is
-    what_next = cli.render_board(progress, workspace).split("\n\n", 2)[-1]
-    return html_views.board(progress, _as_magic(what_next))
-
-
-def _footer(entry, workspace: Workspace, function: str | None) -> str:
-    """The terminal's last paragraph for a run (the hint, or where to go next), without the
-    run's first line, which the HTML shows as its title."""
-    text = cli.render_run(entry, workspace, function=function)
-    last = text.split("\n\n")[-1].splitlines()
-    title = text.splitlines()[0]
-    return _as_magic("\n".join(last[1:] if last[0] == title else last))
-
-
-def _as_magic(text: str) -> str:
-    """The terminal's ``kata run 03``/``kata hint 03`` written as the notebook's magics."""
-    return re.sub(r"(?<![%\w])kata (?=run|hint)", "%kata ", text)
-
-
-def run(args, workspace: Workspace) -> str:
-    kata = cli._kata_or_current(args.kata, args, workspace)
-    entry = cli.run_function(kata, args.function, workspace, **cli._limits(args))
-    return html_views.run(entry, args.function, _footer(entry, workspace, args.function))
-
-
-def cell_magic(line: str, cell: str, workspace: Workspace) -> str:
-    """Write the cell's definition into the kata's file, then run its tests; the HTML."""
-    from kata.definitions import CellProblem, definition_cell, replace_definition
+def cell_magic(line: str, cell: str, workspace: Workspace) -> Shown:
+    """Write the cell's definition into the kata's file, then run its tests."""
+    from kata.learner.definitions import CellError, definition_cell, replace_definition
 
     argv = shlex.split(line)
     if len(argv) != 2:
-        raise cli.UsageProblem(f"a %%kata cell starts with `%%kata KATA NAME`, as in "
-                               f"`%%kata 03 matvec`; this one starts with `%%kata {line}`")
-    kata = cli.choose_kata(argv[0])
-    name = cli.choose_function(kata, argv[1])
+        raise UsageError(f"a %%kata cell starts with `%%kata KATA NAME`, as in "
+                         f"`%%kata 03 matvec`; this one starts with `%%kata {line}`")
+    kata = choose_kata(argv[0])
+    name = choose_function(kata, argv[1])
     path = workspace.module(kata)
-    shown = path.relative_to(workspace.root).as_posix()
+    shown = path.relative_to(workspace.checkout).as_posix()
     try:
         new = definition_cell(cell, name)
         old = path.read_text(encoding="utf-8")
         try:
             text = replace_definition(old, name, new)
         except SyntaxError as error:
-            raise CellProblem(f"{shown} does not parse (SyntaxError at line {error.lineno}: "
-                              f"{error.msg}), so its old {name} cannot be found; fix it there, "
-                              f"or `%kata restore {kata.number:02d} -y`. Nothing was written.")
-    except CellProblem as problem:
-        return html_views.problem(str(problem))
+            raise CellError(f"{shown} does not parse (SyntaxError at line {error.lineno}: "
+                            f"{error.msg}), so its old {name} cannot be found; fix it there, "
+                            f"or `%kata restore {kata.number:02d} -y`. Nothing was written.")
+    except CellError as problem:
+        return _problem(str(problem))
     except FileNotFoundError:
-        return html_views.problem(f"{shown} is missing: `%kata reset {kata.number:02d} -y` puts "
-                                  f"the stub back. Nothing was written.")
+        return _problem(f"{shown} is missing: `%kata reset {kata.number:02d} -y` puts the stub "
+                        f"back. Nothing was written.")
     written = "unchanged: the cell is what the file already holds"
     if text != old:
         backup = workspace.back_up(path)
-        scratch = path.with_name(path.name + ".tmp")
-        scratch.write_bytes(text.encode("utf-8"))
-        os.replace(scratch, path)  # the test run never sees half a file
+        write_atomically(path, text)  # the test run never sees half a file
         written = f"written; the file as it was is kept in " \
-                  f"{backup.relative_to(workspace.root).as_posix()}"
-    args = _arguments(["run", argv[0], name])
-    entry = cli.run_function(kata, name, workspace, **cli._limits(args))
-    return (f"<div style='font-size:smaller'>{name} in <code>{shown}</code>: {written}</div>"
-            + html_views.run(entry, name, _footer(entry, workspace, name)))
+                  f"{backup.relative_to(workspace.checkout).as_posix()}"
+    view = views.run(kata, name, workspace, cli.options_of(_arguments(["run", argv[0], name])))
+    said = f"{name} in {shown}: {written}"
+    return Shown(f"<div style='font-size:smaller'>{escape(said)}</div>" + html.run(view),
+                 f"{said}\n{terminal.run(view)}")
 
 
-def mnist(args, workspace: Workspace) -> str:
-    from kata import pictures
+def mnist(args, workspace: Workspace) -> Shown:
+    from kata.learner import training
 
     try:
-        result = pictures.train_logreg(workspace, solutions=args.solutions, count=args.count,
+        result = training.train_logreg(workspace, solutions=args.solutions, count=args.count,
                                        device=args.device)
-    except pictures.MnistNotReady as problem:
-        return html_views.problem(str(problem))
-    return (f"<p>Logistic regression, 1 epoch on {result.device} with the code in "
-            f"<code>{result.code}/</code>: test accuracy {result.accuracy:.4f}</p>"
-            + html_views.digits(result.images, result.predicted, result.true)
-            + html_views.loss_curve(result.losses))
+    except training.MnistNotReadyError as problem:
+        return _problem(str(problem))
+    said = (f"Logistic regression, 1 epoch on {result.device} with the code in {result.code}/: "
+            f"test accuracy {result.accuracy:.4f}")
+    return Shown(f"<p>{escape(said)}</p>" + html.digits(result.images, result.predicted, result.true)
+                 + html.loss_curve(result.losses), said)
 
 
-def curve(workspace: Workspace) -> str:
-    from kata import pictures
+def curve(workspace: Workspace) -> Shown:
+    from kata.learner import training
 
-    recorded = pictures.last_run(workspace)
+    recorded = training.last_run(workspace)
     if recorded is None:
-        return html_views.problem(pictures.NO_RUN_YET)
-    return (f"<p>The last run (<code>{recorded['code']}/</code>, {recorded['epochs']} epoch on "
-            f"{recorded['device']}): test accuracy {recorded['test_accuracy']:.4f}</p>"
-            + html_views.loss_curve(recorded["train_loss"]))
+        return _problem(training.NO_RUN_YET)
+    said = (f"The last run ({recorded['code']}/, {recorded['epochs']} epoch on "
+            f"{recorded['device']}): test accuracy {recorded['test_accuracy']:.4f}")
+    return Shown(f"<p>{escape(said)}</p>" + html.loss_curve(recorded["train_loss"]), said)

@@ -29,6 +29,11 @@ from pathlib import Path
 
 import torch
 
+from kata.core.errors import KataError
+
+__all__ = ["FILES", "SPLITS", "MIRRORS", "MnistUnavailableError", "cache_dir", "load_mnist",
+           "load_images", "fetch_all", "files_for_learners", "read_verified"]
+
 #: decompressed SHA-256 of each file, from the MNIST distribution
 FILES = {
     "train-images-idx3-ubyte": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
@@ -44,7 +49,7 @@ MIRRORS = (
 _IMAGES_MAGIC, _LABELS_MAGIC = 2051, 2049
 
 
-class MnistUnavailable(RuntimeError):
+class MnistUnavailableError(KataError):
     """MNIST is missing or damaged and could not be fetched; the message says what to do."""
 
 
@@ -64,7 +69,7 @@ def load_mnist(split: str = "train", directory: str | Path | None = None
     images = load_images(split, directory)
     labels = _parse(read_verified(f"{SPLITS[split]}-labels-idx1-ubyte", directory), _LABELS_MAGIC)
     if len(images) != len(labels):
-        raise MnistUnavailable(f"MNIST {split}: {len(images)} images but {len(labels)} labels")
+        raise MnistUnavailableError(f"MNIST {split}: {len(images)} images but {len(labels)} labels")
     return images, labels.long()
 
 
@@ -80,7 +85,7 @@ def load_images(split: str = "train", directory: str | Path | None = None) -> to
 def fetch_all() -> None:
     """Make sure every MNIST file can be read where ``load_mnist`` looks (``MNIST_DIR``, else
     the per-user cache, downloading what is missing or damaged there);
-    ``MnistUnavailable`` when a file cannot be had."""
+    ``MnistUnavailableError`` when a file cannot be had."""
     for name in FILES:
         read_verified(name)
 
@@ -98,7 +103,7 @@ def read_verified(name: str, directory: str | Path | None = None) -> bytes:
     if chosen:
         path = _find(Path(chosen), name)
         if path is None:
-            raise MnistUnavailable(
+            raise MnistUnavailableError(
                 f"{name}(.gz) is not in {chosen} (set by "
                 f"{'the caller' if directory else 'MNIST_DIR'}). Put the four MNIST files "
                 f"there, or unset MNIST_DIR to download them into {cache_dir()}.")
@@ -107,7 +112,7 @@ def read_verified(name: str, directory: str | Path | None = None) -> bytes:
     if path is not None:
         try:
             return _checked(path, name, how_to_fix="")
-        except MnistUnavailable:
+        except MnistUnavailableError:
             path.unlink()  # a damaged cache entry is fetched again
     return _download(name)
 
@@ -128,10 +133,10 @@ def _verified(raw: bytes, name: str, source: str, how_to_fix: str) -> bytes:
     try:
         data = gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw
     except (OSError, EOFError) as error:
-        raise MnistUnavailable(f"{source} is not a readable gzip file ({error}); {how_to_fix}") from None
+        raise MnistUnavailableError(f"{source} is not a readable gzip file ({error}); {how_to_fix}") from None
     digest = hashlib.sha256(data).hexdigest()
     if digest != FILES[name]:
-        raise MnistUnavailable(f"{source} is damaged: its decompressed SHA-256 is {digest}, "
+        raise MnistUnavailableError(f"{source} is damaged: its decompressed SHA-256 is {digest}, "
                                f"MNIST's is {FILES[name]}; {how_to_fix}")
     return data
 
@@ -145,7 +150,7 @@ def _download(name: str) -> bytes:
             with urllib.request.urlopen(mirror + f"{name}.gz", timeout=30) as response:
                 payload = response.read()
             data = _verified(payload, name, mirror + f"{name}.gz", "trying the next mirror")
-        except (OSError, MnistUnavailable) as error:
+        except (OSError, MnistUnavailableError) as error:
             failures.append(f"{mirror}: {error}")
             continue
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -153,7 +158,7 @@ def _download(name: str) -> bytes:
             partial.write(payload)
         os.replace(partial.name, target)  # atomic: readers see the whole file or none
         return data
-    raise MnistUnavailable(
+    raise MnistUnavailableError(
         f"MNIST's {name}.gz could not be downloaded (no network?):\n  " + "\n  ".join(failures)
         + f"\nCopy the four MNIST .gz files into {cache_dir()}, or set MNIST_DIR to a "
         f"directory that holds them.")
@@ -163,7 +168,7 @@ def _parse(data: bytes, magic: int) -> torch.Tensor:
     """An IDX file's contents as a uint8 tensor: big-endian magic, then one int per axis."""
     found = struct.unpack(">I", data[:4])[0]
     if found != magic:
-        raise MnistUnavailable(f"not an IDX file of the expected kind: magic {found}, "
+        raise MnistUnavailableError(f"not an IDX file of the expected kind: magic {found}, "
                                f"expected {magic}")
     ndim = data[3]
     dims = struct.unpack(f">{ndim}I", data[4:4 + 4 * ndim])

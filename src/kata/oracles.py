@@ -20,6 +20,8 @@ from __future__ import annotations
 import torch
 from torch.optim.sgd import sgd
 
+__all__ = ["TorchSGD"]
+
 
 class TorchSGD:
     """``torch.optim.SGD(params, lr, momentum, weight_decay)``'s update, state and

@@ -22,6 +22,11 @@ import torch
 from hypothesis import strategies as st
 from hypothesis.vendor import pretty
 
+__all__ = ["FLOAT_DTYPES", "INT_DTYPES", "distinct_sizes", "shapes_with_distinct_sides", "tensors",
+           "strided_view", "arange_views", "broadcastable_shapes",
+           "shapes_broadcastable_to", "Clash", "clashing_shapes", "dims", "ModuleTree",
+           "module_trees"]
+
 FLOAT_DTYPES = (torch.float32, torch.float64)
 INT_DTYPES = (torch.int32, torch.int64)
 _NUMPY_DTYPE = {torch.float32: np.float32, torch.float64: np.float64,

@@ -18,6 +18,10 @@ from __future__ import annotations
 
 import torch
 
+__all__ = ["unit_roundoff", "underflow", "gamma", "dot_product_error", "sum_error", "mean_error",
+           "softmax_error", "log_softmax_error", "logsumexp_error", "distance_error",
+           "SGDError"]
+
 
 def unit_roundoff(dtype: torch.dtype) -> float:
     """u: half the distance from 1 to the next float of ``dtype``; 0 for exact (integer) types."""

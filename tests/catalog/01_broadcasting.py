@@ -2,7 +2,7 @@
 
 import torch
 
-from kata.catalog import alternative, cheat, mistake
+from kata.instructor.catalog import alternative, cheat, mistake
 
 
 @mistake("broadcast_shape", "lines the shapes up from the left",

@@ -2,7 +2,7 @@
 
 import torch
 
-from kata.catalog import alternative, cheat, mistake
+from kata.instructor.catalog import alternative, cheat, mistake
 
 
 @mistake("outer", "puts the unit axes the wrong way round (a transposed table)",

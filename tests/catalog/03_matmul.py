@@ -2,7 +2,7 @@
 
 import torch
 
-from kata.catalog import alternative, cheat, mistake
+from kata.instructor.catalog import alternative, cheat, mistake
 
 
 @mistake("matvec", "sums over the wrong axis", caught_by=["test_matvec_matches_loop_spec"])

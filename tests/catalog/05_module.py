@@ -6,7 +6,7 @@ A class variant subclasses the solution's class of the same name and changes one
 import torch
 from torch import nn
 
-from kata.catalog import alternative, cheat, mistake
+from kata.instructor.catalog import alternative, cheat, mistake
 
 
 @mistake("Module", "parameters() does not look into child modules",

@@ -2,7 +2,7 @@
 
 import torch
 
-from kata.catalog import alternative, cheat, mistake
+from kata.instructor.catalog import alternative, cheat, mistake
 
 
 @mistake("nll_loss", "indexes log_probs[:, targets], an n x n table, and averages all of it",

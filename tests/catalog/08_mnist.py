@@ -2,7 +2,7 @@
 
 import torch
 
-from kata.catalog import alternative, cheat, mistake
+from kata.instructor.catalog import alternative, cheat, mistake
 
 
 @mistake("normalize", "divides by the variance instead of the standard deviation",

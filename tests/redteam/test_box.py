@@ -23,9 +23,14 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from kata import grading, sandbox
-from kata.clone import clone_checkout
-from kata.manifest import REPO_ROOT, load_manifest
+from kata.grading.results import SCHEMA
+from kata.grading.service import NOT_GRADED
+from kata.grading.targets import module_reader
+
+from kata.runs import sandbox
+from kata.core.layout import clone_checkout
+from kata.core.layout import REPO_ROOT
+from kata.core.manifest import load_manifest
 
 ATTACKS = Path(__file__).with_name("box_attacks")
 KATA = load_manifest().kata("03")
@@ -58,6 +63,11 @@ def tree_hash(root: Path) -> dict[str, str]:
             data = os.readlink(path).encode() if path.is_symlink() else path.read_bytes()
             found[str(path.relative_to(root))] = hashlib.sha256(data).hexdigest()
     return found
+
+
+def _changed(before: dict[str, str], after: dict[str, str]) -> list[str]:
+    """The files added, removed or changed between two ``tree_hash`` snapshots."""
+    return sorted(name for name in before.keys() | after.keys() if before.get(name) != after.get(name))
 
 
 def _serve(source: bytes) -> int:
@@ -131,18 +141,18 @@ def graded(tmp_path_factory):
     time.sleep(4)  # the detached attack acts 3 s after it starts
     report = json.loads(written[results[0]])
     by_target = {Path(result["target"]).name: result for result in report["learners"]}
-    branch = grading.module_reader("refs/heads/solutions", checkout)(KATA)
+    branch = module_reader("refs/heads/solutions", checkout)(KATA)
     return {"done": done, "branch_module": branch, "stub": stub, "report": report, "by": by_target, "seconds": seconds,
-            "checkout_changed": before != tree_hash(checkout), "results": results,
+            "checkout_changed": _changed(before, tree_hash(checkout)), "results": results,
             "written": written, "lingering": _lingering(),
-            "victim_changed": victim_before != tree_hash(learners / "victim"),
+            "victim_changed": _changed(victim_before, tree_hash(learners / "victim")),
             "attacks": [name for name in names if name not in ("honest", "victim")]}
 
 
 def test_the_report_is_valid_and_says_the_code_ran_in_a_box(graded):
-    jsonschema.validate(graded["report"], json.loads(grading.SCHEMA.read_text()))
+    jsonschema.validate(graded["report"], json.loads(SCHEMA.read_text()))
     assert graded["report"]["sandbox"] == {"used": True, "why_not": None}
-    assert graded["done"].returncode == grading.NOT_GRADED, graded["done"].stderr  # `solutions`
+    assert graded["done"].returncode == NOT_GRADED, graded["done"].stderr  # `solutions`
     assert "Traceback" not in graded["done"].stderr
 
 
@@ -186,8 +196,8 @@ def test_runaway_boxes_are_stopped_for_their_memory_and_processes_together(grade
 
 
 def test_nothing_is_harmed_nothing_lingers_and_the_results_stay_as_written(graded):
-    assert not graded["checkout_changed"], "an attack changed the instructor's checkout"
-    assert not graded["victim_changed"], "an attack changed a classmate's repository"
+    assert not graded["checkout_changed"], f"the instructor's checkout changed: {graded['checkout_changed']}"
+    assert not graded["victim_changed"], f"a classmate's repository changed: {graded['victim_changed']}"
     assert graded["lingering"] == []
     for path in graded["results"]:
         assert path.read_bytes() == graded["written"][path], f"{path} was rewritten"

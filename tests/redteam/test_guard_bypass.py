@@ -9,10 +9,10 @@ here by name.
 import pytest
 import torch
 
-from kata import loader
-from kata.catalog import load_catalog, write_tree
-from kata.guards import RuleViolation
-from kata.manifest import load_manifest
+from kata.harness import loader
+from kata.instructor.catalog import load_catalog, write_tree
+from kata.harness.guards import RuleViolation
+from kata.core.manifest import load_manifest
 
 #: the bypass as issue 11 names it -> (kata, text the cheat's source holds, rule it breaks)
 BYPASSES = {
@@ -60,6 +60,6 @@ def test_each_bypass_is_a_catalog_cheat_that_breaks_its_rule(tmp_path, own_tree,
     variant, imports = _cheat_for(bypass)
     kata = load_manifest().kata(variant.kata)
     write_tree(tmp_path, {kata.folder: (variant, imports)})
-    function = getattr(loader.Implementation(kata, tmp_path), variant.replaces)
+    function = getattr(loader.GuardedModule(kata, tmp_path), variant.replaces)
     with pytest.raises(RuleViolation, match=rf"`{variant.rule}`"):
         function(*OPERANDS[variant.replaces]())

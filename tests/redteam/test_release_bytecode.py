@@ -1,7 +1,7 @@
 """Red team, release level: a learner commits ``src/kata/__pycache__/NAME.cpython-311.pyc``
 compiled with ``--invalidation-mode unchecked-hash``. Python imports such a file in place of
 the instructor's source without looking at the source, so every instructor file's sum still
-matches, ``kata verify`` (which skips ``__pycache__``, and itself imports ``kata.manifest``)
+matches, ``kata verify`` (which skips ``__pycache__``, and itself imports ``kata.core.manifest``)
 sees nothing added, and the harness that grades in Classroom is the learner's. The workflow's
 first step, before any Python runs, refuses bytecode in the fresh checkout.
 """
@@ -16,7 +16,7 @@ import sys
 import pytest
 import yaml
 
-from kata import release
+from kata.instructor import classroom
 
 pytestmark = pytest.mark.skipif(shutil.which("bash") is None or shutil.which("sha256sum") is None,
                                 reason="the workflow's first step needs bash and coreutils")
@@ -33,8 +33,8 @@ def _released(root):
     source.parent.mkdir(parents=True)
     source.write_text('WHO = "instructor"\n')
     sums = f"{hashlib.sha256(source.read_bytes()).hexdigest()}  src/kata/manifest.py\n"
-    (root / release.SUMS).write_text(sums)
-    return _first_step(release.classroom_workflow(hashlib.sha256(sums.encode()).hexdigest()))
+    (root / classroom.SUMS).write_text(sums)
+    return _first_step(classroom.classroom_workflow(hashlib.sha256(sums.encode()).hexdigest()))
 
 
 def test_committed_bytecode_that_replaces_the_harness_is_refused_before_python_runs(tmp_path):
@@ -52,7 +52,7 @@ def test_committed_bytecode_that_replaces_the_harness_is_refused_before_python_r
     imported = subprocess.run([sys.executable, "-c", "import manifest; print(manifest.WHO)"],
                               cwd=source.parent, capture_output=True, text=True)
     assert imported.stdout.strip() == "learner", imported.stderr
-    assert subprocess.run(["sha256sum", "--check", "--quiet", release.SUMS],
+    assert subprocess.run(["sha256sum", "--check", "--quiet", classroom.SUMS],
                           cwd=tmp_path).returncode == 0
 
     refused = subprocess.run(["bash", "-e", "-c", step], cwd=tmp_path, capture_output=True, text=True)

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from kata.manifest import load_manifest
-from kata.runner import run_katas
+from kata.core.manifest import load_manifest
+from kata.runs.runner import run_katas
 
 KATA = load_manifest().kata("03")
 ATTACK = Path(__file__).with_name("verdict_attacks") / f"{KATA.module}.py"

@@ -1,0 +1,186 @@
+"""Grade learners' work with the instructor's tests: the service behind ``kata grade``.
+
+Each kata of each target (``kata.grading.targets``) runs in graded mode
+(``--learner-process``, see ``kata.harness.remote``): the tests' process, which judges and
+writes the report, never imports the learner's code; that code runs in a process of its
+own, in a box (``kata.runs.sandbox``) that sees that target's grading tree read-only and
+nothing of the checkout, the other learners, the tests' process or the network, and
+everything it starts dies with it. No box, no grading, unless the instructor asks for it
+(``boxed=False``). The tests' process runs under the supervisor (the whole tree's caps, a
+clean environment, its output's tail, nothing left behind), and its report is read from the
+run's own scratch folder, which no box shows, once it has ended. All targets' katas share
+one pool of workers. What comes back is one ``LearnerGrade`` per target
+(``kata.grading.results``), which ``kata.grading.reports`` writes out.
+
+Exit codes of ``kata grade``: 0 every target passed; 1 every target was graded and some
+failed; 2 the grader could not read a target, or the command line was wrong; 130 stopped
+by Ctrl-C (the results graded so far are written, the rest marked as not graded).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+import signal
+import tempfile
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from pathlib import Path
+
+from kata.core.errors import KataError
+from kata.core.layout import HARNESS
+from kata.core.manifest import Kata
+from kata.core.processes import descendants, parent_of, python_path
+from kata.core.records import KataState
+from kata.grading.integrity import scan
+from kata.grading.results import (LearnerGrade, kata_grade, learner_grade, not_graded)
+from kata.grading.targets import TargetError, grading_tree, module_reader
+from kata.runs import sandbox
+from kata.runs.progress import KataProgress, kata_progress
+
+#: Exit codes of ``kata grade`` (see the module's docstring).
+ALL_PASS, SOME_FAIL, NOT_GRADED, INTERRUPTED = 0, 1, 2, 130
+#: pytest's options for a graded run: the learner's code in a boxed process of its own.
+GRADED_MODE = ("--learner-process",)
+#: ... and what turns its box off, where the instructor asked for that (``--unsandboxed``).
+UNBOXED_MODE = ("--learner-unboxed",)
+
+
+class GradingInterruptedError(KataError):
+    """Ctrl-C while grading; ``grades`` holds every target, its unfinished katas marked."""
+
+    def __init__(self, grades: list[LearnerGrade]):
+        super().__init__("interrupted")
+        self.grades = grades
+
+
+def box_for(tree: Path, memory_limit: int | None, data: Sequence[Path] = ()
+            ) -> Callable[[list[str], Path], list[str]]:
+    """How a graded run of ``tree``'s tests is supervised: a clean environment (one thread
+    per run; ``data`` as MNIST_DIR), its scratch as HOME, caps on all its processes
+    together; the code under test is boxed by the tests' process (``kata.harness.remote``)."""
+    environment = {"PYTHONPATH": python_path(tree / HARNESS.parent), "PYTHONDONTWRITEBYTECODE": "1",
+                   "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+    if data:
+        environment["MNIST_DIR"] = str(data[0])
+    if "KATA_SANDBOX" in os.environ:  # switched off here: off for the learner's side too
+        environment["KATA_SANDBOX"] = os.environ["KATA_SANDBOX"]
+
+    def box(command: list[str], scratch: Path) -> list[str]:
+        return sandbox.boxed(command, read_only=[tree, *data], scratch=scratch, env=environment,
+                             memory_limit=memory_limit, chdir=tree, box=False)
+    return box
+
+
+def _mnist_folder(katas: Sequence[Kata]) -> list[Path]:
+    """The MNIST files' folder, for the final exam (it reads them; the box has no network).
+    Without ``MNIST_DIR``, the files are fetched into the per-user cache first, here, where
+    the network is (a fresh Classroom runner has none yet); where that fails, the exam says
+    it needs MNIST."""
+    if not any(kata.number == 8 for kata in katas):
+        return []
+    from kata import mnist_data  # imports torch: only kata 08 needs it
+    if not os.environ.get("MNIST_DIR"):
+        with contextlib.suppress(mnist_data.MnistUnavailableError):
+            mnist_data.fetch_all()
+    folder = Path(os.environ.get("MNIST_DIR") or mnist_data.cache_dir())
+    return [folder.resolve()] if folder.is_dir() else []
+
+
+def integrity_flags(tree: Path, kata: Kata) -> list[str]:
+    """What the learner's module of ``kata`` in ``tree`` does that no kata needs, for the
+    instructor's review (``kata.grading.integrity``; a flag is not a verdict)."""
+    module = kata.path_in(tree / "katas")
+    if not module.is_file():
+        return []
+    return [str(flag) for flag in scan(module.read_text(encoding="utf-8", errors="replace"))]
+
+
+def _graded(target: str, katas: Sequence[Kata], jobs: dict[str, Future | KataProgress],
+            flags: Callable[[Kata], list[str]], finished: set[Future] | None = None
+            ) -> LearnerGrade:
+    """``target``'s grade from its jobs; only those in ``finished`` count (None: all)."""
+    entries = []
+    for kata in katas:
+        job = jobs[kata.folder]
+        if isinstance(job, KataProgress):
+            entries.append(job)
+        elif finished is None or job in finished:
+            entries.append(job.result())
+        else:
+            entries.append(KataProgress(kata, KataState.STOPPED,
+                                        reason="not graded: grading was interrupted"))
+    return learner_grade(target, [kata_grade(entry, flags(entry.kata)) for entry in entries])
+
+
+def grade_targets(targets: Sequence[str], checkout: Path, katas: Sequence[Kata], *, workers: int,
+                  memory_limit: int | None = None, extra_args: Sequence[str] = (),
+                  boxed: bool = True, **limits) -> list[LearnerGrade]:
+    """Grade each target's ``katas`` with ``checkout``'s tests, each kata in its own box;
+    one grade per target. ``kata.runs.sandbox.BoxUnavailableError``, before anything runs,
+    where no box can be built, unless ``boxed`` is False (the instructor's explicit choice:
+    learner code then runs under the supervisor alone). On Ctrl-C every box is stopped and
+    ``GradingInterruptedError`` carries what was graded so far."""
+    if boxed:
+        sandbox.require_box()
+    mode = [*GRADED_MODE, *(() if boxed else UNBOXED_MODE)]
+    pool = ThreadPoolExecutor(max_workers=workers)
+    jobs: dict[str, dict[str, Future | KataProgress]] = {}
+    problems: dict[str, str] = {}
+    trees: dict[str, Callable[[Kata], list[str]]] = {}
+
+    def grades(finished: set[Future] | None = None) -> list[LearnerGrade]:
+        return [_graded(target, katas, jobs[target], trees[target], finished) if target in jobs
+                else not_graded(target, problems.get(target, "not graded: grading was interrupted"))
+                for target in targets]
+
+    with tempfile.TemporaryDirectory(prefix="kata-grade-") as scratch:
+        try:
+            data = _mnist_folder(katas)
+            for number, target in enumerate(targets):
+                try:
+                    read = module_reader(target, checkout)
+                except TargetError as problem:
+                    problems[target] = str(problem)
+                    continue
+                tree = Path(scratch) / f"target-{number}"
+                tree.mkdir()
+                refused = grading_tree(tree, checkout, read, katas)
+                trees[target] = functools.partial(integrity_flags, tree)
+                box = box_for(tree, memory_limit, data)
+                jobs[target] = {kata.folder: KataProgress(kata, KataState.BROKEN,
+                                                          reason=refused[kata.folder])
+                                if kata.folder in refused else
+                                pool.submit(kata_progress, kata, tree, box=box,
+                                            memory_limit=memory_limit,
+                                            extra_args=[*extra_args, *mode], **limits)
+                                for kata in katas}
+            wait([job for target in jobs.values() for job in target.values()
+                  if isinstance(job, Future)])
+            graded = grades()
+        except KeyboardInterrupt:
+            finished = {job for target in jobs.values() for job in target.values()
+                        if isinstance(job, Future) and job.done() and not job.cancelled()}
+            pool.shutdown(wait=False, cancel_futures=True)
+            stop_boxes()
+            pool.shutdown(wait=True)
+            raise GradingInterruptedError(grades(finished)) from None
+        pool.shutdown()
+        return graded
+
+
+def stop_boxes() -> None:
+    """Ask every box this process started to stop (each one's supervisor then kills all of
+    its processes and exits)."""
+    for pid in descendants(os.getpid()):
+        if parent_of(pid) == os.getpid():
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGTERM)
+
+
+def exit_code(grades: Sequence[LearnerGrade]) -> int:
+    """0 when every target passed, 2 when a target could not be read, 1 otherwise."""
+    if any(grade.status == "error" and not grade.katas for grade in grades):
+        return NOT_GRADED
+    return ALL_PASS if all(grade.status == "pass" for grade in grades) else SOME_FAIL

@@ -1,0 +1,125 @@
+"""The boundary between kata tests and the code under test: what a test holds of the
+learner's code (the ``impl`` fixture, a ``CodeUnderTest``), and the plain data that crosses.
+
+A kata test never holds a learner's object. ``impl.matvec(m, c)`` and
+``impl.scenario(function, ...)`` send plain data (``plain``) to where the learner's code
+runs and get plain data back: by default a copy in the same process, through the guarded
+module (``kata.harness.loader.GuardedModule``); in the graded mode a process of its own
+(``kata.harness.remote.RemoteCode``), and the tests cannot tell the difference.
+"""
+
+from __future__ import annotations
+
+import copy
+from types import FunctionType
+
+import torch
+
+from kata.core.records import Foreign
+from kata.harness.loader import GuardedModule
+
+_SCALARS = (bool, int, float, str)
+_DESCRIPTORS = (torch.dtype, torch.device, torch.Size)
+
+
+def plain(value: object, memo: dict | None = None) -> object:
+    """``value`` as plain data, copied: None, numbers, strings, tensors (strides kept),
+    ``torch.Size``/dtype/device, and tuples, lists and str-keyed dicts of those. Anything else
+    becomes a ``Foreign`` that names its type. A tensor that is part of an autograd graph
+    crosses detached, keeping ``requires_grad``: the graph stays on the learner's side.
+
+    >>> plain((torch.ones(2), [1, "a"], {"k": None}))
+    (tensor([1., 1.]), [1, 'a'], {'k': None})
+    >>> import numpy
+    >>> plain(numpy.zeros(2))
+    array([0., 0.])
+    >>> type(plain(numpy.zeros(2))).__name__
+    'Foreign'
+    """
+    memo = {} if memo is None else memo
+    if value is None or type(value) in _SCALARS or isinstance(value, _DESCRIPTORS):
+        return value
+    if isinstance(value, (int, float, str)) and not isinstance(value, bool):
+        return type(value).__mro__[-2](value)  # numpy's float64 is a float: cross as one
+    if isinstance(value, torch.Tensor):
+        if type(value) not in (torch.Tensor, torch.nn.Parameter):  # a subclass's own methods
+            value = torch.Tensor.as_subclass(value, torch.Tensor)  # stay on the learner's side
+        detached = value.detach()
+        if not value.is_leaf or value.requires_grad:
+            detached = detached.requires_grad_(value.requires_grad)
+        return copy.deepcopy(detached, memo)
+    if isinstance(value, (tuple, list)):
+        items = [plain(item, memo) for item in value]
+        return items if isinstance(value, list) else tuple(items)
+    if isinstance(value, dict) and all(type(key) is str for key in value):
+        return {key: plain(item, memo) for key, item in value.items()}
+    if callable(value) and library_name(value):
+        return value  # torch.add, operator.lt: a test may hand the learner an operation
+    kind = type(value)
+    try:
+        text = repr(value)
+    except Exception:  # a learner's __repr__ may itself be broken
+        text = f"<{kind.__qualname__} object>"
+    return Foreign(f"{kind.__module__}.{kind.__qualname__}", text[:500])
+
+
+def library_name(function: object) -> str | None:
+    """``torch.add`` for a function of torch or of Python's operator module, else None."""
+    module = getattr(function, "__module__", None) or ""
+    name = getattr(function, "__name__", "")
+    if module.split(".")[0] in ("torch", "operator", "_operator") and name:
+        return f"{module}.{name}"
+    return None
+
+
+class CodeUnderTest:
+    """What a kata test holds of the learner's code (the ``impl`` fixture): calls and
+    scenarios whose arguments and results cross a boundary as plain data (see ``plain``).
+
+    - ``impl.matvec(m, c)`` calls a public function of the kata;
+    - ``impl.scenario(build_and_train, seed=3)`` runs ``build_and_train(local, seed=3)``
+      beside the learner's code, where ``local`` reaches the kata's public functions and
+      classes (guarded), and returns what it returns, as plain data.
+
+    The tests judge the plain data they get back; they never hold a learner's object. By
+    default the boundary is a copy in the same process; with ``remote`` (the graded mode, a
+    ``kata.harness.remote.RemoteCode``) the code under test runs in a process of its own and
+    this process never imports it, and the tests cannot tell the difference.
+    """
+
+    def __init__(self, local: GuardedModule, remote=None):
+        self._local = local
+        self._remote = remote
+
+    def __repr__(self) -> str:
+        return repr(self._local)
+
+    def __getattr__(self, name: str):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        if name not in self._local.kata.functions:
+            raise AttributeError(f"{self._local.kata.module} has no public name {name!r} in the "
+                                 f"manifest")
+
+        def call(*args, **kwargs):
+            return self.scenario(call_public, name, *args, **kwargs)
+        call.__name__ = call.__qualname__ = name
+        return call
+
+    def scenario(self, function: FunctionType, *args, **kwargs) -> object:
+        """``function(local, *args, **kwargs)`` run beside the learner's code; its result as
+        plain data. ``function`` is a module-level function (the graded mode finds it by
+        module and name)."""
+        if "<locals>" in function.__qualname__ or function.__qualname__ != function.__name__:
+            raise TypeError(f"a scenario must be a module-level function, not "
+                            f"{function.__qualname__}")
+        memo: dict = {}
+        args, kwargs = plain(args, memo), plain(kwargs, memo)
+        if self._remote is not None:
+            return self._remote.run(self._local.kata, function, args, kwargs)
+        return plain(function(self._local, *args, **kwargs))
+
+
+def call_public(local: GuardedModule, name: str, *args, **kwargs) -> object:
+    """The scenario behind ``impl.NAME(...)``: call one public function."""
+    return getattr(local, name)(*args, **kwargs)

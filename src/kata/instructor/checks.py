@@ -1,0 +1,285 @@
+"""The repository's proof of soundness: the pytest runs that the checks read, and the checks.
+
+``RepositoryRuns`` starts every run at once, two at a time (one per core), each in its own
+process:
+
+- the reference solutions, with line coverage of ``solutions/``;
+- the untouched stubs in ``katas/``;
+- rounds of catalog variants: each round lays one variant of several katas over the
+  solutions, so that one process checks many variants; katas that import one another never
+  share a round.
+
+Each check is a function that returns what is wrong (an empty list when nothing is): the
+tests in ``tests/`` assert that it is empty, and ``kata check`` prints them as one table.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+import inspect
+import json
+import tempfile
+from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+
+from kata.core.layout import REPO_ROOT
+from kata.core.manifest import Kata, load_manifest
+from kata.core.records import FailureKind, Outcome, TestRecord
+from kata.core.stubs import expected_stubs
+from kata.harness.loader import import_from_path, import_kata, use_tree
+from kata.instructor import contracts
+from kata.instructor.catalog import Variant, load_catalog, verdict, write_tree
+from kata.runs.runner import Run, run_katas
+
+
+class RepositoryRuns:
+    """Starts the runs on creation; each accessor waits for the run it needs."""
+
+    def __init__(self, scratch: Path, profile: str | None = None, workers: int = 2,
+                 katas: Sequence[Kata] | None = None):
+        self.scratch = Path(scratch)
+        self.katas = [kata.folder for kata in katas or load_manifest().katas]
+        self.catalog = {kata: entry for kata, entry in load_catalog().items() if kata in self.katas}
+        profile_args = [f"--hypothesis-profile={profile}"] if profile else []
+        pool = ThreadPoolExecutor(max_workers=workers)
+        # One thread per process: the pool already keeps every core busy, and torch's
+        # threads spinning against another process's on the same cores cost 10x in time.
+        run = functools.partial(run_katas, environment={"OMP_NUM_THREADS": "1"})
+        self.coverage_report = self.scratch / "coverage.json"
+        self._solutions = pool.submit(
+            run_katas, self.katas, solutions=True,
+            extra_args=[*profile_args, "--cov=solutions", f"--cov-report=json:{self.coverage_report}"],
+            environment={"COVERAGE_FILE": str(self.scratch / ".coverage"), "OMP_NUM_THREADS": "1"})
+        self._stubs = pool.submit(run, self.katas)
+        self._variant_runs: dict[Variant, Future] = {}
+        # Mistakes and cheats run under the learner's profile, the one whose feedback must
+        # catch them; alternatives under the session's, with its larger number of examples.
+        # A mistake or a cheat is judged by the tests named in its caught_by alone, so its
+        # round runs only those (-k); an alternative must pass every test, so all run, with
+        # more examples than a learner's run where the session asks for more (ci): the
+        # `alternatives` profile, since 200 examples for each of 40-odd variants would take
+        # most of CI's time and the reference solutions already meet 200.
+        alternative_args = ["--hypothesis-profile=alternatives"] if profile == "ci" else profile_args
+        for kinds, args in ((("mistake", "cheat"), []), (("alternative",), alternative_args)):
+            for number, replacements in enumerate(self._rounds(kinds)):
+                tree = write_tree(self.scratch / f"{kinds[0]}-{number}", replacements)
+                catching = sorted({name for variant, _ in replacements.values()
+                                   for name in variant.caught_by})
+                only = ["-k", " or ".join(catching)] if kinds[0] == "mistake" else []
+                future = pool.submit(run, sorted(replacements), impl=tree, extra_args=[*args, *only])
+                for variant, _ in replacements.values():
+                    self._variant_runs[variant] = future
+        pool.shutdown(wait=False)
+
+    def _rounds(self, kinds: tuple[str, ...]) -> list[dict[str, tuple[Variant, str]]]:
+        """Variants grouped so that no round holds two katas where one imports the other
+        (a mistake in kata 05 would fail kata 08's tests in the same tree)."""
+        manifest = load_manifest()
+        related = {kata.folder: manifest.related_katas(kata) for kata in manifest.katas}
+        chosen = [(number, kata, variant, imports)
+                  for kata, (variants, imports) in self.catalog.items()
+                  for number, variant in enumerate(v for v in variants if v.kind in kinds)]
+        rounds: list[dict[str, tuple[Variant, str]]] = []
+        # every kata's first variant, then every kata's second...: rounds fill evenly
+        for _, kata, variant, imports in sorted(chosen, key=lambda entry: entry[0]):
+            free = next((r for r in rounds if not (related[kata] & r.keys())), None)
+            if free is None:
+                rounds.append(free := {})
+            free[kata] = (variant, imports)
+        return rounds
+
+    def solutions(self) -> Run:
+        return self._solutions.result()
+
+    def stubs(self) -> Run:
+        return self._stubs.result()
+
+    def outcomes_of(self, variant: Variant) -> list[TestRecord]:
+        return self._variant_runs[variant].result().of(variant.kata)
+
+    def coverage(self) -> dict[str, list[int]]:
+        """For each file of ``solutions/`` that ran, the line numbers that no test reached."""
+        self.solutions()
+        files = json.loads(self.coverage_report.read_text(encoding="utf-8"))["files"]
+        return {Path(name).resolve().relative_to(REPO_ROOT).as_posix(): data["missing_lines"]
+                for name, data in files.items()}
+
+
+# --- the checks: each returns what is wrong, an empty list when nothing is ---------------
+
+def solution_problems(runs: RepositoryRuns, kata: Kata) -> list[str]:
+    """Tests of ``kata`` that the reference solution does not pass."""
+    tests = runs.solutions().of(kata.folder)
+    if not tests:
+        return [f"no test of {kata.folder} ran:\n{runs.solutions().output[-2000:]}"]
+    return [f"{t.nodeid}: {t.outcome.value}\n{t.message}" for t in tests
+            if not t.passed and not t.skipped_without_gpu]
+
+
+def marker_problems(runs: RepositoryRuns, kata: Kata) -> list[str]:
+    """Tests without a marker naming the function they test (``@pytest.mark.matvec``)."""
+    return [f"{t.nodeid} has no function marker" for t in runs.solutions().of(kata.folder)
+            if not t.functions]
+
+
+def stub_problems(runs: RepositoryRuns, kata: Kata) -> list[str]:
+    """Tests that the untouched stub does not fail with ``NotImplementedError``."""
+    stub_tests = runs.stubs().of(kata.folder)
+    if not stub_tests:
+        return [f"no test of {kata.folder} ran against the stub"]
+    if {t.nodeid for t in stub_tests} != {t.nodeid for t in runs.solutions().of(kata.folder)}:
+        return ["the stub run collected other tests than the solution run"]
+    return [f"{t.nodeid}: {t.outcome.value} ({t.exception})" for t in stub_tests
+            if not (t.outcome is Outcome.FAILED and t.kind is FailureKind.NOT_IMPLEMENTED)
+            and not t.skipped_without_gpu]
+
+
+def coverage_problems(runs: RepositoryRuns) -> list[str]:
+    """Files of ``solutions/`` that no kata test imported, and lines that none ran."""
+    coverage = runs.coverage()
+    expected = {kata.path_in(REPO_ROOT / "solutions").relative_to(REPO_ROOT).as_posix()
+                for kata in load_manifest().katas if kata.folder in runs.katas}
+    return ([f"{name} was never imported" for name in sorted(expected - coverage.keys())]
+            + [f"{name}: lines {lines} never ran" for name, lines in coverage.items() if lines])
+
+
+def generated_stub_problems(kata: Kata) -> list[str]:
+    """The stub differs from what ``python -m kata.core.stubs`` writes from the solution."""
+    path = kata.path_in(REPO_ROOT / "katas")
+    stale = path.read_text(encoding="utf-8") != expected_stubs()[path]
+    return [f"{path.relative_to(REPO_ROOT)} is out of date; run `python -m kata.core.stubs`"] if stale else []
+
+
+def _public_api(module) -> dict:
+    """The functions and classes a module defines (not those it imports), by name."""
+    return {name: value for name, value in vars(module).items()
+            if (inspect.isfunction(value) or inspect.isclass(value)) and not name.startswith("_")
+            and value.__module__ == module.__name__}
+
+
+def _methods(cls) -> dict:
+    """A class's own public and special methods, by name."""
+    return {name: value for name, value in vars(cls).items() if inspect.isfunction(value)
+            and (not name.startswith("_") or name.endswith("__"))}
+
+
+def api_problems(kata: Kata) -> list[str]:
+    """Where stub and solution differ in names, signatures, bases or docstrings, or a
+    docstring lacks its example."""
+    use_tree(REPO_ROOT / "katas")  # the katas a stub imports are stubs too
+    stub = import_from_path(kata.path_in(REPO_ROOT / "katas"), f"stub_{kata.module}")
+    solution = import_kata(kata, REPO_ROOT / "solutions")
+    stub_api, solution_api = _public_api(stub), _public_api(solution)
+    wanted = kata.functions.keys() | set(kata.given)
+    if not stub_api.keys() == solution_api.keys() == wanted:
+        return [f"public names: stub {sorted(stub_api)}, solution {sorted(solution_api)}, "
+                f"manifest {sorted(wanted)}"]
+    problems = [] if stub.__doc__ == solution.__doc__ else ["module docstrings differ"]
+    for name, value in solution_api.items():
+        if stub_api[name].__doc__ != value.__doc__:
+            problems.append(f"{name}: docstrings differ")
+        if not value.__doc__ or (">>>" not in value.__doc__ and name not in kata.given):
+            problems.append(f"{name}'s docstring needs an example")
+        if name in kata.given:
+            if inspect.getsource(stub_api[name]) != inspect.getsource(value):
+                problems.append(f"{name} is given, but the stub's differs")
+        elif inspect.isclass(value):
+            if [b.__name__ for b in stub_api[name].__bases__] != [b.__name__ for b in value.__bases__]:
+                problems.append(f"{name}: bases differ")
+            stub_methods, methods = _methods(stub_api[name]), _methods(value)
+            if stub_methods.keys() != methods.keys():
+                problems.append(f"{name}: methods differ")
+                continue
+            problems += [f"{name}.{method}: signature or docstring differs"
+                         for method, function in methods.items()
+                         if inspect.signature(stub_methods[method]) != inspect.signature(function)
+                         or stub_methods[method].__doc__ != function.__doc__]
+        elif inspect.signature(stub_api[name]) != inspect.signature(value):
+            problems.append(f"{name}: signatures differ")
+    return problems
+
+
+def _only_raises(node: ast.FunctionDef) -> bool:
+    docstring, *rest = node.body
+    return (isinstance(docstring, ast.Expr) and isinstance(docstring.value, ast.Constant)
+            and len(rest) == 1 and isinstance(rest[0], ast.Raise)
+            and rest[0].exc.func.id == "NotImplementedError")
+
+
+def stub_body_problems(kata: Kata) -> list[str]:
+    """Code in the stub beyond docstrings, imports, given names and ``raise NotImplementedError``."""
+    problems = []
+    for node in ast.parse(kata.path_in(REPO_ROOT / "katas").read_text(encoding="utf-8")).body:
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and node.name in kata.given:
+            continue
+        if isinstance(node, ast.FunctionDef):
+            problems += [] if _only_raises(node) else [f"{node.name} has code in it"]
+        elif isinstance(node, ast.ClassDef):
+            docstring, *methods = node.body
+            if not isinstance(docstring, ast.Expr):
+                problems.append(f"class {node.name} needs its docstring")
+            problems += [f"{node.name}.{getattr(method, 'name', '?')} has code in it"
+                         for method in methods
+                         if not (isinstance(method, ast.FunctionDef) and _only_raises(method))]
+        elif not isinstance(node, (ast.Import, ast.ImportFrom, ast.Expr)):
+            problems.append(f"line {node.lineno}: {ast.dump(node)[:80]}")
+    return problems
+
+
+def import_problems(kata: Kata) -> list[str]:
+    """The solution imports other katas than the manifest's ``uses`` says."""
+    modules = {other.module: other.folder for other in load_manifest().katas}
+    tree = ast.parse(kata.path_in(REPO_ROOT / "solutions").read_text(encoding="utf-8"))
+    imported = {modules[name] for node in ast.walk(tree)
+                for name in ([a.name for a in node.names] if isinstance(node, ast.Import)
+                             else [node.module] if isinstance(node, ast.ImportFrom) else [])
+                if name in modules}
+    if imported == set(kata.uses):
+        return []
+    return [f"{kata.folder} imports {sorted(imported)}; the manifest says it uses {sorted(kata.uses)}"]
+
+
+def variant_problems(runs: RepositoryRuns, kata: Kata, kind: str) -> tuple[int, list[str]]:
+    """How many of ``kata``'s cataloged variants of ``kind`` there are, and what went wrong
+    with them (a mistake the tests accepted, an alternative they rejected...)."""
+    variants = [v for v in runs.catalog.get(kata.folder, ([], ""))[0] if v.kind == kind]
+    return len(variants), [f"{v.label}: {problem}" for v in variants
+                           for problem in [verdict(v, runs.outcomes_of(v))] if problem]
+
+
+def check_table(katas: Sequence[Kata], *, workers: int = 2, profile: str | None = "ci"
+                ) -> tuple[str, bool]:
+    """Run every check on ``katas``; the table of what held (and what did not), and whether
+    all did."""
+    with tempfile.TemporaryDirectory(prefix="kata-check-") as scratch:
+        runs = RepositoryRuns(Path(scratch), profile=profile, workers=workers, katas=katas)
+        rows: list[tuple[str, int, list[str]]] = [
+            ("solutions pass every test", len(katas),
+             [p for kata in katas for p in solution_problems(runs, kata) + marker_problems(runs, kata)]),
+            ("stubs fail every test with NotImplementedError", len(katas),
+             [p for kata in katas for p in stub_problems(runs, kata)]),
+            ("stubs match their solutions (generated, same API)", len(katas),
+             [p for kata in katas for p in generated_stub_problems(kata) + api_problems(kata)
+              + stub_body_problems(kata) + import_problems(kata)]),
+            ("kata tests run every line of the solutions", len(katas), coverage_problems(runs)),
+            ("tests demand only what the docstrings state (contracts)", len(katas),
+             [f"{kata.folder}: {p}" for kata in katas
+              for p in contracts.problems(kata) + contracts.returns_problems(kata)]),
+        ]
+        for kind, title in (("mistake", "cataloged mistakes rejected"),
+                            ("cheat", "cataloged cheats rejected by their rule"),
+                            ("alternative", "cataloged alternatives accepted")):
+            counted = [variant_problems(runs, kata, kind) for kata in katas]
+            rows.append((title, sum(n for n, _ in counted), [p for _, ps in counted for p in ps]))
+    width = max(len(title) for title, _, _ in rows)
+    lines = [f"{'check':<{width}}  result", f"{'-' * width}  ------"]
+    for title, count, problems in rows:
+        verdict_text = f"{count - len(problems)}/{count} ok" if not problems else f"FAILED ({len(problems)})"
+        lines.append(f"{title:<{width}}  {verdict_text}")
+    details = [f"\n{title}:\n" + "\n".join(f"  - {p}" for p in problems)
+               for title, _, problems in rows if problems]
+    sound = not details
+    lines.append("\nThe repository is sound." if sound else "".join(details))
+    return "\n".join(lines), sound

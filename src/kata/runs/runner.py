@@ -1,0 +1,150 @@
+"""Run katas' tests in a fresh pytest process and read back each test's outcome.
+
+Each run is its own process (a new one, or a fork of the warm worker), so the code under
+test never leaks between runs, and a learner's module that hangs or crashes cannot take the
+caller down with it.
+
+>>> run = run_katas(["01_broadcasting"], solutions=True)           # doctest: +SKIP
+>>> {test.outcome.value for test in run.of("01_broadcasting")}    # doctest: +SKIP
+{'passed'}
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from kata.core.errors import KataError
+from kata.core.layout import HARNESS, REPO_ROOT
+from kata.core.processes import limit_data, python_path
+from kata.core.records import RunRecord, TestRecord
+
+
+@dataclass(frozen=True)
+class Run:
+    """What one pytest process reported, and what it printed."""
+
+    exitstatus: int
+    tests: tuple[TestRecord, ...]
+    output: str
+
+    def of(self, kata: str) -> list[TestRecord]:
+        return [test for test in self.tests if test.kata == kata]
+
+
+class RunStoppedError(KataError):
+    """The pytest process ended before writing its report: it ran past its time limit, was
+    killed, or the code under test ended the interpreter (``os._exit``). The message says
+    which, in words a learner can act on; ``output`` is what the process printed."""
+
+    def __init__(self, reason: str, output: str = ""):
+        super().__init__(reason)
+        self.output = output
+
+
+def run_katas(katas: Sequence[str], *, solutions: bool = False, impl: Path | None = None,
+              extra_args: Sequence[str] = (), environment: dict[str, str] | None = None,
+              timeout: float = 600, memory_limit: int | None = None,
+              checkout: Path = REPO_ROOT, warm: bool = False,
+              box: Callable[[list[str], Path], list[str]] | None = None) -> Run:
+    """Run the tests of ``katas`` (folder names) against the learner's code, the solutions
+    (``solutions=True``) or the tree at ``impl``, in a new process in ``checkout``, with
+    ``environment`` added to this process's.
+
+    The process gets ``timeout`` seconds and, where the system allows it, ``memory_limit``
+    bytes of data; past either, or if it dies, ``RunStoppedError`` says why (and, past the time
+    limit, which test was running). With ``warm``, the process is a fork of the checkout's
+    warm worker (kata.runs.worker), a plain new process where no worker can be had: only the
+    learner's own commands ask for it, never grading or the repository's checks.
+
+    ``box`` (grading) turns the command into one that runs it in a sandbox (see
+    ``kata.runs.sandbox``); it is given the run's fresh scratch folder, where the report is written
+    and read back only once every process of the box has ended.
+    """
+    with tempfile.TemporaryDirectory() as scratch:
+        report, running = Path(scratch) / "report.json", Path(scratch) / "running"
+        arguments = [*(f"katas/{kata}" for kata in katas), "--kata-json", str(report),
+                     "--kata-running", str(running), "-q", "-p", "no:cacheprovider", *extra_args]
+        if solutions:
+            arguments.append("--solutions")
+        if impl is not None:
+            arguments += ["--impl", str(impl)]
+        env = {**os.environ, "PYTHONPATH": python_path(checkout / HARNESS.parent,
+                                                      inherited=os.environ.get("PYTHONPATH")),
+               **(environment or {})}
+        returncode, output = None, ""
+        if warm:
+            returncode, output = _run_forked(checkout, arguments, env, timeout, memory_limit,
+                                             Path(scratch) / "output", running)
+        if returncode is None:
+            returncode, output = _run_process(checkout, arguments, env, timeout, memory_limit, running,
+                                              box)
+        if not report.exists():
+            raise RunStoppedError(_why_stopped(returncode), output)
+        try:
+            record = RunRecord.from_json(report.read_text(encoding="utf-8", errors="replace"))
+        except (ValueError, KeyError, TypeError) as error:  # code under test wrote over it
+            raise RunStoppedError(f"the test report is unreadable ({type(error).__name__}: "
+                                  f"{error})", output) from None
+    return Run(record.exitstatus, record.tests, output)
+
+
+def _run_process(checkout: Path, arguments: list[str], env: dict[str, str], timeout: float,
+                 memory_limit: int | None, running: Path, box=None) -> tuple[int, str]:
+    """``python -m pytest ARGUMENTS`` in a new process (in ``box``, if given): its exit code
+    and output."""
+    command = [sys.executable, "-m", "pytest", *arguments]
+    if box is not None:
+        command = box(command, running.parent)
+    try:
+        done = subprocess.run(
+            command, cwd=checkout, capture_output=True,
+            text=True, timeout=timeout, preexec_fn=functools.partial(limit_data, memory_limit), env=env)
+    except subprocess.TimeoutExpired as expired:
+        raise RunStoppedError(_timed_out(timeout, running), _text(expired.stdout)) from None
+    return done.returncode, done.stdout + done.stderr
+
+
+def _run_forked(checkout: Path, arguments: list[str], env: dict[str, str], timeout: float,
+                memory_limit: int | None, output: Path, running: Path) -> tuple[int | None, str]:
+    """The same run in a fork of the warm worker: its exit code and output; (None, "")
+    when no worker can be had."""
+    from kata.runs import worker  # the client side only: it imports neither torch nor pytest
+
+    try:
+        returncode = worker.run_forked(checkout, arguments, environment=env, timeout=timeout,
+                                       memory_limit=memory_limit, output=output)
+    except worker.WorkerUnavailableError:
+        return None, ""
+    printed = output.read_text(encoding="utf-8", errors="replace") if output.exists() else ""
+    if returncode is None:
+        raise RunStoppedError(_timed_out(timeout, running), printed)
+    return returncode, printed
+
+
+def _timed_out(timeout: float, running: Path) -> str:
+    """Why a run stopped at its time limit, naming the test that was running if one was."""
+    test = running.read_text(encoding="utf-8").strip() if running.exists() else ""
+    where = f" in {test}" if test else ""
+    return (f"timed out after {timeout:g} s{where} (an endless loop, or code far slower "
+            f"than it should be?)")
+
+
+def _why_stopped(returncode: int) -> str:
+    if returncode < 0:
+        name = signal.Signals(-returncode).name
+        hint = " (out of memory?)" if name == "SIGKILL" else ""
+        return f"the test process was killed by {name}{hint} before it finished"
+    return (f"the test process ended with exit code {returncode} before it finished "
+            f"(does the code call os._exit or quit the interpreter some other way?)")
+
+
+def _text(output: bytes | str | None) -> str:
+    return output.decode(errors="replace") if isinstance(output, bytes) else output or ""
