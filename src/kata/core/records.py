@@ -102,6 +102,23 @@ class FailureDetail:
 
 
 @dataclass(frozen=True)
+class Diagnosis:
+    """A cataloged classic mistake that reproduces the learner's failing result exactly, on
+    the same input, within the test's tolerance: what a failure can name beside its values
+    (``Your matvec(m, c) gives what summing over axis 0 instead of axis 1 gives.``)."""
+
+    #: the public function the mistake is of
+    function: str
+    #: the mistake's name, one line, for a learner (the catalog is its one source)
+    mistake: str
+    #: why it goes wrong, in two lines at most
+    explanation: str
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
 class TestRecord:
     """One test's result."""
 
@@ -124,6 +141,8 @@ class TestRecord:
     test_code: str = ""
     #: the failure's parts, where the harness knows them
     detail: FailureDetail | None = None
+    #: the classic mistake the failure reproduces, where one does (and none is named else)
+    diagnosis: Diagnosis | None = None
 
     @property
     def passed(self) -> bool:
@@ -153,6 +172,8 @@ class TestRecord:
                       "kind": FailureKind(data["kind"]) if data.get("kind") else None,
                       "functions": tuple(data["functions"]),
                       "detail": FailureDetail.from_dict(data["detail"]) if data.get("detail")
+                      else None,
+                      "diagnosis": Diagnosis(**data["diagnosis"]) if data.get("diagnosis")
                       else None})
 
 
