@@ -1,6 +1,7 @@
 """Shared fixtures of the repository's own checks."""
 
 import os
+import sys
 
 import pytest
 
@@ -34,3 +35,28 @@ def checkout(tmp_path):
     """A fresh copy of the repository, as a learner's clone holds it: a test may edit it the
     way a learner would, and the real katas/ is never touched."""
     return clone_checkout(REPO_ROOT, tmp_path / "clone")
+
+
+def _guarded_state() -> tuple:
+    """What a guarded call changes while it runs and must leave as it found: the stacks of
+    torch's function and dispatch modes, and the trace and profile functions."""
+    import torch
+
+    return (torch._C._len_torch_function_stack(), torch._C._len_torch_dispatch_stack(),
+            sys.gettrace(), sys.getprofile())
+
+
+@pytest.fixture(autouse=True)
+def guards_never_outlive_their_call(request):
+    """After every test, the guards have let go of everything (issue 21: a guard left on by
+    one test once failed correct code in a later one): this fails the test that leaked."""
+    from kata.harness.guards import left_on
+
+    before = _guarded_state()
+    yield
+    after = _guarded_state()
+    assert after == before, (f"{request.node.nodeid} left the guards' state changed: torch "
+                             f"function/dispatch modes, trace and profile were {before}, "
+                             f"are {after}")
+    still = left_on()
+    assert still is None, f"{request.node.nodeid} left a guard on: {still}"

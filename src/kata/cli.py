@@ -211,7 +211,8 @@ def command_grade(args, workspace: Workspace) -> int:
     options = options_of(args)
     try:
         grades = service.grade_targets(args.targets, workspace.checkout, katas,
-                                       workers=args.workers, boxed=boxed, **options.limits())
+                                       workers=args.workers, boxed=boxed,
+                                       checked=not args.skip_allowlist, **options.limits())
         code = service.exit_code(grades)
     except service.GradingInterruptedError as interrupted:
         grades, code = interrupted.grades, service.INTERRUPTED
@@ -357,6 +358,10 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--classroom", metavar="FILE",
                        help="append the result to FILE as GitHub Classroom's step outputs, one "
                             "kata-NN per kata ($GITHUB_OUTPUT in the Classroom workflow)")
+    grade.add_argument("--skip-allowlist", action="store_true",
+                       help="run learner modules even where they name what kata code may not "
+                            "(the allow-list refuses them otherwise): to test what the box "
+                            "holds, never to grade a class")
     grade.add_argument("--unsandboxed", action="store_true",
                        help="grade without the box where none can be built (learner code then "
                             "runs as you, under the supervisor alone; every report says "

@@ -133,6 +133,7 @@ def graded(tmp_path_factory):
     done = subprocess.run(
         [sys.executable, "-m", "kata", "grade", *(str(learners / name) for name in names),
          "solutions", "--only", KATA.folder, "--workers", "2", "--time-limit", "90",
+         "--skip-allowlist",  # the attacks must meet the box itself, not the allow-list first
          "--memory-limit", "1.5", "--json", str(results[0]), "--markdown", str(results[1])],
         cwd=checkout, capture_output=True, text=True, timeout=600,
         env={**os.environ, "PYTHONPATH": str(checkout / "src"), "PYTHONDONTWRITEBYTECODE": "1"})
@@ -204,8 +205,12 @@ def test_nothing_is_harmed_nothing_lingers_and_the_results_stay_as_written(grade
     assert not any(path.name.startswith(".") for path in graded["results"][0].parent.iterdir())
 
 
-def test_the_attacks_are_flagged_for_review_and_correct_solutions_are_not(graded):
+def test_the_attacks_name_what_the_allow_list_refuses_and_correct_solutions_do_not(graded):
+    """Graded without --skip-allowlist, every attack here would be refused before it ran:
+    each one's module has findings, and a correct solution has none."""
+    for attack in GROUPS:
+        assert graded["by"][attack]["katas"][0]["flags"], attack
     flags = graded["by"]["reach_answers"]["katas"][0]["flags"]
     assert any("import os" in flag for flag in flags) and any("socket" in flag for flag in flags)
     assert graded["by"]["honest"]["katas"][0]["flags"] == []
-    assert "For your review" in graded["written"][graded["results"][1]].decode()
+    assert "Beyond the allow-list" in graded["written"][graded["results"][1]].decode()

@@ -35,10 +35,12 @@ def runs(tmp_path_factory):
     module = KATA.path_in(base / "tree")
     module.parent.mkdir(parents=True)
     module.write_text(f"PLANTED = {str(planted)!r}\n" + ATTACK.read_text())
-    graded = ["--learner-process", "--learner-timeout", "120"]
+    # the attacks must meet the verdict's own defences, not the allow-list that refuses them
+    # first (tests/test_allowlist.py shows it does)
+    graded = ["--learner-process", "--learner-timeout", "120", "--learner-unchecked"]
     with ThreadPoolExecutor(3) as pool:
         jobs = {"learner mode": pool.submit(run_katas, [KATA.folder], impl=module.parent.parent,
-                                            extra_args=["-k", CONTROL]),
+                                            extra_args=["-k", CONTROL, "--learner-unchecked"]),
                 "graded": pool.submit(run_katas, [KATA.folder], impl=module.parent.parent,
                                       extra_args=graded),
                 "solutions": pool.submit(run_katas, [KATA.folder], solutions=True,

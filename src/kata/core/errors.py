@@ -44,10 +44,15 @@ class KataImportError(KataFailure):
     """The module under test is missing, does not import, or lacks a public function."""
 
 
+class CodeRefused(KataFailure):
+    """The code under test names what kata code may not (the allow-list of
+    ``kata.harness.allowlist``): it is not run, and the message says which line and why."""
+
+
 class CodeStopped(KataFailure):
     """The code under test, running in a process of its own (the graded mode), ended that
     process, sent no answer in time, or sent something that is not an answer."""
 
 
 #: Every failure class, for code that carries failures between processes by name.
-FAILURES = (Mismatch, RuleViolation, InputModified, KataImportError, CodeStopped)
+FAILURES = (Mismatch, RuleViolation, InputModified, KataImportError, CodeRefused, CodeStopped)

@@ -39,6 +39,8 @@ class FailureKind(StrEnum):
     NOT_IMPLEMENTED = "not implemented"
     #: the module under test is missing, does not import, or lacks a public name
     NOT_IMPORTED = "not imported"
+    #: the module under test names what kata code may not (the allow-list): it did not run
+    REFUSED = "refused"
     #: the test file itself did not collect
     NOT_COLLECTED = "not collected"
     #: MNIST could not be had for the final exam
@@ -59,7 +61,7 @@ class FailureKind(StrEnum):
         """Whether the failure says nothing about the input: a stub, or a module that does
         not import, fails every example alike."""
         return self in (FailureKind.NOT_IMPLEMENTED, FailureKind.NOT_IMPORTED,
-                        FailureKind.NOT_COLLECTED)
+                        FailureKind.NOT_COLLECTED, FailureKind.REFUSED)
 
 
 class KataState(StrEnum):

@@ -70,7 +70,8 @@ def markdown(grades: Sequence[LearnerGrade], *, boxed: bool) -> str:
                          f"{shown_points(kata.points)}/{shown_points(kata.max_points)} |")
         flagged = [(kata.kata.folder, flag) for kata in grade.katas for flag in kata.flags]
         if flagged:
-            parts.append("\nFor your review (what no kata needs; not a verdict):\n")
+            parts.append("\nBeyond the allow-list: these lines name what kata code may not, so "
+                         "the kata's code is refused (unless graded with --skip-allowlist):\n")
             parts += [f"- `{kata}` {flag}" for kata, flag in flagged]
         parts.append("")
     return "\n".join(parts)

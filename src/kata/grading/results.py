@@ -101,7 +101,8 @@ class TestGrade:
 
 @dataclass(frozen=True)
 class KataGrade:
-    """One kata of a learner: its state, tests and points, and the integrity scan's flags."""
+    """One kata of a learner: its state, tests and points, and what its module names beyond
+    the allow-list (``flags``)."""
 
     kata: Kata
     state: KataState
@@ -156,12 +157,13 @@ class LearnerGrade:
 def _test_status(test: TestRecord) -> str:
     if test.passed:
         return "pass"
-    return "error" if test.kind in (FailureKind.NOT_IMPORTED, FailureKind.NOT_COLLECTED) else "fail"
+    return "error" if test.kind in (FailureKind.NOT_IMPORTED, FailureKind.NOT_COLLECTED,
+                                    FailureKind.REFUSED) else "fail"
 
 
 def kata_grade(entry: KataProgress, flags: Sequence[str] = ()) -> KataGrade:
-    """``entry`` (a graded run of one kata) as a grade, with ``flags`` from the integrity
-    scan."""
+    """``entry`` (a graded run of one kata) as a grade, with ``flags``: what its module names
+    beyond the allow-list."""
     kata = entry.kata
     reason = entry.reason
     if entry.state is KataState.STOPPED and stop_reason(entry.output):  # say which cap

@@ -33,9 +33,9 @@ from kata.core.layout import HARNESS
 from kata.core.manifest import Kata
 from kata.core.processes import descendants, parent_of, python_path
 from kata.core.records import KataState
-from kata.grading.integrity import scan
-from kata.grading.results import (LearnerGrade, kata_grade, learner_grade, not_graded)
+from kata.grading.results import LearnerGrade, kata_grade, learner_grade, not_graded
 from kata.grading.targets import TargetError, grading_tree, module_reader
+from kata.harness.allowlist import check
 from kata.runs import sandbox
 from kata.runs.progress import KataProgress, kata_progress
 
@@ -45,6 +45,8 @@ ALL_PASS, SOME_FAIL, NOT_GRADED, INTERRUPTED = 0, 1, 2, 130
 GRADED_MODE = ("--learner-process",)
 #: ... and what turns its box off, where the instructor asked for that (``--unsandboxed``).
 UNBOXED_MODE = ("--learner-unboxed",)
+#: ... and what skips the allow-list, to test what the box holds (``--skip-allowlist``).
+UNCHECKED_MODE = ("--learner-unchecked",)
 
 
 class GradingInterruptedError(KataError):
@@ -88,13 +90,15 @@ def _mnist_folder(katas: Sequence[Kata]) -> list[Path]:
     return [folder.resolve()] if folder.is_dir() else []
 
 
-def integrity_flags(tree: Path, kata: Kata) -> list[str]:
-    """What the learner's module of ``kata`` in ``tree`` does that no kata needs, for the
-    instructor's review (``kata.grading.integrity``; a flag is not a verdict)."""
+def allowlist_flags(tree: Path, kata: Kata) -> list[str]:
+    """What the learner's module of ``kata`` in ``tree`` names beyond the allow-list
+    (``kata.harness.allowlist``): each finding's line and why. A module with any is refused,
+    its tests fail saying so; the flags say where to look."""
     module = kata.path_in(tree / "katas")
     if not module.is_file():
         return []
-    return [str(flag) for flag in scan(module.read_text(encoding="utf-8", errors="replace"))]
+    source = module.read_text(encoding="utf-8", errors="replace")
+    return [str(finding) for finding in check(source, kata)]
 
 
 def _graded(target: str, katas: Sequence[Kata], jobs: dict[str, Future | KataProgress],
@@ -116,15 +120,17 @@ def _graded(target: str, katas: Sequence[Kata], jobs: dict[str, Future | KataPro
 
 def grade_targets(targets: Sequence[str], checkout: Path, katas: Sequence[Kata], *, workers: int,
                   memory_limit: int | None = None, extra_args: Sequence[str] = (),
-                  boxed: bool = True, **limits) -> list[LearnerGrade]:
+                  boxed: bool = True, checked: bool = True, **limits) -> list[LearnerGrade]:
     """Grade each target's ``katas`` with ``checkout``'s tests, each kata in its own box;
     one grade per target. ``kata.runs.sandbox.BoxUnavailableError``, before anything runs,
     where no box can be built, unless ``boxed`` is False (the instructor's explicit choice:
-    learner code then runs under the supervisor alone). On Ctrl-C every box is stopped and
+    learner code then runs under the supervisor alone). With ``checked`` False, learner modules
+    run even where they name what kata code may not (to test what the box holds). On Ctrl-C
+    every box is stopped and
     ``GradingInterruptedError`` carries what was graded so far."""
     if boxed:
         sandbox.require_box()
-    mode = [*GRADED_MODE, *(() if boxed else UNBOXED_MODE)]
+    mode = [*GRADED_MODE, *(() if boxed else UNBOXED_MODE), *(() if checked else UNCHECKED_MODE)]
     pool = ThreadPoolExecutor(max_workers=workers)
     jobs: dict[str, dict[str, Future | KataProgress]] = {}
     problems: dict[str, str] = {}
@@ -147,7 +153,7 @@ def grade_targets(targets: Sequence[str], checkout: Path, katas: Sequence[Kata],
                 tree = Path(scratch) / f"target-{number}"
                 tree.mkdir()
                 refused = grading_tree(tree, checkout, read, katas)
-                trees[target] = functools.partial(integrity_flags, tree)
+                trees[target] = functools.partial(allowlist_flags, tree)
                 box = box_for(tree, memory_limit, data)
                 jobs[target] = {kata.folder: KataProgress(kata, KataState.BROKEN,
                                                           reason=refused[kata.folder])

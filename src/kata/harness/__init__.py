@@ -1,6 +1,7 @@
 """What runs inside pytest, around learner code: the plugin and the machinery it drives.
 
 Owns: the pytest plugin (``plugin``: options, fixtures, short reports, the run's record),
+the allow-list a learner's module is read against before any of it runs (``allowlist``),
 what a failure is and says (``failures``), the exam's fail-fast order (``fail_fast``),
 importing a kata's module inside its guards (``loader``), the lesson's rules enforced while
 code runs (``guards``, ``loops``), the boundary a test reaches learner code through
@@ -12,5 +13,5 @@ API (``kata.mnist_data`` for the exam's data) and torch and pytest. Nothing here
 by the ``kata`` client; the worker imports it by name before forking.
 """
 
-__all__ = ["boundary", "boxed_side", "fail_fast", "failures", "guards", "loader", "loops",
+__all__ = ["allowlist", "boundary", "boxed_side", "fail_fast", "failures", "guards", "loader", "loops",
            "plugin", "remote", "wire"]

@@ -15,6 +15,7 @@ from types import FunctionType
 
 import torch
 
+from kata.core.errors import CodeRefused
 from kata.core.records import Foreign
 from kata.harness.loader import GuardedModule
 
@@ -87,9 +88,11 @@ class CodeUnderTest:
     this process never imports it, and the tests cannot tell the difference.
     """
 
-    def __init__(self, local: GuardedModule, remote=None):
+    def __init__(self, local: GuardedModule, remote=None, refused: str | None = None):
         self._local = local
         self._remote = remote
+        #: why the code may not run at all (``kata.harness.allowlist.refusal``), or None
+        self._refused = refused
 
     def __repr__(self) -> str:
         return repr(self._local)
@@ -113,6 +116,8 @@ class CodeUnderTest:
         if "<locals>" in function.__qualname__ or function.__qualname__ != function.__name__:
             raise TypeError(f"a scenario must be a module-level function, not "
                             f"{function.__qualname__}")
+        if self._refused is not None:
+            raise CodeRefused(self._refused)
         memo: dict = {}
         args, kwargs = plain(args, memo), plain(kwargs, memo)
         if self._remote is not None:

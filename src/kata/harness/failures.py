@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from kata.core.errors import CodeStopped, InputModified, KataImportError, Mismatch, RuleViolation
+from kata.core.errors import (CodeRefused, CodeStopped, InputModified, KataImportError, Mismatch,
+                              RuleViolation)
 from kata.core.records import FailureDetail, FailureKind
 from kata.mnist_data import MnistUnavailableError
 
@@ -31,6 +32,7 @@ def _learner_line(excinfo: pytest.ExceptionInfo, tree: Path) -> str:
 _KINDS: tuple[tuple[type[BaseException], FailureKind], ...] = (
     (NotImplementedError, FailureKind.NOT_IMPLEMENTED),
     (KataImportError, FailureKind.NOT_IMPORTED),
+    (CodeRefused, FailureKind.REFUSED),
     (MnistUnavailableError, FailureKind.MNIST_MISSING),
     (RuleViolation, FailureKind.RULE),
     (InputModified, FailureKind.INPUT_MODIFIED),

@@ -64,7 +64,7 @@ from torch.overrides import TorchFunctionMode
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from kata.core.errors import InputModified, RuleViolation
-from kata.core.manifest import Rule
+from kata.core.manifest import Rule, load_manifest
 from kata.harness import loops
 
 
@@ -86,21 +86,29 @@ def _readable_path(filename: str) -> str:
     return filename if relative.startswith("..") else relative
 
 
-def _learner_files(func: Callable) -> Callable[[str], bool]:
-    """Whether a file holds learner code: any module of the tree ``func`` comes from (the
-    folder above its kata folder: ``katas/``, ``solutions/`` or a grading copy), but not the
-    tests or ``conftest.py`` that live beside them."""
-    filename = inspect.unwrap(func).__code__.co_filename
-    root = os.path.dirname(os.path.dirname(os.path.abspath(filename))) + os.sep
+def _tree_of(func: Callable) -> str:
+    """The tree a plain function or class comes from: the folder above its kata folder. Read
+    from the code object a function really runs (or a class's module file), never from what
+    the object says of itself (``__wrapped__``, a ``__getattr__`` that answers ``__code__``)."""
+    if isinstance(func, types.FunctionType):
+        filename = func.__code__.co_filename
+    else:
+        filename = inspect.getfile(func) if inspect.isclass(func) else "<not a learner's file>"
+    return os.path.dirname(os.path.dirname(os.path.abspath(filename)))
+
+
+def _learner_files(tree: str) -> Callable[[str], bool]:
+    """Whether a file holds learner code: any module of ``tree`` (``katas/``, ``solutions/``
+    or a grading copy), but not the tests or ``conftest.py`` that live beside them."""
+    root = os.path.abspath(tree) + os.sep
     known: dict[str, bool] = {}
 
     def is_learner(name: str) -> bool:
         answer = known.get(name)
         if answer is None:
             base = os.path.basename(name)
-            answer = known[name] = name == filename or (
-                name.startswith(root) and base.endswith(".py")
-                and not base.startswith("test_") and base != "conftest.py")
+            answer = known[name] = (name.startswith(root) and base.endswith(".py")
+                                    and not base.startswith("test_") and base != "conftest.py")
         return answer
 
     return is_learner
@@ -121,6 +129,7 @@ _TENSOR_ITERATION = torch.Tensor.__iter__.__code__
 
 #: names that switch the guards off (or take a mode off its stack) when learner code calls them
 _SWITCHES = (
+    "torch.DisableTorchFunction", "torch.DisableTorchFunctionSubclass",
     "torch._C.DisableTorchFunction", "torch._C.DisableTorchFunctionSubclass",
     "torch._C._DisableTorchDispatch", "torch._C._DisablePythonDispatcher",
     "torch._C._pop_torch_function_stack", "torch._C._pop_torch_dispatch_stack",
@@ -402,9 +411,9 @@ class _Enforcer:
     """Everything needed to enforce one function's rules, built once per function; each
     call runs inside ``enforcing(entry)``."""
 
-    def __init__(self, func: Callable, rules: tuple[Rule, ...], label: str):
+    def __init__(self, func: Callable, rules: tuple[Rule, ...], label: str, tree: str):
         self.label, self.rules = label, rules
-        self.is_learner = _learner_files(func)
+        self.is_learner = _learner_files(tree)
         self.loop_rule = next((rule for rule in rules if rule.loops), None)
         # (owner, attribute, object, rule, name shown): a module name expands to its routines
         resolved = [(owner, attr, obj, rule, dotted if dotted.endswith(f".{attr}") else f"{dotted}.{attr}")
@@ -435,30 +444,36 @@ class _Enforcer:
         """(namespace, names, stand-ins): the forbidden names of modules and the switches,
         and the learner modules' own names for the same objects (`from numpy import outer
         as o`). Tensor methods need no tripwire: the modes see them."""
-        stand_ins = {}
+        # id(object) -> its stand-in, and every (module, name) it is reached by: one object
+        # may have two names (torch.DisableTorchFunction is torch._C.DisableTorchFunction)
+        stand_ins: dict[int, object] = {}
+        places: dict[int, list[tuple[object, str]]] = {}
         for owner, attr, obj, rule, shown in resolved:
             if isinstance(owner, types.ModuleType):
                 report = functools.partial(self.report, f"it called {shown}", rule)
-                stand_ins[id(obj)] = (owner, attr, _Tripwire(report))
+                stand_ins.setdefault(id(obj), _Tripwire(report))
+                places.setdefault(id(obj), []).append((owner, attr))
         for dotted in _SWITCHES:
             (owner, attr, obj), = _resolve(dotted)
             report = functools.partial(self.switch_report, f"it called {dotted}")
-            stand_ins.setdefault(id(obj), (owner, attr, _Switch(obj, report, self.is_learner)))
+            stand_ins.setdefault(id(obj), _Switch(obj, report, self.is_learner))
+            places.setdefault(id(obj), []).append((owner, attr))
         for dotted in _ESCAPES:
             (owner, attr, obj), = _resolve(dotted)
             report = functools.partial(self.switch_report, f"it started a thread or a process "
                                        f"({dotted}), where the guards cannot see what runs")
-            stand_ins.setdefault(id(obj), (owner, attr,
-                                           _Switch(obj, report, self.is_learner, anywhere=True)))
-        learner_namespaces = [getattr(inspect.unwrap(func), "__globals__", {})]
+            stand_ins.setdefault(id(obj), _Switch(obj, report, self.is_learner, anywhere=True))
+            places.setdefault(id(obj), []).append((owner, attr))
+        learner_namespaces = [func.__globals__] if isinstance(func, types.FunctionType) else []
         learner_namespaces += [vars(module) for module in list(sys.modules.values())
                                if self.is_learner(getattr(module, "__file__", None) or "<none>")]
         by_namespace: dict[int, tuple[dict, dict]] = {}
-        for owner, attr, stand_in in stand_ins.values():
-            by_namespace.setdefault(id(vars(owner)), (vars(owner), {}))[1][attr] = stand_in
+        for key, owned in places.items():
+            for owner, attr in owned:
+                by_namespace.setdefault(id(vars(owner)), (vars(owner), {}))[1][attr] = stand_ins[key]
         for namespace in learner_namespaces:
             names = by_namespace.setdefault(id(namespace), (namespace, {}))[1]
-            names.update((name, stand_ins[id(value)][2])
+            names.update((name, stand_ins[id(value)])
                          for name, value in list(namespace.items()) if id(value) in stand_ins)
         # swapped with C-level dict operations: guarded code runs in every test
         return [(namespace, tuple(names), tuple(names.values()))
@@ -512,9 +527,11 @@ class _Enforcer:
 
 # --- guarding functions and classes ---------------------------------------------------------------
 
-def guarded(func: Callable, rules: Iterable[Rule], label: str, *, keeps_inputs: bool = True,
-            _enforcing=_Enforcer.enforcing) -> Callable:
-    """Wrap ``func`` so that calling it enforces ``rules``; ``label`` names it in messages.
+def guarded(func: Callable, rules: Iterable[Rule], label: str, *, tree: str | None = None,
+            keeps_inputs: bool = True, _enforcing=_Enforcer.enforcing) -> Callable:
+    """Wrap ``func`` so that calling it enforces ``rules``; ``label`` names it in messages;
+    ``tree`` is the learner's tree, whose modules count as the learner's code (the loader
+    knows it; by default, the tree ``func``'s own file lies in).
 
     A violation raises ``RuleViolation`` even when the learner's code catches the exception
     (a broad ``except`` cannot hide a forbidden call). A generator that ``func`` returns runs
@@ -525,9 +542,10 @@ def guarded(func: Callable, rules: Iterable[Rule], label: str, *, keeps_inputs: 
     are imported, before any learner module: replacing them later changes nothing.)
     """
     rules = tuple(rules)
+    tree = tree or _tree_of(func)
     if inspect.isclass(func):
-        return guarded_class(func, rules, label)
-    enforcer = _Enforcer(func, rules, label)
+        return guarded_class(func, rules, label, tree=tree)
+    enforcer = _Enforcer(func, rules, label, tree)
 
     def steps(generator):
         while True:
@@ -561,9 +579,11 @@ def guarded(func: Callable, rules: Iterable[Rule], label: str, *, keeps_inputs: 
 _GUARDED_SPECIAL_METHODS = {"__init__", "__call__", "__getitem__", "__iter__", "__len__"}
 
 
-def guarded_class(cls: type, rules: Iterable[Rule], label: str) -> type:
+def guarded_class(cls: type, rules: Iterable[Rule], label: str, *, tree: str | None = None
+                  ) -> type:
     """``cls``, checked against the ``bases`` of ``rules`` now, and with its methods (those
-    of its own module, public or special) running under the other rules.
+    written in the learner's ``tree``, public or special, plain, static or class methods and
+    properties alike) running under the other rules.
 
     Methods may change the tensors they are given: updating state in place is their job
     (an optimizer's step, a velocity buffer). The result is a subclass of ``cls`` (or
@@ -579,16 +599,48 @@ def guarded_class(cls: type, rules: Iterable[Rule], label: str) -> type:
     running = tuple(rule for rule in rules if rule.calls or rule.loops or rule.ops)
     if not running:
         return cls
-    methods = {}
+    tree = tree or _tree_of(cls)
+    is_learner = _learner_files(tree)
+
+    def guard(function: Callable, name: str) -> Callable:
+        if not (isinstance(function, types.FunctionType)
+                and is_learner(function.__code__.co_filename)):
+            return function  # a library's (an inherited base's): not the learner's code
+        return guarded(function, running, f"{label}.{name}", tree=tree, keeps_inputs=False)
+
+    methods: dict[str, object] = {}
     for klass in cls.__mro__:
-        if klass.__module__ != cls.__module__:
-            continue
         for name, value in vars(klass).items():
             public = not name.startswith("_") or name in _GUARDED_SPECIAL_METHODS
-            if public and isinstance(value, types.FunctionType) and name not in methods:
-                methods[name] = guarded(value, running, f"{label}.{name}", keeps_inputs=False)
+            if not public or name in methods:
+                continue
+            # whatever kind of method it is, wrap the function it runs (a static __getitem__
+            # would otherwise run unguarded)
+            if isinstance(value, types.FunctionType):
+                methods[name] = guard(value, name)
+            elif isinstance(value, (staticmethod, classmethod)):
+                methods[name] = type(value)(guard(value.__func__, name))
+            elif isinstance(value, property):
+                methods[name] = property(*(guard(part, name) if part else None
+                                           for part in (value.fget, value.fset, value.fdel)),
+                                         value.__doc__)
     return type(cls.__name__, (cls,), {**methods, "__module__": cls.__module__,
                                        "__qualname__": cls.__qualname__, "__doc__": cls.__doc__})
+
+
+def left_on() -> str | None:
+    """A stand-in that a guarded call left in a module's place after it ended (of a forbidden
+    name, a switch, or a way to start a thread), named; None when every name is back. The
+    repository's suite asks after every test, with the modes' stacks and the trace function
+    (tests/conftest.py)."""
+    import numpy  # noqa: F401 - numpy's names are among those the guards swap
+
+    for dotted in (*(name for rule in load_manifest().rules.values() for name in rule.calls),
+                   *_SWITCHES, *_ESCAPES):
+        for owner, attr, original in _resolve(dotted):
+            if isinstance(owner, types.ModuleType) and vars(owner).get(attr) is not original:
+                return f"{owner.__name__}.{attr} is still a stand-in"
+    return None
 
 
 #: what the guards' namespaces held when they were imported, before any learner code ran

@@ -149,5 +149,6 @@ class GuardedModule:
                 raise KataImportError(f"{self.kata.module}.py has no `{name}`: keep the names "
                                       f"the stub gave you.")
             rules = load_manifest().rules_of(self.kata, name)
-            self._guarded[name] = guarded(value, rules, f"{self.kata.module}.{name}")
+            self._guarded[name] = guarded(value, rules, f"{self.kata.module}.{name}",
+                                          tree=str(self.tree.resolve()))
         return self._guarded[name]

@@ -42,6 +42,7 @@ from kata.core.records import FailureKind, Outcome, RunRecord, TestRecord
 from kata.core.workspace import Workspace
 from kata.harness import fail_fast
 from kata.harness.failures import failure_detail, failure_kind, failure_summary, short_failure
+from kata.harness.allowlist import refusal
 from kata.harness.boundary import CodeUnderTest
 from kata.harness.loader import GuardedModule, use_tree
 from kata.runs.limits import CALL_TIMEOUT
@@ -60,6 +61,7 @@ CODE_TREE = pytest.StashKey[Path]()
 RECORDER = pytest.StashKey["_Recorder"]()
 PREVIOUS_TREE = pytest.StashKey[Path | None]()
 WAS_DUMPABLE = pytest.StashKey[bool]()
+REFUSALS = pytest.StashKey[dict[str, str | None]]()
 _HYPOTHESIS_PATCH_KEY = "_hypothesis_failing_examples"  # hypothesis writes .patch files from it
 
 
@@ -78,6 +80,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                          "where kata.runs.sandbox can), never in this one (see kata.harness.remote)")
     group.addoption("--learner-timeout", type=float, default=CALL_TIMEOUT, metavar="S",
                     help="graded mode: seconds one call of the code under test may take")
+    group.addoption("--learner-unchecked", action="store_true",
+                    help="run the code under test even where it names what kata code may not "
+                         "(the allow-list): only to test what the box holds (kata grade "
+                         "--skip-allowlist)")
     group.addoption("--learner-unboxed", action="store_true",
                     help="graded mode without the box, on purpose (where none can be built: "
                          "every report says UNSANDBOXED); without it, no box is an error")
@@ -204,7 +210,8 @@ def impl(request: pytest.FixtureRequest, remote_code) -> CodeUnderTest:
     kata = kata_of(request.path)
     if kata is None:
         pytest.fail(f"{request.path} is not inside a kata folder listed in the manifest")
-    return CodeUnderTest(GuardedModule(kata, request.config.stash[CODE_TREE]), remote_code)
+    tree = request.config.stash[CODE_TREE]
+    return CodeUnderTest(GuardedModule(kata, tree), remote_code, _refusal(request.config, kata))
 
 
 @pytest.fixture(scope="session")
@@ -216,9 +223,21 @@ def impl_of(request: pytest.FixtureRequest, remote_code):
         kata = load_manifest().kata(name)
         if kata.folder not in handles:
             handles[kata.folder] = CodeUnderTest(
-                GuardedModule(kata, request.config.stash[CODE_TREE]), remote_code)
+                GuardedModule(kata, request.config.stash[CODE_TREE]), remote_code,
+                _refusal(request.config, kata))
         return handles[kata.folder]
     return of
+
+
+def _refusal(config: pytest.Config, kata: Kata) -> str | None:
+    """Why ``kata``'s code under test may not run (``kata.harness.allowlist``), checked once a
+    session, from its source, before any of it runs."""
+    if config.getoption("learner_unchecked"):
+        return None
+    refusals = config.stash.setdefault(REFUSALS, {})
+    if kata.folder not in refusals:
+        refusals[kata.folder] = refusal(kata, config.stash[CODE_TREE])
+    return refusals[kata.folder]
 
 
 @pytest.fixture(scope="session")

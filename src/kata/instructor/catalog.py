@@ -151,10 +151,11 @@ def verdict(variant: Variant, outcomes: list[TestRecord]) -> str | None:
             problems.append(f"{name} does not exist")
             continue
         caught = [t for t in tests if t.outcome is Outcome.FAILED and t.kind is not None
-                  and not t.kind.quiet]
-        if variant.kind == "cheat":
+                  and (not t.kind.quiet or t.kind is FailureKind.REFUSED)]
+        if variant.kind == "cheat":  # its rule catches it, or the allow-list refuses it first
             caught = [t for t in caught if t.kind is FailureKind.RULE
                       and f"`{variant.rule}`" in (t.message or "")]
+            caught += [t for t in tests if t.kind is FailureKind.REFUSED]
         if not caught:
             problems.append(f"{name} did not reject it "
                             f"({', '.join(t.outcome.value for t in tests)})")

@@ -28,6 +28,7 @@ from kata.core.layout import REPO_ROOT
 from kata.core.manifest import Kata, load_manifest
 from kata.core.records import FailureKind, Outcome, TestRecord
 from kata.core.stubs import expected_stubs
+from kata.harness.allowlist import check
 from kata.harness.loader import import_from_path, import_kata, use_tree
 from kata.instructor import contracts
 from kata.instructor.catalog import Variant, load_catalog, verdict, write_tree
@@ -241,6 +242,20 @@ def import_problems(kata: Kata) -> list[str]:
     return [f"{kata.folder} imports {sorted(imported)}; the manifest says it uses {sorted(kata.uses)}"]
 
 
+def allowlist_problems(kata: Kata) -> tuple[int, list[str]]:
+    """The modules that the allow-list (``kata.harness.allowlist``) must let through but does
+    not: the solution, the stub and every cataloged alternative, laid over the solution as the
+    catalog's runs lay it. Returns how many were checked and the findings."""
+    solution = kata.path_in(REPO_ROOT / "solutions").read_text(encoding="utf-8")
+    modules = [("the solution", solution),
+               ("the stub", kata.path_in(REPO_ROOT / "katas").read_text(encoding="utf-8"))]
+    variants, imports = load_catalog().get(kata.folder, ([], ""))
+    modules += [(variant.label, variant.module_text(solution, imports))
+                for variant in variants if variant.kind == "alternative"]
+    return len(modules), [f"{label}: {finding}" for label, text in modules
+                          for finding in check(text, kata)]
+
+
 def variant_problems(runs: RepositoryRuns, kata: Kata, kind: str) -> tuple[int, list[str]]:
     """How many of ``kata``'s cataloged variants of ``kind`` there are, and what went wrong
     with them (a mistake the tests accepted, an alternative they rejected...)."""
@@ -268,6 +283,9 @@ def check_table(katas: Sequence[Kata], *, workers: int = 2, profile: str | None 
              [f"{kata.folder}: {p}" for kata in katas
               for p in contracts.problems(kata) + contracts.returns_problems(kata)]),
         ]
+        allowed = [allowlist_problems(kata) for kata in katas]
+        rows.append(("solutions, stubs and alternatives within the allow-list",
+                     sum(n for n, _ in allowed), [p for _, ps in allowed for p in ps]))
         for kind, title in (("mistake", "cataloged mistakes rejected"),
                             ("cheat", "cataloged cheats rejected by their rule"),
                             ("alternative", "cataloged alternatives accepted")):

@@ -78,7 +78,8 @@ def classify(kata: Kata, run: Run) -> KataProgress:
                   or (test.kata is None and test.nodeid.startswith(prefix)))
     counted = [test for test in tests if not test.skipped_without_gpu]
     not_imported = next((test for test in counted if test.kind in
-                         (FailureKind.NOT_IMPORTED, FailureKind.NOT_COLLECTED)), None)
+                         (FailureKind.NOT_IMPORTED, FailureKind.NOT_COLLECTED,
+                          FailureKind.REFUSED)), None)
     if not counted:
         return KataProgress(kata, KataState.BROKEN, tests, "no test ran", run.output)
     if not_imported is not None:
