@@ -21,7 +21,8 @@ def _learner_line(excinfo: pytest.ExceptionInfo, tree: Path) -> str:
         return f"\n  raised at {excinfo.value.raised_at}"
     for entry in reversed(excinfo.traceback):
         path = Path(entry.path)
-        if path.suffix == ".py" and path.parent.parent == tree and not path.name.startswith("test_"):
+        if path.suffix == ".py" and path.parent.parent == tree \
+                and not path.name.startswith("test_"):
             source = str(entry.statement).strip()
             return f"\n  raised at {path.name}:{entry.lineno + 1}:  {source}"
     return ""

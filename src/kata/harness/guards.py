@@ -43,7 +43,7 @@ parameters it was given, in place).
 >>> cheat(torch.ones(2, 2), torch.ones(2, 2))
 Traceback (most recent call last):
 ...
-kata.core.errors.RuleViolation: matmul.matmul() broke the rule `no_library_matmul`: it called torch.Tensor.matmul...
+kata.core.errors.RuleViolation: matmul.matmul() broke the rule ...: it called torch.Tensor.matmul...
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ import os
 import sys
 import threading
 import types
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 
 import torch
 from torch.overrides import TorchFunctionMode
@@ -228,7 +228,7 @@ class _Switch:
         self._anywhere = anywhere
 
     def __call__(self, *args, **kwargs):
-        frame = sys._getframe(1)
+        frame: types.FrameType | None = sys._getframe(1)
         while frame is not None:
             if self._is_learner(frame.f_code.co_filename):
                 raise self._report()
@@ -331,7 +331,8 @@ class _FunctionGuard(TorchFunctionMode):
 
 
 def _where(frame: types.FrameType) -> str:
-    return f"{_readable_path(frame.f_code.co_filename)}:{frame.f_lineno} (in {frame.f_code.co_name})"
+    return (f"{_readable_path(frame.f_code.co_filename)}:{frame.f_lineno} "
+            f"(in {frame.f_code.co_name})")
 
 
 class _OpGuard(TorchDispatchMode):
@@ -370,9 +371,10 @@ class _OpGuard(TorchDispatchMode):
 
 # --- the enforcer -------------------------------------------------------------------------------
 
-def _guard_namespaces() -> dict[str, dict]:
+def _guard_namespaces() -> dict[str, Mapping[str, object]]:
     """The namespaces whose contents decide what the guards do."""
-    namespaces = {"kata.harness.guards": globals(), "kata.harness.loops": vars(loops)}
+    namespaces: dict[str, Mapping[str, object]] = {"kata.harness.guards": globals(),
+                                                   "kata.harness.loops": vars(loops)}
     for cls in (_FunctionGuard, _OpGuard, _Enforcer, _Tripwire, _Switch,
                 TorchFunctionMode, TorchDispatchMode):
         namespaces[f"{cls.__module__}.{cls.__qualname__}"] = vars(cls)
@@ -407,18 +409,20 @@ class _Enforcer:
         self.is_learner = _learner_files(func)
         self.loop_rule = next((rule for rule in rules if rule.loops), None)
         # (owner, attribute, object, rule, name shown): a module name expands to its routines
-        resolved = [(owner, attr, obj, rule, dotted if dotted.endswith(f".{attr}") else f"{dotted}.{attr}")
+        resolved = [(owner, attr, obj, rule,
+                     dotted if dotted.endswith(f".{attr}") else f"{dotted}.{attr}")
                     for rule in rules for dotted in rule.calls
                     for owner, attr, obj in _resolve(dotted)]
         self.forbidden = {id(obj): (f"it called {shown}", rule)
                           for owner, attr, obj, rule, shown in resolved}
         # torch.ops.aten.outer is torch.outer reached through the dispatcher's Python names
-        for owner, attr, obj, rule, _ in resolved:
+        for owner, attr, _, rule, _ in resolved:
             twin = _aten_twin(owner, attr)
             if twin is not None:
                 self.forbidden.setdefault(id(twin), (f"it called torch.ops.aten.{attr}", rule))
         self.forbidden_ops = {
-            id(packet): (f"it ran torch's operator {name.partition('.')[0]}.{packet.__name__}", rule)
+            id(packet): (f"it ran torch's operator {name.partition('.')[0]}.{packet.__name__}",
+                         rule)
             for rule in rules for name in rule.ops for packet in resolve_op(name)}
         self.caught: list[RuleViolation] = []
         self.swaps = self._swaps(func, resolved)
@@ -435,7 +439,7 @@ class _Enforcer:
         """(namespace, names, stand-ins): the forbidden names of modules and the switches,
         and the learner modules' own names for the same objects (`from numpy import outer
         as o`). Tensor methods need no tripwire: the modes see them."""
-        stand_ins = {}
+        stand_ins: dict[int, tuple[object, str, _Tripwire | _Switch]] = {}
         for owner, attr, obj, rule, shown in resolved:
             if isinstance(owner, types.ModuleType):
                 report = functools.partial(self.report, f"it called {shown}", rule)
@@ -574,6 +578,8 @@ def guarded_class(cls: type, rules: Iterable[Rule], label: str) -> type:
     for rule in rules:
         for dotted in rule.bases:
             (_, _, base), = _resolve(dotted)
+            if not isinstance(base, type):
+                raise ValueError(f"rule {rule.name}: its base {dotted} is not a class")
             if issubclass(cls, base):
                 raise _violation(label, rule, f"it inherits from {dotted}")
     running = tuple(rule for rule in rules if rule.calls or rule.loops or rule.ops)
