@@ -101,11 +101,11 @@ def scan(source: str) -> list[Flag]:
 
 
 class _Scanner(ast.NodeVisitor):
-    def __init__(self):
+    def __init__(self) -> None:
         self.flags: list[Flag] = []
         self.modules: set[str] = set()  # names bound to imported modules (``import torch as t``)
 
-    def flag(self, node: ast.AST, what: str, why: str) -> None:
+    def flag(self, node: ast.stmt | ast.expr, what: str, why: str) -> None:
         self.flags.append(Flag(node.lineno, what, why))
 
     def visit_Import(self, node: ast.Import) -> None:
@@ -117,12 +117,13 @@ class _Scanner(ast.NodeVisitor):
     def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
         module = "." * node.level + (node.module or "")
         for alias in node.names:
-            self.modules.add(alias.asname or alias.name)  # may be a module: ``from torch import _C``
+            # the name may be a module's: ``from torch import _C``
+            self.modules.add(alias.asname or alias.name)
             self._imported(node, f"{module}.{alias.name}",
                            f"from {module} import {alias.name}")
         self.generic_visit(node)
 
-    def _imported(self, node: ast.AST, dotted: str, what: str) -> None:
+    def _imported(self, node: ast.Import | ast.ImportFrom, dotted: str, what: str) -> None:
         top = dotted.split(".")[0]
         if top in MODULES:
             self.flag(node, what, MODULES[top])
@@ -149,12 +150,14 @@ class _Scanner(ast.NodeVisitor):
 
     def visit_Call(self, node: ast.Call) -> None:
         name = node.func.id if isinstance(node.func, ast.Name) else None
-        if isinstance(node.func, ast.Attribute) and node.func.attr in ("__setattr__", "__delattr__"):
+        if isinstance(node.func, ast.Attribute) \
+                and node.func.attr in ("__setattr__", "__delattr__"):
             name = node.func.attr.strip("_")  # object.__setattr__(torch, ...) is setattr too
         if name in CALLS:
             self.flag(node, f"{name}()", CALLS[name])
         target = _chain(node.args[0]) if node.args else []
-        if name in ("setattr", "delattr", "getattr", "vars") and target and target[0] in self.modules:
+        if name in ("setattr", "delattr", "getattr", "vars") and target \
+                and target[0] in self.modules:
             shown = ".".join(target)
             if name in ("setattr", "delattr"):
                 self.flag(node, f"{name}({shown}, ...)", _RENAMES)
