@@ -5,11 +5,11 @@ import doctest
 
 import pytest
 
-from kata.grading import integrity
-from kata.instructor.catalog import load_catalog
-from kata.grading.integrity import scan
 from kata.core.layout import REPO_ROOT
 from kata.core.manifest import load_manifest
+from kata.grading import integrity
+from kata.grading.integrity import scan
+from kata.instructor.catalog import load_catalog
 
 KATAS = load_manifest().katas
 
@@ -46,7 +46,8 @@ def test_the_catalogs_correct_alternatives_have_no_flags():
     ("x = __builtins__", "__builtins__"),
     ("import torch\ntorch._C.DisableTorchFunction()", "torch._C.DisableTorchFunction"),
     ("import torch\ntorch.ops.aten.mm(a, b)", "torch.ops.aten.mm"),
-    ("from torch.overrides import _pop_mode_temporarily", "from torch.overrides import _pop_mode_temporarily"),
+    ("from torch.overrides import _pop_mode_temporarily",
+     "from torch.overrides import _pop_mode_temporarily"),
     ("from torch.utils._python_dispatch import TorchDispatchMode",
      "from torch.utils._python_dispatch import TorchDispatchMode"),
     ("from torch import _C", "from torch import _C"),
@@ -89,8 +90,10 @@ def test_a_flag_names_the_line():
 
 @pytest.mark.parametrize("source", [
     "import torch\nfrom torch import nn\nfrom dataclasses import dataclass, field",
-    "class M:\n    def __setattr__(self, name, value):\n        object.__setattr__(self, name, value)",
-    "class S:\n    def __init__(self):\n        setattr(self, 'layer0', 1)\n        self.__dict__.get('x')",
+    "class M:\n    def __setattr__(self, name, value):\n"
+    "        object.__setattr__(self, name, value)",
+    "class S:\n    def __init__(self):\n        setattr(self, 'layer0', 1)\n"
+    "        self.__dict__.get('x')",
     "import torch\ntorch.manual_seed(0)\nx = getattr(torch, 'float32')",
     "def f(self):\n    return vars(self)",
     "def f(:\n",
