@@ -2,7 +2,7 @@
 """Set up tensor-katas in this Python environment: torch built for this machine, then the
 project with its test tools.
 
-    python install.py                 # CPU build of torch without an NVIDIA GPU, CUDA build with one
+    python install.py                 # CPU build of torch, CUDA build with an NVIDIA GPU
     python install.py --cpu           # the CPU build, whatever the machine has
     python install.py --cuda          # the CUDA build, whatever the machine has
     python install.py --dry-run       # say what it would run, and run nothing
@@ -103,7 +103,7 @@ def index_reachable(url: str, timeout: float = 10) -> str | None:
         with urllib.request.urlopen(urllib.request.Request(f"{url}/torch/", method="HEAD"),
                                     timeout=timeout):
             return None
-    except Exception as error:  # any failure means the same to us: not reachable
+    except Exception as error:  # noqa: BLE001 - any failure means the same: not reachable
         reason = getattr(error, "reason", None) or error
         return f"{type(error).__name__}: {reason}"
 

@@ -5,9 +5,8 @@ import sys
 
 import pytest
 
+from kata.core.layout import REPO_ROOT, clone_checkout
 from kata.instructor.checks import RepositoryRuns
-from kata.core.layout import clone_checkout
-from kata.core.layout import REPO_ROOT
 
 # Tests run the kata command in many copies of the checkout, each with its own warm worker
 # (kata.runs.worker): those end 20 s after their last run, not after the 10 minutes a learner gets.

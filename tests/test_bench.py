@@ -25,7 +25,8 @@ def test_the_tiny_benchmark_prints_the_tables_and_writes_the_json(tmp_path, caps
         assert 0 < row["min_s"] <= row["median_s"] <= row["max_s"]
         assert 0 <= row["test_accuracy"] <= 1
         assert pipeline in printed
-    assert report["epoch"]["ratio"] == report["epoch"]["reference"]["median_s"] / report["epoch"]["idiomatic"]["median_s"]
+    epoch = report["epoch"]
+    assert epoch["ratio"] == epoch["reference"]["median_s"] / epoch["idiomatic"]["median_s"]
     for pipeline in ("reference", "idiomatic"):
         assert list(report["epoch"]["profile_s"][pipeline]) == list(bench.STAGES)
     assert all(stage in printed for stage in bench.STAGES)

@@ -2,8 +2,8 @@
 
 import pytest
 
-from kata.instructor.catalog import load_catalog, verdict
 from kata.core.manifest import load_manifest
+from kata.instructor.catalog import load_catalog, verdict
 
 VARIANTS = [variant for variants, _ in load_catalog().values() for variant in variants]
 

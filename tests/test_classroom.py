@@ -27,9 +27,9 @@ from pathlib import Path
 
 import pytest
 
-from kata.instructor import classroom, release
 from kata.core.layout import REPO_ROOT
 from kata.core.manifest import load_manifest
+from kata.instructor import classroom, release
 
 MANIFEST = load_manifest()
 LINTER = REPO_ROOT / ".ci" / "actionlint"
@@ -117,7 +117,8 @@ def rehearsals(released, tmp_path_factory):
     for name, checkout in learners.items():
         before = {path: path.read_bytes() for path in (checkout / "src").rglob("*.py")}
         seen[name] = (classroom.rehearse_workflow(checkout, python, environment=environment),
-                      before == {path: path.read_bytes() for path in (checkout / "src").rglob("*.py")})
+                      before == {path: path.read_bytes()
+                                 for path in (checkout / "src").rglob("*.py")})
     return seen
 
 

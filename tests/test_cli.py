@@ -13,11 +13,10 @@ import time
 import jsonschema
 import pytest
 
-from kata.grading.results import SCHEMA
-
 from kata import pictures
 from kata.core.layout import REPO_ROOT
 from kata.core.manifest import load_manifest
+from kata.grading.results import SCHEMA
 
 MANIFEST = load_manifest()
 
@@ -91,9 +90,11 @@ def test_hints_come_one_more_at_a_time_for_each_function_and_stop_at_the_last(ch
     assert "Hint 1 of 1 for outer_product:" in outputs[2] and "for outer:" not in outputs[2]
     named = kata(checkout, "hint", "02", "outer").stdout
     assert "That was the last hint for outer" in named and "(new)" not in named
-    assert "Hint 1 of 2 for pairwise_distances" in kata(checkout, "hint", "02", "pairwise_distances").stdout
+    assert "Hint 1 of 2 for pairwise_distances" in kata(checkout, "hint", "02",
+                                                        "pairwise_distances").stdout
     state = json.loads((checkout / ".kata" / "state.json").read_text())
-    assert state["hints_shown"] == {"02_outer_ops": {"outer": 2, "outer_product": 1, "pairwise_distances": 1}}
+    assert state["hints_shown"] == {"02_outer_ops": {"outer": 2, "outer_product": 1,
+                                                     "pairwise_distances": 1}}
     wrong = kata(checkout, "hint", "02", "outer_prod")
     assert wrong.returncode == 2 and "its functions are: outer, outer_product" in wrong.stderr
 
@@ -165,7 +166,8 @@ def test_grade_a_branch_with_the_instructors_tests_and_leave_git_untouched(check
         ["01_broadcasting", "02_outer_ops", "03_matmul"]
     assert states["04_softmax"] == "not started"  # graded with the instructor's tests
     assert not any("test_everything_is_fine" in test["name"] for test in learner["tests"])
-    assert any(test["task_id"] == 4 and "def test_" in test["test_code"] for test in learner["tests"])
+    assert any(test["task_id"] == 4 and "def test_" in test["test_code"]
+               for test in learner["tests"])
     assert (reference["points"], reference["status"]) == (sum(worth), "pass")
     markdown = table.read_text()
     assert f"## learner: {sum(worth[:3]):g}/{sum(worth):g} points" in markdown
@@ -233,7 +235,8 @@ def test_run_shows_a_failure_in_short_form_with_the_shapes_drawn(checkout):
     solution = MANIFEST.kata("01").path_in(checkout / "solutions").read_text()
     # broadcast_shape that compares from the left: a classic mistake
     wrong = solution.replace("def broadcast_shape(*shapes):",
-                             "def broadcast_shape(*shapes):\n    shapes = [s[::-1] for s in shapes]",
+                             "def broadcast_shape(*shapes):\n"
+                             "    shapes = [s[::-1] for s in shapes]",
                              1)
     assert wrong != solution
     MANIFEST.kata("01").path_in(checkout / "katas").write_text(wrong)
@@ -258,7 +261,8 @@ def test_check_proves_one_kata_sound_as_a_table():
 def test_mnist_shows_digits_and_records_the_loss_curve(checkout):
     done = kata(checkout, "mnist", "--solutions", "--count", "3", "--device", "cpu")
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "test accuracy 0.9" in done.stdout and "predicted" in done.stdout and "true" in done.stdout
+    assert "test accuracy 0.9" in done.stdout and "predicted" in done.stdout \
+        and "true" in done.stdout
     run = json.loads((checkout / ".kata" / "last_run.json").read_text())
     assert len(run["train_loss"]) == 938  # 60,000 images in batches of 64, the last one partial
     curve = kata(checkout, "curve")
@@ -268,7 +272,8 @@ def test_mnist_shows_digits_and_records_the_loss_curve(checkout):
 def test_mnist_on_unfinished_katas_says_what_to_do(checkout):
     done = kata(checkout, "mnist", "--device", "cpu")
     assert done.returncode == 1
-    assert "needs katas 05-08 working" in done.stdout and "Traceback" not in done.stdout + done.stderr
+    assert "needs katas 05-08 working" in done.stdout \
+        and "Traceback" not in done.stdout + done.stderr
 
 
 def test_curve_without_a_run_says_how_to_make_one(checkout):
@@ -307,8 +312,8 @@ def test_the_kata_command_is_installed_by_pyproject():
 
 
 def test_kata_bench_hands_its_options_to_the_benchmark(monkeypatch):
-    from kata.instructor import bench
     from kata import cli
+    from kata.instructor import bench
 
     seen = []
     monkeypatch.setattr(bench, "main", lambda argv: seen.append(argv) or 0)

@@ -7,9 +7,8 @@ import inspect
 import pytest
 
 from kata import assertions
-
-from kata.instructor import contracts
 from kata.core.manifest import load_manifest
+from kata.instructor import contracts
 
 MANIFEST = load_manifest()
 
@@ -27,7 +26,8 @@ def test_every_compared_function_shows_what_it_returns(kata):
 def test_every_contract_helper_requires_a_contract():
     for name in contracts.CONTRACT_HELPERS:
         parameter = inspect.signature(getattr(assertions, name)).parameters["contract"]
-        assert parameter.kind is parameter.KEYWORD_ONLY and parameter.default is parameter.empty, name
+        assert parameter.kind is parameter.KEYWORD_ONLY, name
+        assert parameter.default is parameter.empty, name
 
 
 KATA_01 = MANIFEST.kata("01")
@@ -45,7 +45,8 @@ KATA_01 = MANIFEST.kata("01")
     ("with raises_value_error('f()', contract=name):\n    impl.f()", "needs contract="),
     ("@pytest.mark.as_row\ndef test_f(impl):\n    assert_contract(c, 'm', contract=f'{f}.copy')",
      "'as_row.copy', which the manifest"),
-    ("@pytest.mark.as_row\ndef test_f(impl):\n    assert_contract(c, 'm', contract='as_column.view')",
+    ("@pytest.mark.as_row\ndef test_f(impl):\n"
+     "    assert_contract(c, 'm', contract='as_column.view')",
      "in a test of as_row, not of as_column"),
     ("assert_type(r, tuple, call='f()', contract='grid.pair')", "'grid.pair', which the manifest"),
     ("assert_contract(c, 'm', contract={'a': 'as_row.view', 'b': 'as_row.copy'}[k])",
@@ -76,12 +77,14 @@ def test_views(impl, f):
 
 
 def test_a_helper_refuses_a_contract_the_manifest_does_not_hold():
-    with pytest.raises(assertions.ContractError, match="no contract 'matmul.colour'"):
+    with pytest.raises(assertions.ContractError, match=r"no contract 'matmul.colour'"):
         with assertions.raises_value_error("matmul(a, b)", contract="matmul.colour"):
             raise ValueError("no")
 
 
 def test_a_broken_contract_quotes_the_docstring():
-    with pytest.raises(assertions.Mismatch, match="the docstring says: Raises ``ValueError`` naming both"):
-        with assertions.raises_value_error("matmul(a, b)", contract="matmul.misfit", shapes=((2, 3),)):
+    with pytest.raises(assertions.Mismatch,
+                       match="the docstring says: Raises ``ValueError`` naming both"):
+        with assertions.raises_value_error("matmul(a, b)", contract="matmul.misfit",
+                                           shapes=((2, 3),)):
             raise ValueError("no")

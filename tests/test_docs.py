@@ -60,7 +60,8 @@ def test_readme_sample_failure_is_what_a_run_prints_today(tmp_path):
     (tree / "matmul.py").write_text(solution.replace(right, right.replace("sum(1", "sum(0")))
     # --rootdir: a checkout with no `kata hint` state, so the hint is the first
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "katas/03_matmul/test_matmul.py::test_matvec_matches_loop_spec",
+        [sys.executable, "-m", "pytest",
+         "katas/03_matmul/test_matmul.py::test_matvec_matches_loop_spec",
          "--impl", str(tmp_path / "katas"), "--rootdir", str(tmp_path), "-p", "no:cacheprovider"],
         cwd=REPO_ROOT, capture_output=True, text=True, env={**os.environ, "COLUMNS": "80"})
     end = "(--tb=long shows the full traceback)\n"

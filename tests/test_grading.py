@@ -8,9 +8,9 @@ import sys
 import time
 from pathlib import Path
 
-from kata.instructor import classroom
 from kata.core.layout import REPO_ROOT
 from kata.core.manifest import load_manifest
+from kata.instructor import classroom
 
 
 def kata(root, *args):
@@ -37,8 +37,8 @@ def test_a_release_holds_no_answers_passes_its_checks_and_catches_an_edited_test
     assert "pytest.skip" in skipped.read_text()
     subprocess.run(["git", "init", "-q"], cwd=target, check=True)
     checks = subprocess.run(
-        [sys.executable, "-m", "pytest", "tests/test_solutions_and_stubs.py", "tests/test_install.py",
-         "-q", "-p", "no:cacheprovider", "-rs"],
+        [sys.executable, "-m", "pytest", "tests/test_solutions_and_stubs.py",
+         "tests/test_install.py", "-q", "-p", "no:cacheprovider", "-rs"],
         cwd=target, capture_output=True, text=True, timeout=300,
         env={**os.environ, "PYTHONPATH": str(target / "src")})
     assert checks.returncode == 0, checks.stdout[-2000:]
@@ -67,7 +67,8 @@ def test_ctrl_c_stops_every_box_and_writes_the_partial_results(tmp_path):
     learner.mkdir(parents=True)
     (learner / "matmul.py").write_text(
         "import subprocess, sys, time\n"
-        "subprocess.Popen([sys.executable, '-c', '# kata-ctrl-c-test\\nimport time; time.sleep(300)'],"
+        "subprocess.Popen([sys.executable, '-c',"
+        " '# kata-ctrl-c-test\\nimport time; time.sleep(300)'],"
         " start_new_session=True)\n"
         "time.sleep(300)\n")
     report = tmp_path / "grades.json"

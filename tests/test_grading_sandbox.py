@@ -10,10 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from kata.grading import reports, results, service
-
-from kata.runs import sandbox, supervisor
 from kata.core.layout import REPO_ROOT
+from kata.grading import reports, results, service
+from kata.runs import sandbox, supervisor
 
 boxes = pytest.mark.skipif(sandbox.availability() is not None,
                            reason=f"no sandbox here: {sandbox.availability()}")
@@ -96,7 +95,8 @@ def test_every_report_says_plainly_when_it_ran_unsandboxed(monkeypatch):
 
 def test_learner_code_never_runs_unboxed_unless_asked(monkeypatch, tmp_path):
     monkeypatch.setattr(sandbox, "availability", lambda: "no user namespaces here")
-    with pytest.raises(sandbox.BoxUnavailableError, match="no user namespaces here.*--unsandboxed"):
+    with pytest.raises(sandbox.BoxUnavailableError,
+                       match=r"no user namespaces here.*--unsandboxed"):
         sandbox.boxed([sys.executable, "-c", "0"], read_only=[], scratch=tmp_path, env={},
                       memory_limit=None)
     with pytest.raises(sandbox.BoxUnavailableError):

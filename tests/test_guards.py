@@ -1,5 +1,5 @@
-"""Unit tests of the rule guards (kata.harness.guards, kata.harness.loops): what each rule catches, what it
-lets through, and that code cannot switch the guards off."""
+"""Unit tests of the rule guards (kata.harness.guards, kata.harness.loops): what each rule
+catches, what it lets through, and that code cannot switch the guards off."""
 
 import sys
 import textwrap
@@ -7,10 +7,10 @@ import textwrap
 import pytest
 import torch
 
+from kata.core.manifest import load_manifest
 from kata.harness import guards
 from kata.harness.guards import InputModified, RuleViolation, guarded
 from kata.harness.loader import import_from_path
-from kata.core.manifest import load_manifest
 
 MANIFEST = load_manifest()
 NO_LOOPS = MANIFEST.rules["no_loops"]
@@ -33,13 +33,15 @@ def _run(module, name, rules, *args):
 
 @pytest.mark.parametrize("body, loop", [
     ("for i in range(len(x)):\n        total = total + x[i]", "a `for` loop"),
-    ("i = 0\n    while i < len(x):\n        total = total + x[i]\n        i += 1", "a `while` loop"),
+    ("i = 0\n    while i < len(x):\n        total = total + x[i]\n        i += 1",
+     "a `while` loop"),
     ("total = sum([x[i] for i in range(len(x))])", "a list comprehension"),
     ("total = sum(x[i] for i in range(len(x)))", "a generator expression"),
 ])
 def test_a_tensor_operation_inside_a_loop_is_caught(tmp_path, body, loop):
     module = _learner(tmp_path, f"def total(x):\n    total = 0\n    {body}\n    return total\n")
-    with pytest.raises(RuleViolation, match=rf"`no_loops`: it runs torch.Tensor.__getitem__ inside {loop}"):
+    with pytest.raises(RuleViolation,
+                       match=rf"`no_loops`: it runs torch.Tensor.__getitem__ inside {loop}"):
         _run(module, "total", [NO_LOOPS], torch.ones(3))
 
 
@@ -61,7 +63,9 @@ def test_a_loop_in_disguise_is_caught(tmp_path, body):
         def product(a, b):
             return {body}
     """)
-    with pytest.raises(RuleViolation, match=r"`no_loops`: it runs torch\.\S+ (in \S+, which .* calls )?over and over"):
+    with pytest.raises(RuleViolation,
+                       match=r"`no_loops`: it runs torch\.\S+ "
+                             r"(in \S+, which .* calls )?over and over"):
         _run(module, "product", [NO_LOOPS], torch.ones(3, 3), torch.ones(3, 3))
 
 
@@ -81,7 +85,8 @@ def test_walking_a_tensor_element_by_element_is_caught(tmp_path):
             a, b = x
             return a + b
     """)
-    with pytest.raises(RuleViolation, match=r"walks a tensor element by element .* \(in first_two\)"):
+    with pytest.raises(RuleViolation,
+                       match=r"walks a tensor element by element .* \(in first_two\)"):
         _run(module, "first_two", [NO_LOOPS], torch.ones(2, 3))
 
 
@@ -178,7 +183,8 @@ def test_a_function_defined_in_a_loop_is_judged_where_it_runs(tmp_path):
     ("torch.ops.aten.mm.default(a, b)", "it called torch.ops.aten.mm"),
     ("torch.zeros(2, 2).addmm_(a, b)", "it ran torch's operator aten.addmm_"),
     ("torch.zeros(2, 2).addbmm(a[None], b[None])", "it ran torch's operator aten.addbmm"),
-    ("torch.nn.functional.conv1d(a[None], b.T[:, :, None])", "it ran torch's operator aten.convolution"),
+    ("torch.nn.functional.conv1d(a[None], b.T[:, :, None])",
+     "it ran torch's operator aten.convolution"),
     ("torch.sparse.mm(a.to_sparse(), b)", "it ran torch's operator aten._sparse_addmm"),
 ])
 def test_a_product_reached_without_a_forbidden_name_is_caught(tmp_path, expression, seen):
@@ -227,11 +233,13 @@ def test_switching_the_guards_off_breaks_every_rule(tmp_path, switch):
                 return a @ b
     """)
     rules = [NO_LOOPS, NO_MATMUL]
-    with pytest.raises(RuleViolation, match=r"broke the rules `no_loops`, `no_library_matmul`: it called"):
+    with pytest.raises(RuleViolation,
+                       match=r"broke the rules `no_loops`, `no_library_matmul`: it called"):
         _run(module, "matmul", rules, torch.ones(2, 2), torch.ones(2, 2))
     assert torch._C._len_torch_function_stack() == 0 and torch._C._len_torch_dispatch_stack() == 0
     from torch.utils._python_dispatch import _pop_mode_temporarily
-    assert module._pop_dispatch_mode is _pop_mode_temporarily, "the tripwires are removed afterwards"
+    assert module._pop_dispatch_mode is _pop_mode_temporarily, \
+        "the tripwires are removed afterwards"
 
 
 def _pop_function_mode_from_outside(a):
@@ -268,11 +276,12 @@ def test_changing_the_trace_function_or_the_guards_is_caught(tmp_path):
             kata.harness.guards._FunctionGuard.__torch_function__ = lambda *args, **kwargs: None
             return x
     """)
-    with pytest.raises(RuleViolation, match="it called sys.settrace"):
+    with pytest.raises(RuleViolation, match=r"it called sys.settrace"):
         _run(module, "trace", [NO_LOOPS], torch.ones(1))
     original = guards._FunctionGuard.__dict__["__torch_function__"]
     try:
-        with pytest.raises(RuleViolation, match=r"changed the rule guards \(kata.harness.guards._FunctionGuard.__torch_function__\)"):
+        with pytest.raises(RuleViolation, match=r"changed the rule guards "
+                                                r"\(kata.harness.guards._FunctionGuard.__torch_function__\)"):
             _run(module, "patch", [NO_LOOPS], torch.ones(1))
     finally:
         guards._FunctionGuard.__torch_function__ = original
@@ -330,7 +339,8 @@ def test_computing_in_another_thread_breaks_every_rule(tmp_path):
             worker.join()
             return out[0]
     """)
-    with pytest.raises(RuleViolation, match=r"broke the rules `no_library_matmul`: it started a thread"):
+    with pytest.raises(RuleViolation,
+                       match=r"broke the rules `no_library_matmul`: it started a thread"):
         _run(module, "matmul", [NO_MATMUL], torch.ones(2, 2), torch.ones(2, 2))
     import threading
     worker = threading.Thread(target=lambda: None)

@@ -10,23 +10,19 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kata import assertions
-
-from kata.harness import guards
-
-from kata.harness import loader
-
-from kata import strategies
-from kata.harness.guards import RuleViolation, guarded
-from kata.harness.loader import KataImportError, import_from_path, import_kata
+from kata import assertions, strategies
 from kata.core.layout import REPO_ROOT
 from kata.core.manifest import load_manifest
+from kata.harness import guards, loader
+from kata.harness.guards import RuleViolation, guarded
+from kata.harness.loader import KataImportError, import_from_path, import_kata
 from kata.oracles import TorchSGD
 
 pytest_plugins = ["pytester"]
 MANIFEST = load_manifest()
-HARNESS_MODULES = ["kata.core.manifest", "kata.harness.guards", "kata.strategies", "kata.assertions",
-                   "kata.tolerances", "kata.harness.loader", "kata.runs.runner", "kata.pictures", "kata.oracles"]
+HARNESS_MODULES = ["kata.core.manifest", "kata.harness.guards", "kata.strategies",
+                   "kata.assertions", "kata.tolerances", "kata.harness.loader", "kata.runs.runner",
+                   "kata.pictures", "kata.oracles"]
 
 
 @pytest.mark.parametrize("name", HARNESS_MODULES)
@@ -44,7 +40,8 @@ def test_solution_docstring_examples_hold(kata):
 
 
 def test_katas_are_found_by_number_folder_or_module():
-    assert MANIFEST.kata("3") is MANIFEST.kata("03") is MANIFEST.kata("03_matmul") is MANIFEST.kata("matmul")
+    assert MANIFEST.kata("3") is MANIFEST.kata("03") is MANIFEST.kata("03_matmul") \
+        is MANIFEST.kata("matmul")
     with pytest.raises(KeyError, match="01_broadcasting, 02_outer_ops"):
         MANIFEST.kata("99")
 
@@ -74,7 +71,7 @@ def test_a_forbidden_name_imported_under_an_alias_is_caught(tmp_path):
             return shapes(*s)
     """)
     rule = MANIFEST.rules["no_broadcast_helpers"]
-    with pytest.raises(RuleViolation, match="no_broadcast_helpers.*numpy.broadcast_shapes"):
+    with pytest.raises(RuleViolation, match=r"no_broadcast_helpers.*numpy.broadcast_shapes"):
         guarded(module.broadcast_shape, [rule], "learner.broadcast_shape")((2, 1), (3,))
     assert np.broadcast_shapes((2, 1), (3,)) == (2, 3), "the tripwire must be removed afterwards"
 
@@ -103,8 +100,10 @@ def test_clashing_shapes_do_not_broadcast_and_name_the_first_clash(clash):
         np.broadcast_shapes(clash.first, clash.second)
     right = -clash.axis - 1
     assert np.broadcast_shapes(clash.first[len(clash.first) - right:] if right else (),
-                               clash.second[len(clash.second) - right:] if right else ()) is not None
-    assert clash.first[clash.axis] == clash.first_size != clash.second_size == clash.second[clash.axis]
+                               clash.second[len(clash.second) - right:] if right else ()
+                               ) is not None
+    assert clash.first[clash.axis] == clash.first_size != clash.second_size \
+        == clash.second[clash.axis]
 
 
 @given(strategies.shapes_with_distinct_sides(0, 4).flatmap(
@@ -123,7 +122,8 @@ def test_arange_views_hold_distinct_values(view):
 def test_assertions_check_shape_then_dtype_then_values():
     expected = torch.tensor([1.0, 2.0])
     with pytest.raises(assertions.Mismatch, match="wrong shape"):
-        assertions.assert_tensor(torch.tensor([[1.0, 2.0]], dtype=torch.float64), expected, call="f")
+        assertions.assert_tensor(torch.tensor([[1.0, 2.0]], dtype=torch.float64), expected,
+                                 call="f")
     with pytest.raises(assertions.Mismatch, match="wrong dtype"):
         assertions.assert_tensor(torch.tensor([1, 2]), expected, call="f")
     with pytest.raises(assertions.Mismatch, match=r"at \[1\]: expected 2.0, got nan"):
@@ -184,7 +184,8 @@ def test_a_learner_sees_a_short_report_with_the_line_and_a_hint(pytester):
     assert "Traceback" not in result.stdout.str()
     # once `kata hint` has shown the second hint, a failure shows that one
     pytester.mkdir(".kata")
-    (pytester.path / ".kata" / "state.json").write_text('{"hints_shown": {"03_matmul": {"matvec": 2}}}')
+    (pytester.path / ".kata" / "state.json").write_text(
+        '{"hints_shown": {"03_matmul": {"matvec": 2}}}')
     result = pytester.runpytest("katas/03_matmul")
     result.stdout.fnmatch_lines(["Hint 2 of 2 for matvec: (m [*] c).sum(1)*"])
     assert "Hint 1 of" not in result.stdout.str() and "shows the next" not in result.stdout.str()
@@ -219,7 +220,8 @@ def test_kata_modules_import_earlier_katas_from_the_tree_under_test(two_trees):
 
 def test_an_earlier_kata_that_does_not_import_is_named(two_trees):
     (two_trees / "first" / "04_softmax" / "softmax.py").write_text("def f(:\n")
-    with pytest.raises(KataImportError, match=r"04_softmax/softmax.py does not import: SyntaxError at line 1"):
+    with pytest.raises(KataImportError,
+                       match=r"04_softmax/softmax.py does not import: SyntaxError at line 1"):
         import_kata(MANIFEST.kata("05"), two_trees / "first")
 
 
@@ -229,7 +231,8 @@ def test_a_class_may_not_inherit_a_forbidden_base(tmp_path):
         class Module(torch.nn.Module):
             pass
     """)
-    with pytest.raises(RuleViolation, match="`write_module_yourself`: it inherits from torch.nn.Module"):
+    with pytest.raises(RuleViolation,
+                       match=r"`write_module_yourself`: it inherits from torch.nn.Module"):
         guarded(module.Module, [MANIFEST.rules["write_module_yourself"]], "module.Module")
 
 
@@ -246,9 +249,11 @@ def test_a_class_runs_its_methods_and_generators_under_the_rules(tmp_path):
     loader = Loader(torch.arange(3))
     assert isinstance(loader, module.Loader)
     batches = iter(loader)  # nothing runs until the first next()
-    with pytest.raises(RuleViolation, match=r"Loader.__iter__\(\) broke the rule `no_library_dataloader`"):
+    with pytest.raises(RuleViolation,
+                       match=r"Loader.__iter__\(\) broke the rule `no_library_dataloader`"):
         next(batches)
-    assert list(torch.utils.data.DataLoader(torch.arange(2))) == [torch.tensor([0]), torch.tensor([1])]
+    assert list(torch.utils.data.DataLoader(torch.arange(2))) == [torch.tensor([0]),
+                                                                  torch.tensor([1])]
 
 
 def test_torch_sgd_oracle_matches_torch_optim_sgd_bit_for_bit():

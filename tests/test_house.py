@@ -53,7 +53,8 @@ def test_the_kata_tests_api_lists_exactly_its_public_names(name):
                 for target in (node.targets if isinstance(node, ast.Assign) else [node.target])
                 if isinstance(target, ast.Name)}
     public = {name for name in defined if not name.startswith("_")}
-    assert public <= set(module.__all__), f"{name} does not list {sorted(public - set(module.__all__))}"
+    assert public <= set(module.__all__), \
+        f"{name} does not list {sorted(public - set(module.__all__))}"
     assert all(hasattr(module, listed) for listed in module.__all__)
 
 

@@ -47,7 +47,8 @@ def test_an_nvidia_smi_without_a_driver_means_no_gpu(tmp_path, monkeypatch, no_p
     assert install.nvidia_gpu(no_proc_gpus) is None
 
 
-def test_without_nvidia_smi_or_a_driver_the_cpu_build_is_chosen(tmp_path, monkeypatch, no_proc_gpus):
+def test_without_nvidia_smi_or_a_driver_the_cpu_build_is_chosen(tmp_path, monkeypatch,
+                                                                no_proc_gpus):
     monkeypatch.setenv("PATH", str(tmp_path))  # an empty folder: no nvidia-smi
     assert install.nvidia_gpu(no_proc_gpus) is None
     build, reason = install.choose_build(None, None)
@@ -87,7 +88,7 @@ def test_cpu_build_comes_from_pytorchs_cpu_index_then_the_project(capsys):
 
 
 def test_cuda_build_on_linux_comes_from_pips_own_index(capsys):
-    status, ran = _install(["--extras", "test,notebook"], gpu="nvidia-smi lists GPU 0: X")
+    _, ran = _install(["--extras", "test,notebook"], gpu="nvidia-smi lists GPU 0: X")
     assert ran[0] == [PYTHON, "-m", "pip", "install", f"torch=={install.TORCH_VERSION}",
                       "-c", str(install.LOCK)]
     assert ran[1][-1] == f"{REPO_ROOT}[test,notebook]"

@@ -12,11 +12,11 @@ import torch
 
 import kata.assertions
 from kata.core.errors import RuleViolation
+from kata.core.layout import REPO_ROOT
+from kata.core.manifest import load_manifest
 from kata.core.records import Foreign
 from kata.harness import remote, wire
 from kata.harness.boundary import call_public, plain
-from kata.core.layout import REPO_ROOT
-from kata.core.manifest import load_manifest
 
 pytest_plugins = ["pytester"]
 
@@ -182,7 +182,8 @@ def test_a_tensor_subclass_crosses_as_a_plain_tensor():
 
 @pytest.mark.parametrize("kind, base, expected", [
     ("Odd", "ValueError", ValueError), ("Sneaky", "RuleViolation", RuleViolation),
-    ("Skipped", "BaseException", RuntimeError), ("KeyboardInterrupt", "KeyboardInterrupt", RuntimeError),
+    ("Skipped", "BaseException", RuntimeError),
+    ("KeyboardInterrupt", "KeyboardInterrupt", RuntimeError),
     ("Planted", "print", RuntimeError)])
 def test_an_exception_is_raised_again_as_its_nearest_known_class(kind, base, expected):
     error = wire.raised_again({"type": kind, "base": base, "message": "m", "raised_at": None})

@@ -28,7 +28,8 @@ def splits():
     ("test", 10000, [7, 2, 1, 0, 4, 1, 4, 9, 5, 9],
      [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009], 0.1325, 0.3105),
 ])
-def test_loaded_mnist_matches_the_published_facts(splits, split, count, first_labels, per_digit, mean, std):
+def test_loaded_mnist_matches_the_published_facts(splits, split, count, first_labels, per_digit,
+                                                  mean, std):
     x, y = splits[split]
     assert x.shape == (count, 784) and x.dtype == torch.float32
     assert y.shape == (count,) and y.dtype == torch.int64
@@ -73,7 +74,7 @@ def test_a_truncated_download_is_refused(tmp_path):
 
 
 def test_a_directory_without_the_files_says_what_to_do(tmp_path):
-    with pytest.raises(MnistUnavailableError, match="is not in .*Put the four MNIST files there"):
+    with pytest.raises(MnistUnavailableError, match=r"is not in .*Put the four MNIST files there"):
         mnist_data.read_verified("t10k-labels-idx1-ubyte", tmp_path)
 
 
@@ -111,14 +112,16 @@ def _mirrors_serve(monkeypatch, payload):
 
 def test_without_network_an_empty_cache_gives_a_clear_error(empty_cache, monkeypatch):
     _mirrors_serve(monkeypatch, urllib.error.URLError("no network"))
-    with pytest.raises(MnistUnavailableError, match="(?s)could not be downloaded.*set MNIST_DIR") as error:
+    with pytest.raises(MnistUnavailableError,
+                       match=r"(?s)could not be downloaded.*set MNIST_DIR") as error:
         load_mnist("test")
     assert str(empty_cache) in str(error.value)
     assert not any(empty_cache.rglob("*.gz")), "a failed download must leave no file behind"
 
 
 def test_a_download_is_checked_and_cached(empty_cache, monkeypatch):
-    fetched = _mirrors_serve(monkeypatch, gzip.compress(mnist_data.read_verified("t10k-labels-idx1-ubyte", MNIST)))
+    fetched = _mirrors_serve(
+        monkeypatch, gzip.compress(mnist_data.read_verified("t10k-labels-idx1-ubyte", MNIST)))
     first = mnist_data.read_verified("t10k-labels-idx1-ubyte")
     again = mnist_data.read_verified("t10k-labels-idx1-ubyte")
     assert first == again and len(fetched) == 1, "the second read should come from the cache"
@@ -129,7 +132,7 @@ def test_a_download_is_checked_and_cached(empty_cache, monkeypatch):
 
 def test_a_damaged_download_is_not_cached(empty_cache, monkeypatch):
     fetched = _mirrors_serve(monkeypatch, gzip.compress(b"not MNIST"))
-    with pytest.raises(MnistUnavailableError, match="(?s)could not be downloaded.*damaged"):
+    with pytest.raises(MnistUnavailableError, match=r"(?s)could not be downloaded.*damaged"):
         mnist_data.read_verified("t10k-labels-idx1-ubyte")
     assert len(fetched) == len(mnist_data.MIRRORS), "each mirror should be tried in turn"
     assert not any(empty_cache.rglob("*.gz"))

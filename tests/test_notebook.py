@@ -11,20 +11,12 @@ import nbclient
 import nbformat
 import pytest
 
-from kata import cli
-
-from kata.learner import definitions
-
-from kata.learner import html as html_views
-
-from kata import magics
-
-from kata.learner import notebook
-
-from kata.learner import training
+from kata import cli, magics
 from kata.core.manifest import load_manifest
 from kata.core.records import FailureDetail, FailureKind, Outcome, TestRecord
 from kata.core.workspace import Workspace
+from kata.learner import definitions, notebook, training
+from kata.learner import html as html_views
 
 MANIFEST = load_manifest()
 MATMUL = MANIFEST.kata("03")
@@ -78,7 +70,8 @@ def test_a_notebook_runs_the_board_and_kata_cells_in_a_real_kernel(checkout, mon
     board, syntax_error, wrong, right = (_html(cell) for cell in book.cells)
     assert "0/8 done" in board and "Now: 01_broadcasting" in board
     assert "not started" in board
-    assert "SyntaxError at line 1 of the cell" in syntax_error and "Nothing was written" in syntax_error
+    assert "SyntaxError at line 1 of the cell" in syntax_error \
+        and "Nothing was written" in syntax_error
     assert "03_matmul matvec</code>: <b" in wrong and "failing" in wrong
     assert "<th>expected</th><th>actual</th>" in wrong  # expected against actual, as a table
     assert "done" in right and "Every test of matvec passes" in right
@@ -114,7 +107,8 @@ class Second:
 def test_a_cell_replaces_exactly_the_old_definition_decorators_included():
     new = definitions.definition_cell("\n\ndef first(x):\n    return x\n\n", "first")
     replaced = definitions.replace_definition(MODULE, "first", new)
-    head, tail = MODULE.split("@torch.no_grad()\n")[0], MODULE.split("raise NotImplementedError\n", 1)[1]
+    head = MODULE.split("@torch.no_grad()\n")[0]
+    tail = MODULE.split("raise NotImplementedError\n", 1)[1]
     assert replaced == head + "def first(x):\n    return x\n" + tail
 
 

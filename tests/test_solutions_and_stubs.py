@@ -1,15 +1,15 @@
 """The reference solutions pass every kata test; the untouched stubs fail every one of them,
 each with NotImplementedError; stub and solution agree on their public API.
 
-Each check lives in ``kata.instructor.checks`` (``kata check`` prints the same checks as a table); here
-each must find nothing wrong. Tests marked gpu are skipped, by design, where there is no
-CUDA: on such a machine they are left out of both proofs, and listed as skipped.
+Each check lives in ``kata.instructor.checks`` (``kata check`` prints the same checks as a
+table); here each must find nothing wrong. Tests marked gpu are skipped, by design, where there
+is no CUDA: on such a machine they are left out of both proofs, and listed as skipped.
 """
 
 import pytest
 
-from kata.instructor import checks
 from kata.core.manifest import load_manifest
+from kata.instructor import checks
 
 KATAS = load_manifest().katas
 each_kata = pytest.mark.parametrize("kata", KATAS, ids=lambda kata: kata.folder)

@@ -7,14 +7,10 @@ import io
 import shutil
 import sys
 
-from kata import cli
-from kata.learner import views
-
-from kata.learner import definitions
-
-from kata import pictures
+from kata import cli, pictures
 from kata.core.manifest import load_manifest
 from kata.core.workspace import Workspace
+from kata.learner import definitions, views
 
 MANIFEST = load_manifest()
 MATMUL = MANIFEST.kata("03")
@@ -77,9 +73,12 @@ def test_restore_asks_first_and_puts_back_the_newest_backup(checkout, capsys, mo
     module.write_text(mine)
     kata(checkout, "reset", "03", "-y", capsys=capsys, monkeypatch=monkeypatch)  # keeps `mine`
     assert module.read_text() == stub
-    status, out = kata(checkout, "restore", "03", stdin="n\n", capsys=capsys, monkeypatch=monkeypatch)
-    assert status == 1 and "[y/N]" in out and "Nothing changed" in out and module.read_text() == stub
-    status, out = kata(checkout, "restore", "3", stdin="y\n", capsys=capsys, monkeypatch=monkeypatch)
+    status, out = kata(checkout, "restore", "03", stdin="n\n", capsys=capsys,
+                       monkeypatch=monkeypatch)
+    assert status == 1 and "[y/N]" in out and "Nothing changed" in out
+    assert module.read_text() == stub
+    status, out = kata(checkout, "restore", "3", stdin="y\n", capsys=capsys,
+                       monkeypatch=monkeypatch)
     assert status == 0 and module.read_text() == mine
     backups = Workspace(checkout).backups(module)
     assert [backup.read_text() for backup in backups] == [mine, stub]  # the stub was kept too

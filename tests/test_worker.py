@@ -11,13 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from kata.runs import progress
-
-from kata.runs import worker
-from kata.core.layout import clone_checkout
-from kata.core.layout import REPO_ROOT
+from kata.core.layout import REPO_ROOT, clone_checkout
 from kata.core.manifest import load_manifest
 from kata.core.records import KataState
+from kata.runs import progress, worker
 from kata.runs.runner import RunStoppedError, run_katas
 from kata.runs.verdicts import kata_key
 
@@ -60,7 +57,8 @@ def test_a_forked_run_sees_the_edited_files_and_nothing_leaks_into_the_next(clon
     seen = tmp_path / "seen"
     spy = (f"\nimport os as _os, torch as _torch\n"
            f"with open({str(seen)!r}, 'a') as _f:\n"
-           f"    _f.write(f'{{_os.getpid()}} {{_os.getppid()}} {{hasattr(_torch, \"kata_leak\")}} '\n"
+           f"    _f.write(f'{{_os.getpid()}} {{_os.getppid()}} "
+           f"{{hasattr(_torch, \"kata_leak\")}} '\n"
            f"             f'{{_torch.add is _torch.sub}}\\n')\n")
     # the first run's module leaves marks everywhere: a torch attribute, torch.add replaced
     module.write_text(stub + spy + "_torch.kata_leak = True\n_torch.add = _torch.sub\n")
@@ -95,7 +93,8 @@ def test_a_runaway_run_is_stopped_with_the_test_it_was_in_and_the_worker_carries
     stub = module.read_text()
     # (a loop would break kata 01's no-loops rule first; a sleep runs away just the same)
     module.write_text(stub.replace('def fraction_less(a, b):\n',
-                                   'def fraction_less(a, b):\n    __import__("time").sleep(600)\n', 1))
+                                   'def fraction_less(a, b):\n'
+                                   '    __import__("time").sleep(600)\n', 1))
     try:
         with pytest.raises(RunStoppedError) as stopped:
             _warm(clone, timeout=10)
@@ -206,7 +205,8 @@ def test_a_kata_without_mnist_needs_mnist_and_says_what_to_do_once(tmp_path):
     tests = (TestRecord("katas/08_mnist/test_mnist.py::test_normalize", exam.folder,
                         Outcome.PASSED, functions=("normalize",)),
              TestRecord("katas/08_mnist/test_mnist.py::test_sanity", exam.folder, Outcome.FAILED,
-                        FailureKind.MNIST_MISSING, "MnistUnavailableError", missing, ("train_mlp",)))
+                        FailureKind.MNIST_MISSING, "MnistUnavailableError", missing,
+                        ("train_mlp",)))
     entry = progress.classify(exam, Run(1, tests, ""))
     assert entry.state is KataState.NEEDS_MNIST and "MNIST_DIR" in entry.reason
     others = [progress.KataProgress(kata, KataState.DONE) for kata in MANIFEST.katas[:-1]]

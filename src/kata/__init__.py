@@ -23,7 +23,7 @@ Importing ``kata`` imports nothing else: the client stays light.
 __all__ = ["load_ipython_extension"]
 
 
-def load_ipython_extension(ipython):
+def load_ipython_extension(ipython) -> None:
     """``%load_ext kata`` in IPython or Jupyter: register the ``%kata`` magics. The magics
     module is imported only here, so that importing ``kata`` stays light."""
     from kata.magics import load_ipython_extension as register

@@ -9,9 +9,10 @@ Python float", "a tuple of ints") and its example shows it. Every other demand (
 type or message, printed output, a type beyond that, an identity or a view) is a
 *contract*: a sentence named in the manifest (``[katas.contracts]``), stated word for word
 in the function's docstring, and checked only through the helpers below that take
-``contract="function.key"`` (listed in ``kata.instructor.contracts.CONTRACT_HELPERS``). A helper
-refuses a contract that the manifest does not hold, and ``kata.instructor.contracts.problems`` proves,
-without running anything, that the tests demand nothing else.
+``contract="function.key"`` (listed in ``kata.instructor.contracts.CONTRACT_HELPERS``). A
+helper refuses a contract that the manifest does not hold, and
+``kata.instructor.contracts.problems`` proves, without running anything, that the tests
+demand nothing else.
 
 >>> import torch
 >>> assert_tensor(torch.tensor([1, 2]), torch.tensor([1, 2]), call="f(x)")
@@ -26,18 +27,20 @@ from __future__ import annotations
 
 import re
 import sys
-from contextlib import contextmanager
+import types
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 import torch
 
 from kata.core.errors import KataError, Mismatch
-from kata.core.manifest import load_manifest
+from kata.core.manifest import Kata, load_manifest
 from kata.core.records import Foreign
 
-__all__ = ["Mismatch", "ContractError", "stated", "type_name", "tensor_result", "assert_tensor",
-           "assert_value", "assert_true", "raises", "raises_value_error", "assert_type",
-           "assert_contract", "assert_mentions", "shown_on_failure"]
+__all__ = ["ContractError", "Mismatch", "assert_contract", "assert_mentions", "assert_tensor",
+           "assert_true", "assert_type", "assert_value", "raises", "raises_value_error",
+           "shown_on_failure", "stated", "tensor_result", "type_name"]
 
 
 class ContractError(KataError):
@@ -45,10 +48,10 @@ class ContractError(KataError):
     test, never of the learner's code."""
 
 
-def _calling_kata():
+def _calling_kata() -> Kata | None:
     """The kata whose test file (``katas/<folder>/test_*.py``) called a helper, if one did."""
     folders = {kata.folder: kata for kata in load_manifest().katas}
-    frame = sys._getframe(2)
+    frame: types.FrameType | None = sys._getframe(2)
     while frame is not None:
         path = Path(frame.f_code.co_filename)
         if path.name.startswith("test_") and path.parent.name in folders:
@@ -89,7 +92,8 @@ def type_name(value: object) -> str:
     if isinstance(value, Foreign):
         return value.type_name
     kind = type(value)
-    return kind.__qualname__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}"
+    return kind.__qualname__ if kind.__module__ == "builtins" \
+        else f"{kind.__module__}.{kind.__qualname__}"
 
 
 def _side_by_side(summary: str, expected: object, actual: object) -> Mismatch:
@@ -115,7 +119,7 @@ def tensor_result(actual: object, *, call: str) -> torch.Tensor:
     >>> tensor_result(Foreign("numpy.ndarray", "array([0.])"), call="f(x)")
     Traceback (most recent call last):
     ...
-    kata.core.errors.Mismatch: f(x) should return a torch.Tensor, but returned numpy.ndarray: array([0.])
+    kata.core.errors.Mismatch: f(x) should return a torch.Tensor, but returned numpy.ndarray: ...
     """
     if not isinstance(actual, torch.Tensor):
         raise Mismatch(f"{call} should return a torch.Tensor, but returned "
@@ -147,7 +151,8 @@ def assert_tensor(actual: object, expected: torch.Tensor, *, call: str,
     if dtype.is_floating_point:
         got, want = got.double(), want.double()
         same_infinity = torch.isinf(want) & (got == want)
-        close = (got - want).abs() <= torch.as_tensor(atol).double() + torch.as_tensor(rtol).double() * want.abs()
+        close = (got - want).abs() <= (torch.as_tensor(atol).double()
+                                       + torch.as_tensor(rtol).double() * want.abs())
         wrong = ~(close | same_infinity)
     else:
         wrong = got != want
@@ -176,22 +181,24 @@ def assert_value(actual: object, expected: object, *, call: str, rel: float = 0.
     The kind is the one the docstring names ("a Python float", "a tuple of ints"), so a
     subclass passes: ``torch.Size`` is a tuple, and its sizes are ints.
 
-    >>> assert_value((2, 3), (2, 3), call="broadcast_shape((2, 1), (3,))")
+    >>> assert_value((2, 3), (2, 3), call="f(a, b)")
     >>> import torch
-    >>> assert_value(torch.Size([2, 3]), (2, 3), call="broadcast_shape((2, 1), (3,))")
-    >>> assert_value([2, 3], (2, 3), call="broadcast_shape((2, 1), (3,))")
+    >>> assert_value(torch.Size([2, 3]), (2, 3), call="f(a, b)")
+    >>> assert_value([2, 3], (2, 3), call="f(a, b)")
     Traceback (most recent call last):
     ...
-    kata.core.errors.Mismatch: broadcast_shape((2, 1), (3,)) should return a Python tuple, but returned list: [2, 3]
+    kata.core.errors.Mismatch: f(a, b) should return a Python tuple, but returned list: [2, 3]
     """
     if not _same_kind(actual, expected):
         raise Mismatch(f"{call} should return a Python {type(expected).__name__}, but returned "
                        f"{type_name(actual)}: {actual!r}")
-    if isinstance(expected, float):
+    # _same_kind made actual an instance of expected's type: a float, a tuple
+    if isinstance(expected, float) and isinstance(actual, float):
         wrong = not abs(actual - expected) <= rel * abs(expected)
     else:
-        wrong = actual != expected or (isinstance(expected, tuple) and not all(
-            _same_kind(a, e) for a, e in zip(actual, expected)))
+        wrong = actual != expected or (
+            isinstance(expected, tuple) and isinstance(actual, tuple)
+            and not all(_same_kind(a, e) for a, e in zip(actual, expected)))
     if wrong:
         raise _side_by_side(f"{call} returned the wrong value.", expected, actual)
 
@@ -204,11 +211,12 @@ def assert_true(condition: bool | torch.Tensor, message: str) -> None:
 
 def _shape_pattern(shape: tuple[int, ...]) -> str:
     """A regex for a shape written as (2, 3), [2, 3], torch.Size([2, 3]) or 2 x 3."""
-    numbers = r"\s*(?:,|x|×)\s*".join(str(n) for n in shape)
+    numbers = r"\s*(?:,|x|×)\s*".join(str(n) for n in shape)  # noqa: RUF001 - the times sign, too
     return rf"(?<![\d.]){numbers}(?:,)?(?![\d.])" if shape else r"\(\)|\[\]"
 
 
-def _unnamed(message: str, shapes: tuple[tuple[int, ...], ...], mentions: tuple[str, ...]) -> list[str]:
+def _unnamed(message: str, shapes: tuple[tuple[int, ...], ...], mentions: tuple[str, ...]
+             ) -> list[str]:
     """Which of ``shapes`` and ``mentions`` the message does not name."""
     missing = [str(s) for s in shapes if not re.search(_shape_pattern(s), message)]
     return missing + [m for m in mentions
@@ -217,7 +225,8 @@ def _unnamed(message: str, shapes: tuple[tuple[int, ...], ...], mentions: tuple[
 
 @contextmanager
 def raises(error: type[Exception], call: str, *, contract: str,
-           shapes: tuple[tuple[int, ...], ...] = (), mentions: tuple[str, ...] = ()):
+           shapes: tuple[tuple[int, ...], ...] = (), mentions: tuple[str, ...] = ()
+           ) -> Iterator[None]:
     """Expect ``error`` (or a subclass), as contract ``contract`` states, with a message that
     names each of ``shapes`` and contains each of ``mentions`` (as the contract must say).
 
@@ -234,7 +243,7 @@ def raises(error: type[Exception], call: str, *, contract: str,
                           f"{', '.join(missing)}; it said: {str(raised)!r}", contract) from None
     except (NotImplementedError, AssertionError):
         raise
-    except Exception as other:
+    except Exception as other:  # noqa: BLE001 - any other error breaks the contract: say which
         raise _breach(f"{call} should raise {error.__name__} for this input, but raised "
                       f"{type(other).__name__}: {other}", contract) from None
     else:
@@ -243,7 +252,7 @@ def raises(error: type[Exception], call: str, *, contract: str,
 
 
 def raises_value_error(call: str, *, contract: str, shapes: tuple[tuple[int, ...], ...] = (),
-                       mentions: tuple[str, ...] = ()):
+                       mentions: tuple[str, ...] = ()) -> AbstractContextManager[None]:
     """``raises(ValueError, ...)``: the error a kata function raises for input it cannot take.
 
     >>> with raises_value_error("f(a, b)", contract="matmul.misfit", shapes=((2, 3), (4,))):
@@ -261,7 +270,8 @@ def assert_type(actual: object, expected: type | tuple[type, ...], *, call: str,
     """
     stated(contract)
     if not isinstance(actual, expected):
-        names = " or ".join(t.__name__ for t in (expected if isinstance(expected, tuple) else (expected,)))
+        names = " or ".join(t.__name__ for t in
+                            (expected if isinstance(expected, tuple) else (expected,)))
         raise _breach(f"{call} should return a {names}, but returned {type_name(actual)}: "
                       f"{actual!r}", contract)
 
@@ -286,7 +296,7 @@ def assert_mentions(text: str, mentions: tuple[str, ...], *, call: str, what: st
 
 
 @contextmanager
-def shown_on_failure(picture: str):
+def shown_on_failure(picture: str) -> Iterator[None]:
     """Add ``picture`` (say, the shapes lined up) to the report of a check that fails inside.
 
     >>> with shown_on_failure("A  2 x 3"):
@@ -302,5 +312,7 @@ def shown_on_failure(picture: str):
         raise  # nothing is written yet: the picture would only be noise
     except Exception as failure:
         failure.add_note(picture)
-        failure.pictures = (*getattr(failure, "pictures", ()), picture)  # for views that draw
+        # for views that draw: any exception may carry the pictures, so mypy knows no such field
+        failure.pictures = (  # type: ignore[attr-defined]
+            *getattr(failure, "pictures", ()), picture)
         raise

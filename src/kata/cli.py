@@ -17,7 +17,8 @@
     kata release DIR          instructors: write the repository a learner gets (no answers)
     kata verify               is every instructor file as released? (Classroom runs it)
     kata sandbox              can grading box learner code here? (Classroom runs it)
-    kata bench [OPTIONS]      the benchmarks (python -m kata.instructor.bench --help lists the options)
+    kata bench [OPTIONS]      the benchmarks (python -m kata.instructor.bench --help lists
+                              the options)
 
 KATA is a number (``3``, ``03``) or a folder name (``03_matmul``). Every kata runs in its own
 process with a time limit, so code that loops forever, eats memory or ends the interpreter
@@ -29,6 +30,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from kata.core.devices import CHOICES
@@ -40,15 +42,19 @@ from kata.learner import terminal, views
 from kata.learner.views import RunOptions, UsageError, choose_function, choose_kata
 from kata.runs.limits import MEMORY_LIMIT, TIME_LIMIT
 
+#: What runs a command: its parsed arguments and the checkout's workspace in, the exit status out.
+Handler = Callable[[argparse.Namespace, Workspace], int]
+
 
 def options_of(args: argparse.Namespace) -> RunOptions:
     """How the command's runs go, from its common options."""
     return RunOptions(time_limit=args.time_limit,
-                      memory_limit=int(args.memory_limit * (1 << 30)) if args.memory_limit else None,
+                      memory_limit=(int(args.memory_limit * (1 << 30)) if args.memory_limit
+                                    else None),
                       extra_args=("--tb=long",) if args.verbose else (), workers=args.workers)
 
 
-def command_board(args, workspace: Workspace) -> int:
+def command_board(args: argparse.Namespace, workspace: Workspace) -> int:
     view = views.board(workspace, options_of(args))
     if args.verbose:
         print("\n".join(f"===== {entry.kata.folder} =====\n{entry.output}"
@@ -57,7 +63,7 @@ def command_board(args, workspace: Workspace) -> int:
     return 0
 
 
-def command_run(args, workspace: Workspace) -> int:
+def command_run(args: argparse.Namespace, workspace: Workspace) -> int:
     options = options_of(args)
     kata = views.kata_or_current(args.kata, workspace, options)
     view = views.run(kata, args.function, workspace, options)
@@ -67,20 +73,20 @@ def command_run(args, workspace: Workspace) -> int:
     return 0 if view.progress.state is KataState.DONE else 1
 
 
-def command_hint(args, workspace: Workspace) -> int:
+def command_hint(args: argparse.Namespace, workspace: Workspace) -> int:
     kata = views.kata_or_current(args.kata, workspace, options_of(args))
     print(terminal.hint(views.hint(kata, args.function, workspace)))
     return 0
 
 
-def command_spec(args, workspace: Workspace) -> int:
+def command_spec(args: argparse.Namespace, workspace: Workspace) -> int:
     kata = choose_kata(args.kata)
     names = [choose_function(kata, args.function)] if args.function else list(kata.functions)
     print("\n\n".join(terminal.spec(views.spec(kata, name, workspace)) for name in names))
     return 0
 
 
-def command_watch(args, workspace: Workspace) -> int:
+def command_watch(args: argparse.Namespace, workspace: Workspace) -> int:
     from kata.learner.watch import watch
 
     options = options_of(args)
@@ -88,7 +94,7 @@ def command_watch(args, workspace: Workspace) -> int:
                  poll=args.poll)
 
 
-def command_reset(args, workspace: Workspace) -> int:
+def command_reset(args: argparse.Namespace, workspace: Workspace) -> int:
     from kata.core.stubs import untouched_stub
 
     kata = choose_kata(args.kata)
@@ -106,7 +112,7 @@ def command_reset(args, workspace: Workspace) -> int:
                                  f"{shown} is the untouched stub again.")
 
 
-def command_restore(args, workspace: Workspace) -> int:
+def command_restore(args: argparse.Namespace, workspace: Workspace) -> int:
     kata = choose_kata(args.kata)
     path = workspace.module(kata)
     shown = path.relative_to(workspace.checkout).as_posix()
@@ -125,8 +131,8 @@ def command_restore(args, workspace: Workspace) -> int:
                                  f"{shown} is {saved} again.")
 
 
-def _replace_after_asking(args, workspace: Workspace, path: Path, text: bytes, question: str,
-                          done: str) -> int:
+def _replace_after_asking(args: argparse.Namespace, workspace: Workspace, path: Path,
+                          text: bytes, question: str, done: str) -> int:
     """Put ``text`` in ``path`` once the learner says yes to ``question`` (``--yes``: without
     asking), keeping the file as it was in ``.kata/backups/`` first; the exit status."""
     if not args.yes:
@@ -142,7 +148,7 @@ def _replace_after_asking(args, workspace: Workspace, path: Path, text: bytes, q
     return 0
 
 
-def command_notebook(args, workspace: Workspace) -> int:
+def command_notebook(args: argparse.Namespace, workspace: Workspace) -> int:
     from kata.learner import notebook
 
     kata = views.kata_or_current(args.kata, workspace, options_of(args))
@@ -158,7 +164,7 @@ def command_notebook(args, workspace: Workspace) -> int:
     return 0
 
 
-def command_stop(args, workspace: Workspace) -> int:
+def command_stop(args: argparse.Namespace, workspace: Workspace) -> int:
     from kata.runs import worker
 
     if worker.stop(workspace.checkout):
@@ -168,20 +174,20 @@ def command_stop(args, workspace: Workspace) -> int:
     return 0
 
 
-def command_mnist(args, workspace: Workspace) -> int:
+def command_mnist(args: argparse.Namespace, workspace: Workspace) -> int:
     from kata.learner import training
 
     return training.mnist_show(workspace, solutions=args.solutions, count=args.count,
                                device=args.device)
 
 
-def command_curve(args, workspace: Workspace) -> int:
+def command_curve(args: argparse.Namespace, workspace: Workspace) -> int:
     from kata.learner import training
 
     return training.show_last_curve(workspace, png=Path(args.png) if args.png else None)
 
 
-def command_check(args, workspace: Workspace) -> int:
+def command_check(args: argparse.Namespace, workspace: Workspace) -> int:
     from kata.instructor.checks import check_table  # imports torch: only this command needs it
 
     katas = [choose_kata(name) for name in args.katas] or list(load_manifest().katas)
@@ -190,7 +196,7 @@ def command_check(args, workspace: Workspace) -> int:
     return 0 if sound else 1
 
 
-def command_grade(args, workspace: Workspace) -> int:
+def command_grade(args: argparse.Namespace, workspace: Workspace) -> int:
     from kata.core.files import write_atomically
     from kata.grading import reports, service
     from kata.runs import sandbox
@@ -231,7 +237,7 @@ def command_grade(args, workspace: Workspace) -> int:
     return code
 
 
-def command_release(args, workspace: Workspace) -> int:
+def command_release(args: argparse.Namespace, workspace: Workspace) -> int:
     from kata.instructor import release
 
     try:
@@ -246,13 +252,13 @@ def command_release(args, workspace: Workspace) -> int:
     return 0
 
 
-def command_verify(args, workspace: Workspace) -> int:
+def command_verify(args: argparse.Namespace, workspace: Workspace) -> int:
     from kata.instructor import release
 
     return release.main(["verify", str(workspace.checkout)])
 
 
-def command_sandbox(args, workspace: Workspace) -> int:
+def command_sandbox(args: argparse.Namespace, workspace: Workspace) -> int:
     from kata.runs import sandbox
 
     why_not = sandbox.availability()
@@ -263,7 +269,7 @@ def command_sandbox(args, workspace: Workspace) -> int:
     return 1
 
 
-def command_bench(args, workspace: Workspace) -> int:
+def command_bench(args: argparse.Namespace, workspace: Workspace) -> int:
     from kata.instructor import bench  # imports torch and MNIST: only this command needs it
 
     return bench.main(args.options)
@@ -272,7 +278,7 @@ def command_bench(args, workspace: Workspace) -> int:
 def _common_options(suppress: bool) -> argparse.ArgumentParser:
     """The options every command takes. A command's copy leaves them unset unless given
     (``suppress``), so that ``kata -v run`` and ``kata run -v`` mean the same."""
-    def default(value):
+    def default(value: object) -> object:
         return argparse.SUPPRESS if suppress else value
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("-v", "--verbose", action="store_true", default=default(False),
@@ -292,12 +298,13 @@ def _common_options(suppress: bool) -> argparse.ArgumentParser:
 def build_parser() -> argparse.ArgumentParser:
     common = _common_options(suppress=True)
     parser = argparse.ArgumentParser(
-        prog="kata", parents=[_common_options(suppress=False)], formatter_class=argparse.RawDescriptionHelpFormatter,
+        prog="kata", parents=[_common_options(suppress=False)],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
         description=__doc__.split("\n\n")[0], epilog=__doc__.split("\n\n", 1)[1])
     parser.set_defaults(handler=command_board)
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
 
-    def add(name: str, handler, help_text: str) -> argparse.ArgumentParser:
+    def add(name: str, handler: Handler, help_text: str) -> argparse.ArgumentParser:
         sub = commands.add_parser(name, parents=[common], help=help_text, description=help_text)
         sub.set_defaults(handler=handler)
         return sub
@@ -351,7 +358,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "could not be graded or a usage error, 130 interrupted (partial results)")
     grade.add_argument("targets", nargs="+", metavar="TARGET",
                        help="a git ref or a directory (./NAME or refs/heads/NAME when both exist)")
-    grade.add_argument("--json", metavar="FILE", help="write the results as JSON (Exercism v3 shape)")
+    grade.add_argument("--json", metavar="FILE",
+                       help="write the results as JSON (Exercism v3 shape)")
     grade.add_argument("--markdown", metavar="FILE", help="write the results as Markdown tables")
     grade.add_argument("--only", action="append", default=[], metavar="KATA",
                        help="grade only this kata (repeatable)")

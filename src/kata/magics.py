@@ -35,6 +35,7 @@ import shlex
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kata import cli
 from kata.core.files import write_atomically
@@ -42,6 +43,9 @@ from kata.core.layout import NotACheckoutError, find_checkout
 from kata.core.workspace import Workspace
 from kata.learner import html, terminal, views
 from kata.learner.views import UsageError, choose_function, choose_kata
+
+if TYPE_CHECKING:
+    import argparse
 
 _TERMINAL_ONLY = {"watch": "in a notebook each %%kata cell runs its tests when you run it; "
                            "`kata watch` is for the terminal"}
@@ -80,7 +84,7 @@ def kata_magic(line: str, cell: str | None = None) -> None:
     display(shown)
 
 
-def _arguments(argv: list[str]):
+def _arguments(argv: list[str]) -> argparse.Namespace:
     """``argv`` parsed as the ``kata`` command parses it (limits and all)."""
     try:
         return cli.build_parser().parse_args(argv)
@@ -99,8 +103,8 @@ def line_magic(line: str, workspace: Workspace) -> Shown:
         return _problem(f"a notebook cannot ask you first: say yes up front, "
                         f"`%kata {shlex.join(argv)} -y`")
     if command == "":
-        view = views.board(workspace, cli.options_of(_arguments([])))
-        return Shown(html.board(view), terminal.board(view))
+        board = views.board(workspace, cli.options_of(_arguments([])))
+        return Shown(html.board(board), terminal.board(board))
     if command == "run":
         args = _arguments(argv)
         options = cli.options_of(args)
@@ -109,8 +113,8 @@ def line_magic(line: str, workspace: Workspace) -> Shown:
     if command == "hint":
         args = _arguments(argv)
         kata = views.kata_or_current(args.kata, workspace, cli.options_of(args))
-        view = views.hint(kata, args.function, workspace)
-        return Shown(html.hint(view), terminal.hint(view))
+        hint = views.hint(kata, args.function, workspace)
+        return Shown(html.hint(hint), terminal.hint(hint))
     if command == "mnist":
         return mnist(_arguments(argv), workspace)
     if command == "curve" and "--png" not in argv:
@@ -154,7 +158,8 @@ def cell_magic(line: str, cell: str, workspace: Workspace) -> Shown:
         except SyntaxError as error:
             raise CellError(f"{shown} does not parse (SyntaxError at line {error.lineno}: "
                             f"{error.msg}), so its old {name} cannot be found; fix it there, "
-                            f"or `%kata restore {kata.number:02d} -y`. Nothing was written.")
+                            f"or `%kata restore {kata.number:02d} -y`. Nothing was written."
+                            ) from None
     except CellError as problem:
         return _problem(str(problem))
     except FileNotFoundError:
@@ -172,7 +177,7 @@ def cell_magic(line: str, cell: str, workspace: Workspace) -> Shown:
                  f"{said}\n{terminal.run(view)}")
 
 
-def mnist(args, workspace: Workspace) -> Shown:
+def mnist(args: argparse.Namespace, workspace: Workspace) -> Shown:
     from kata.learner import training
 
     try:
@@ -182,7 +187,8 @@ def mnist(args, workspace: Workspace) -> Shown:
         return _problem(str(problem))
     said = (f"Logistic regression, 1 epoch on {result.device} with the code in {result.code}/: "
             f"test accuracy {result.accuracy:.4f}")
-    return Shown(f"<p>{escape(said)}</p>" + html.digits(result.images, result.predicted, result.true)
+    return Shown(f"<p>{escape(said)}</p>"
+                 + html.digits(result.images, result.predicted, result.true)
                  + html.loss_curve(result.losses), said)
 
 

@@ -31,8 +31,8 @@ import torch
 
 from kata.core.errors import KataError
 
-__all__ = ["FILES", "SPLITS", "MIRRORS", "MnistUnavailableError", "cache_dir", "load_mnist",
-           "load_images", "fetch_all", "files_for_learners", "read_verified"]
+__all__ = ["FILES", "MIRRORS", "SPLITS", "MnistUnavailableError", "cache_dir", "fetch_all",
+           "files_for_learners", "load_images", "load_mnist", "read_verified"]
 
 #: decompressed SHA-256 of each file, from the MNIST distribution
 FILES = {
@@ -133,7 +133,8 @@ def _verified(raw: bytes, name: str, source: str, how_to_fix: str) -> bytes:
     try:
         data = gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw
     except (OSError, EOFError) as error:
-        raise MnistUnavailableError(f"{source} is not a readable gzip file ({error}); {how_to_fix}") from None
+        raise MnistUnavailableError(f"{source} is not a readable gzip file ({error}); "
+                                    f"{how_to_fix}") from None
     digest = hashlib.sha256(data).hexdigest()
     if digest != FILES[name]:
         raise MnistUnavailableError(f"{source} is damaged: its decompressed SHA-256 is {digest}, "

@@ -40,6 +40,7 @@ class TorchSGD:
             momentum=self.momentum, lr=self.lr, dampening=0.0, nesterov=False, maximize=False)
         if self.momentum:
             for p, buffer in zip(params, buffers, strict=True):
+                assert buffer is not None  # with momentum, sgd fills in every missing buffer
                 self.state.setdefault(p, {})["momentum_buffer"] = buffer
 
     def zero_grad(self) -> None:

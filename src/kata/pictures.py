@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Sequence
+from pathlib import Path
 
-__all__ = ["shapes_aligned", "digits", "loss_curve", "loss_curve_png"]
+__all__ = ["digits", "loss_curve", "loss_curve_png", "shapes_aligned"]
 
 _SHADES = " .:-=+*#%@"
 
@@ -37,7 +38,8 @@ def shapes_aligned(shapes: Sequence[Sequence[int]], names: Sequence[str] | None 
     """
     names = list(names or [chr(ord("A") + i) for i in range(len(shapes))])
     ndim = max((len(shape) for shape in shapes), default=0)
-    result, clash = [], None
+    result: list[int] = []
+    clash: tuple[int, list[int]] | None = None  # the axis, from the right, and its sizes
     for axis in range(1, ndim + 1):  # from the right: the trailing axes are compared first
         sizes = [shape[-axis] for shape in shapes if len(shape) >= axis]
         big = {size for size in sizes if size != 1}
@@ -69,7 +71,8 @@ def shapes_aligned(shapes: Sequence[Sequence[int]], names: Sequence[str] | None 
     return "\n".join(lines)
 
 
-def digits(images: Sequence, predicted: Sequence[int], true: Sequence[int], per_line: int = 4) -> str:
+def digits(images: Sequence, predicted: Sequence[int], true: Sequence[int], per_line: int = 4
+           ) -> str:
     """MNIST images (784 values in [0, 1] each) in text, 14 rows of 28 characters each, with
     their predicted and true labels under them; a wrong prediction is marked."""
     blocks = []
@@ -128,7 +131,7 @@ def _what_a_point_averages(batches: int, width: int) -> str:
     return f"each * is the mean loss over {' or '.join(map(str, sizes))} batches"
 
 
-def loss_curve_png(losses: Sequence[float], path) -> None:
+def loss_curve_png(losses: Sequence[float], path: Path) -> None:
     """Draw the losses into the PNG file at ``path`` (needs matplotlib: the ``plot`` extra)."""
     try:
         import matplotlib

@@ -14,7 +14,7 @@ of them are exact in float32 and a comparison can demand equality.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 import hypothesis.extra.numpy as hnp
 import numpy as np
@@ -22,10 +22,9 @@ import torch
 from hypothesis import strategies as st
 from hypothesis.vendor import pretty
 
-__all__ = ["FLOAT_DTYPES", "INT_DTYPES", "distinct_sizes", "shapes_with_distinct_sides", "tensors",
-           "strided_view", "arange_views", "broadcastable_shapes",
-           "shapes_broadcastable_to", "Clash", "clashing_shapes", "dims", "ModuleTree",
-           "module_trees"]
+__all__ = ["FLOAT_DTYPES", "INT_DTYPES", "Clash", "ModuleTree", "arange_views",
+           "broadcastable_shapes", "clashing_shapes", "dims", "distinct_sizes", "module_trees",
+           "shapes_broadcastable_to", "shapes_with_distinct_sides", "strided_view", "tensors"]
 
 FLOAT_DTYPES = (torch.float32, torch.float64)
 INT_DTYPES = (torch.int32, torch.int64)
@@ -33,7 +32,8 @@ _NUMPY_DTYPE = {torch.float32: np.float32, torch.float64: np.float64,
                 torch.int32: np.int32, torch.int64: np.int64}
 
 
-def distinct_sizes(*names: str, min_size: int = 1, max_size: int = 6) -> st.SearchStrategy[dict[str, int]]:
+def distinct_sizes(*names: str, min_size: int = 1, max_size: int = 6
+                   ) -> st.SearchStrategy[dict[str, int]]:
     """One size per name, all different: ``{"n": 3, "k": 1, "m": 4}``."""
     return st.lists(st.integers(min_size, max_size), min_size=len(names), max_size=len(names),
                     unique=True).map(lambda sizes: dict(zip(names, sizes)))
@@ -57,14 +57,15 @@ def tensors(shape: tuple[int, ...], dtype: torch.dtype = torch.float32, *,
     if dtype.is_floating_point and exact:
         elements = st.integers(int(-bound * 8), int(bound * 8)).map(lambda k: k / 8)
     elif dtype.is_floating_point:
-        width = 32 if dtype == torch.float32 else 64
+        width: Literal[32, 64] = 32 if dtype == torch.float32 else 64
         elements = st.floats(-bound, bound, width=width, allow_nan=False, allow_subnormal=False)
     else:
         elements = st.integers(int(-bound), int(bound))
     return hnp.arrays(_NUMPY_DTYPE[dtype], shape, elements=elements).map(torch.from_numpy)
 
 
-def strided_view(shape: tuple[int, ...], strides: tuple[int, ...], storage_offset: int) -> torch.Tensor:
+def strided_view(shape: tuple[int, ...], strides: tuple[int, ...], storage_offset: int
+                 ) -> torch.Tensor:
     """A float tensor of ``shape`` laid out in memory with ``strides`` from ``storage_offset``
     in a storage holding 0, 1, 2, ...: its values are distinct wherever its positions are.
 
@@ -80,7 +81,8 @@ def strided_view(shape: tuple[int, ...], strides: tuple[int, ...], storage_offse
 
 
 def _row_major(shape: tuple[int, ...], step: int = 1) -> tuple[int, ...]:
-    strides, stride = [], step
+    strides: list[int] = []
+    stride = step
     for size in reversed(shape):
         strides.insert(0, stride)
         stride *= max(size, 1)
@@ -113,7 +115,8 @@ pretty.for_type_by_name("torch", "Tensor", _pretty_tensor)
 
 
 def broadcastable_shapes(num_shapes: int | st.SearchStrategy[int] = 2, *, min_side: int = 1,
-                         max_side: int = 5, max_dims: int = 4) -> st.SearchStrategy[tuple[tuple[int, ...], ...]]:
+                         max_side: int = 5, max_dims: int = 4
+                         ) -> st.SearchStrategy[tuple[tuple[int, ...], ...]]:
     """Mutually broadcastable shapes, such as ``((3, 1), (4,), (2, 1, 1))``."""
     counts = num_shapes if isinstance(num_shapes, st.SearchStrategy) else st.just(num_shapes)
     return counts.flatmap(lambda n: hnp.mutually_broadcastable_shapes(
@@ -122,7 +125,7 @@ def broadcastable_shapes(num_shapes: int | st.SearchStrategy[int] = 2, *, min_si
 
 
 @st.composite
-def shapes_broadcastable_to(draw, target: tuple[int, ...]) -> tuple[int, ...]:
+def shapes_broadcastable_to(draw: st.DrawFn, target: tuple[int, ...]) -> tuple[int, ...]:
     """A shape that broadcasts to ``target``: a suffix of it, some axes shrunk to 1.
 
     ``(3, 1)`` and ``(4,)`` and ``()`` all broadcast to ``(2, 3, 4)``.
@@ -143,7 +146,7 @@ class Clash(NamedTuple):
 
 
 @st.composite
-def clashing_shapes(draw, max_dims: int = 4, max_side: int = 5) -> Clash:
+def clashing_shapes(draw: st.DrawFn, max_dims: int = 4, max_side: int = 5) -> Clash:
     """Two shapes that cannot broadcast: at some aligned axis the sizes differ and neither is 1.
 
     Sizes of 0 are included (0 broadcasts only with 0 and 1), and several axes may clash:
@@ -188,14 +191,15 @@ class ModuleTree(NamedTuple):
 
 
 @st.composite
-def module_trees(draw, max_modules: int = 4, max_parameters: int = 5) -> ModuleTree:
+def module_trees(draw: st.DrawFn, max_modules: int = 4, max_parameters: int = 5) -> ModuleTree:
     """Trees of modules where parameters, and whole modules, may be shared: a parameter
     may be assigned to several modules (or twice to one), a module to two parents."""
     count = draw(st.integers(1, max_modules), label="modules")
     pool = draw(st.integers(1, max_parameters), label="parameters in the pool")
     nodes: list[list[tuple[str, int]]] = [[] for _ in range(count)]
     for child in range(1, count):
-        for parent in draw(st.lists(st.integers(0, child - 1), min_size=1, max_size=2, unique=True)):
+        parents = st.lists(st.integers(0, child - 1), min_size=1, max_size=2, unique=True)
+        for parent in draw(parents):
             nodes[parent].append(("child", child))
     leaves = st.tuples(st.sampled_from(["parameter", "tensor"]), st.integers(0, pool - 1))
     plans = tuple(tuple(draw(st.permutations(node + draw(st.lists(leaves, max_size=4)))))

@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["unit_roundoff", "underflow", "gamma", "dot_product_error", "sum_error", "mean_error",
-           "softmax_error", "log_softmax_error", "logsumexp_error", "distance_error",
-           "SGDError"]
+__all__ = ["SGDError", "distance_error", "dot_product_error", "gamma", "log_softmax_error",
+           "logsumexp_error", "mean_error", "softmax_error", "sum_error", "underflow",
+           "unit_roundoff"]
 
 
 def unit_roundoff(dtype: torch.dtype) -> float:
@@ -52,13 +52,13 @@ def dot_product_error(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return gamma(k, a.dtype) * magnitude + k * underflow(a.dtype)
 
 
-def sum_error(x: torch.Tensor, dim) -> torch.Tensor:
+def sum_error(x: torch.Tensor, dim: int | tuple[int, ...]) -> torch.Tensor:
     """Allowed error of ``x.sum(dim)``: gamma_{n-1} times the sum of |x| (Higham, eq. 4.4)."""
     n = x.numel() // max(1, x.sum(dim).numel())
     return gamma(max(n - 1, 1), x.dtype) * x.double().abs().sum(dim) + n * underflow(x.dtype)
 
 
-def mean_error(x: torch.Tensor, dim) -> torch.Tensor:
+def mean_error(x: torch.Tensor, dim: int | tuple[int, ...]) -> torch.Tensor:
     """Allowed error of ``x.mean(dim)``: the sum's error over n, plus the division's rounding."""
     n = x.numel() // max(1, x.sum(dim).numel())
     return sum_error(x, dim) / max(n, 1) + unit_roundoff(x.dtype) * x.double().abs().amax(dim)

@@ -23,14 +23,12 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+from kata.core.layout import REPO_ROOT, clone_checkout
+from kata.core.manifest import load_manifest
 from kata.grading.results import SCHEMA
 from kata.grading.service import NOT_GRADED
 from kata.grading.targets import module_reader
-
 from kata.runs import sandbox
-from kata.core.layout import clone_checkout
-from kata.core.layout import REPO_ROOT
-from kata.core.manifest import load_manifest
 
 ATTACKS = Path(__file__).with_name("box_attacks")
 KATA = load_manifest().kata("03")
@@ -67,7 +65,8 @@ def tree_hash(root: Path) -> dict[str, str]:
 
 def _changed(before: dict[str, str], after: dict[str, str]) -> list[str]:
     """The files added, removed or changed between two ``tree_hash`` snapshots."""
-    return sorted(name for name in before.keys() | after.keys() if before.get(name) != after.get(name))
+    return sorted(name for name in before.keys() | after.keys()
+                  if before.get(name) != after.get(name))
 
 
 def _serve(source: bytes) -> int:
@@ -143,7 +142,8 @@ def graded(tmp_path_factory):
     report = json.loads(written[results[0]])
     by_target = {Path(result["target"]).name: result for result in report["learners"]}
     branch = module_reader("refs/heads/solutions", checkout)(KATA)
-    return {"done": done, "branch_module": branch, "stub": stub, "report": report, "by": by_target, "seconds": seconds,
+    return {"done": done, "branch_module": branch, "stub": stub, "report": report, "by": by_target,
+            "seconds": seconds,
             "checkout_changed": _changed(before, tree_hash(checkout)), "results": results,
             "written": written, "lingering": _lingering(),
             "victim_changed": _changed(victim_before, tree_hash(learners / "victim")),
@@ -197,8 +197,10 @@ def test_runaway_boxes_are_stopped_for_their_memory_and_processes_together(grade
 
 
 def test_nothing_is_harmed_nothing_lingers_and_the_results_stay_as_written(graded):
-    assert not graded["checkout_changed"], f"the instructor's checkout changed: {graded['checkout_changed']}"
-    assert not graded["victim_changed"], f"a classmate's repository changed: {graded['victim_changed']}"
+    assert not graded["checkout_changed"], \
+        f"the instructor's checkout changed: {graded['checkout_changed']}"
+    assert not graded["victim_changed"], \
+        f"a classmate's repository changed: {graded['victim_changed']}"
     assert graded["lingering"] == []
     for path in graded["results"]:
         assert path.read_bytes() == graded["written"][path], f"{path} was rewritten"

@@ -9,10 +9,10 @@ here by name.
 import pytest
 import torch
 
-from kata.harness import loader
-from kata.instructor.catalog import load_catalog, write_tree
-from kata.harness.guards import RuleViolation
 from kata.core.manifest import load_manifest
+from kata.harness import loader
+from kata.harness.guards import RuleViolation
+from kata.instructor.catalog import load_catalog, write_tree
 
 #: the bypass as issue 11 names it -> (kata, text the cheat's source holds, rule it breaks)
 BYPASSES = {

@@ -55,6 +55,7 @@ def test_committed_bytecode_that_replaces_the_harness_is_refused_before_python_r
     assert subprocess.run(["sha256sum", "--check", "--quiet", classroom.SUMS],
                           cwd=tmp_path).returncode == 0
 
-    refused = subprocess.run(["bash", "-e", "-c", step], cwd=tmp_path, capture_output=True, text=True)
+    refused = subprocess.run(["bash", "-e", "-c", step], cwd=tmp_path, capture_output=True,
+                             text=True)
     assert refused.returncode != 0
     assert "__pycache__" in refused.stdout and "::error::the bytecode" in refused.stdout

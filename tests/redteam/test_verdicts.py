@@ -69,6 +69,7 @@ def test_graded_each_attack_fails_for_what_it_did(runs):
     assert "_Agreeable" in messages  # (d) a learner's object, seen as what it is
     assert "returned wrong values" in messages  # (d) a tensor subclass, judged by its values
     assert "the learner's code raised Skipped" in messages  # (e) pytest's own skip
-    assert "do not fit" in messages  # (e) a harness assertion that is a ValueError too: no ValueError
+    # (e) a harness assertion that is a ValueError too: no ValueError
+    assert "do not fit" in messages
     assert "the learner's side sent a frame that is not plain data" in messages  # (f)
     assert not runs["planted"], "the tests' process ran a pickle that the learner's side sent"

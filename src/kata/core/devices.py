@@ -5,11 +5,16 @@ torch is imported only when a device is chosen, so that importing this module st
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import torch
+
 #: The choices every command and option offers.
 CHOICES = ("auto", "cpu", "cuda")
 
 
-def chosen_device(choice: str):
+def chosen_device(choice: str) -> torch.device:
     """The ``torch.device`` for ``choice`` (one of ``CHOICES``): ``auto`` is CUDA when torch
     sees a GPU, else the CPU. ``ValueError`` for any other choice.
 

@@ -28,7 +28,13 @@ class KataFailure(KataError, AssertionError):
 
 
 class Mismatch(KataFailure):
-    """The learner's result differs from the oracle's (``kata.assertions``)."""
+    """The learner's result differs from the oracle's (``kata.assertions``). One that shows
+    the two values side by side also has them as attributes, for views that lay them out:
+    ``summary`` (what differs), ``expected`` and ``actual`` (each value as its repr)."""
+
+    summary: str
+    expected: str
+    actual: str
 
 
 class RuleViolation(KataFailure):

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
+
 @dataclass(frozen=True)
 class Rule:
     """A rule of the lesson: what is forbidden and why."""

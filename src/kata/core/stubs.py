@@ -21,7 +21,6 @@ import sys
 from pathlib import Path
 
 from kata.core.layout import RELEASED_STUBS, REPO_ROOT
-
 from kata.core.manifest import Kata, load_manifest
 
 
@@ -47,10 +46,11 @@ def stub_source(kata: Kata, solution: str) -> str:
     lines = solution.splitlines(keepends=True)
     tree = ast.parse(solution)
 
-    def text(first: int, last: int) -> str:
+    def text(first: int, last: int | None) -> str:
+        # ast.parse sets every end_lineno; typeshed types it optional for hand-made nodes
         return "".join(lines[first - 1:last])
 
-    def start(node: ast.stmt) -> int:
+    def start(node: ast.FunctionDef | ast.ClassDef) -> int:
         return node.decorator_list[0].lineno if node.decorator_list else node.lineno
 
     def stub_function(node: ast.FunctionDef, name: str, indent: str) -> str:
@@ -117,7 +117,8 @@ def expected_stubs(root: Path = REPO_ROOT) -> dict[Path, str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m kata.core.stubs", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m kata.core.stubs",
+                                     description=__doc__.split("\n\n")[0])
     parser.add_argument("--check", action="store_true", help="only report stubs that differ")
     args = parser.parse_args(argv)
     stale = []

@@ -46,7 +46,8 @@ class Workspace:
         """How many of ``function``'s hints (a public name of ``kata``) ``kata hint`` has
         shown so far."""
         shown = self._state().get("hints_shown", {}).get(kata.folder)
-        return shown.get(function, 0) if isinstance(shown, dict) else 0  # older state: a count per kata
+        # older state keeps a count per kata, not per function
+        return shown.get(function, 0) if isinstance(shown, dict) else 0
 
     def reached(self, kata: Kata, function: str) -> int:
         """The hint of ``function`` that a failure shows: the highest that ``kata hint`` has
@@ -91,7 +92,8 @@ class Workspace:
 
     def backups(self, path: Path) -> list[Path]:
         """The backups of ``path`` that ``back_up`` made, oldest first."""
-        name = re.compile(rf"{re.escape(path.stem)}-(\d{{8}}-\d{{6}})-(\d+){re.escape(path.suffix)}")
+        name = re.compile(
+            rf"{re.escape(path.stem)}-(\d{{8}}-\d{{6}})-(\d+){re.escape(path.suffix)}")
         folder = self.memory / "backups" / path.parent.name
         found = [(match[1], int(match[2]), backup) for backup in sorted(folder.glob("*"))
                  if (match := name.fullmatch(backup.name))]

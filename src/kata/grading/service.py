@@ -37,6 +37,7 @@ from kata.grading.results import LearnerGrade, kata_grade, learner_grade, not_gr
 from kata.grading.targets import TargetError, grading_tree, module_reader
 from kata.harness.allowlist import check
 from kata.runs import sandbox
+from kata.runs.limits import TIME_LIMIT
 from kata.runs.progress import KataProgress, kata_progress
 
 #: Exit codes of ``kata grade`` (see the module's docstring).
@@ -120,13 +121,14 @@ def _graded(target: str, katas: Sequence[Kata], jobs: dict[str, Future | KataPro
 
 def grade_targets(targets: Sequence[str], checkout: Path, katas: Sequence[Kata], *, workers: int,
                   memory_limit: int | None = None, extra_args: Sequence[str] = (),
-                  boxed: bool = True, checked: bool = True, **limits) -> list[LearnerGrade]:
-    """Grade each target's ``katas`` with ``checkout``'s tests, each kata in its own box;
-    one grade per target. ``kata.runs.sandbox.BoxUnavailableError``, before anything runs,
-    where no box can be built, unless ``boxed`` is False (the instructor's explicit choice:
-    learner code then runs under the supervisor alone). With ``checked`` False, learner modules
-    run even where they name what kata code may not (to test what the box holds). On Ctrl-C
-    every box is stopped and
+                  boxed: bool = True, checked: bool = True,
+                  time_limit: float = TIME_LIMIT) -> list[LearnerGrade]:
+    """Grade each target's ``katas`` with ``checkout``'s tests, each kata in its own box
+    (``time_limit`` seconds a run); one grade per target.
+    ``kata.runs.sandbox.BoxUnavailableError``, before anything runs, where no box can be
+    built, unless ``boxed`` is False (the instructor's explicit choice: learner code then runs
+    under the supervisor alone). With ``checked`` False, learner modules run even where they
+    name what kata code may not (to test what the box holds). On Ctrl-C every box is stopped and
     ``GradingInterruptedError`` carries what was graded so far."""
     if boxed:
         sandbox.require_box()
@@ -160,7 +162,8 @@ def grade_targets(targets: Sequence[str], checkout: Path, katas: Sequence[Kata],
                                 if kata.folder in refused else
                                 pool.submit(kata_progress, kata, tree, box=box,
                                             memory_limit=memory_limit,
-                                            extra_args=[*extra_args, *mode], **limits)
+                                            extra_args=[*extra_args, *mode],
+                                            time_limit=time_limit)
                                 for kata in katas}
             wait([job for target in jobs.values() for job in target.values()
                   if isinstance(job, Future)])

@@ -82,7 +82,7 @@ def _ref_reader(commit: str, checkout: Path) -> Reader:
         if not listed:
             return None
         mode, kind, blob = listed[:3]
-        if mode != "100644" and mode != "100755" or kind != "blob":
+        if (mode != "100644" and mode != "100755") or kind != "blob":
             raise ModuleRefusedError(f"{path} is not a plain file in {commit[:12]} (mode {mode}): "
                                 f"only plain files are graded")
         return subprocess.run(["git", "cat-file", "blob", blob], cwd=checkout,

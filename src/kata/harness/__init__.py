@@ -13,5 +13,5 @@ API (``kata.mnist_data`` for the exam's data) and torch and pytest. Nothing here
 by the ``kata`` client; the worker imports it by name before forking.
 """
 
-__all__ = ["allowlist", "boundary", "boxed_side", "fail_fast", "failures", "guards", "loader", "loops",
-           "plugin", "remote", "wire"]
+__all__ = ["allowlist", "boundary", "boxed_side", "fail_fast", "failures", "guards", "loader",
+           "loops", "plugin", "remote", "wire"]

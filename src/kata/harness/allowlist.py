@@ -63,8 +63,10 @@ import builtins
 import functools
 import importlib
 import types
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeGuard
 
 from kata.core.manifest import Kata, load_manifest
 
@@ -343,7 +345,7 @@ _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef, ast.
 _COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
 
 
-def _own_nodes(nodes: list[ast.AST]):
+def _own_nodes(nodes: Sequence[ast.AST]) -> Iterator[ast.AST]:
     """Every node of ``nodes`` (a scope's statements) and below, but not inside a nested
     scope: a nested ``def``, ``class``, lambda or comprehension is yielded, not entered."""
     todo = list(nodes)
@@ -367,15 +369,18 @@ def _binding(node: ast.AST) -> str | None:
     return node.rest if isinstance(node, ast.MatchMapping) else None
 
 
-def _bound(nodes: list[ast.AST]) -> set[str]:
+def _bound(nodes: Sequence[ast.AST]) -> set[str]:
     """The names that ``nodes`` (a scope's statements) bind in that scope, those declared
     ``global`` left out."""
-    names, declared_global = set(), set()
+    names: set[str] = set()
+    declared_global: set[str] = set()
     for node in _own_nodes(nodes):
-        names.add(_binding(node))
+        bound = _binding(node)
+        if bound is not None:
+            names.add(bound)
         if isinstance(node, ast.Global):
             declared_global.update(node.names)
-    return names - declared_global - {None}
+    return names - declared_global
 
 
 def _parameters(args: ast.arguments) -> list[str]:
@@ -447,20 +452,21 @@ class _Verifier(ast.NodeVisitor):
         for node in ast.walk(tree):
             if isinstance(node, (ast.Import, ast.ImportFrom)):
                 for alias in node.names:
-                    root, name = self._imported(node, alias), _binding(alias)
-                    if root is not None and self.roots.setdefault(name, root) != root:
-                        self.find(node, name, "bound to two different imports")
+                    root, bound = self._imported(node, alias), _binding(alias)
+                    if root is not None and bound is not None and \
+                            self.roots.setdefault(bound, root) != root:
+                        self.find(node, bound, "bound to two different imports")
             elif isinstance(node, ast.Attribute) and not isinstance(node.ctx, ast.Load):
                 self.owned.add(node.attr)
             elif isinstance(node, ast.ClassDef):
                 self.owned.update(_bound(node.body))
-            elif isinstance(node, ast.Call) and isinstance(name := self._attribute_setter(node),
-                                                           ast.Constant):
-                self.owned.add(str(name.value))
+            elif isinstance(node, ast.Call) and isinstance(
+                    setter := self._attribute_setter(node), ast.Constant):
+                self.owned.add(str(setter.value))
         self.owned = {name for name in self.owned if _is_private(name)}
         for node in ast.walk(tree):  # an imported name is never bound otherwise
             names = _parameters(node) if isinstance(node, ast.arguments) else [_binding(node)]
-            for name in set(names) & self.roots.keys():
+            for name in {name for name in names if name is not None} & self.roots.keys():
                 if not isinstance(node, ast.alias):
                     self.find(node, name, f"rebinds {name}, which this module imports: the "
                                           f"checks read {name} as the import everywhere")
@@ -486,8 +492,8 @@ class _Verifier(ast.NodeVisitor):
         top level, or in a function that declares it ``global``."""
         walrus = isinstance(self.parents.get(node), ast.NamedExpr)
         scope = self.parents.get(node)
-        while scope is not None and not isinstance(scope, _SCOPES) or \
-                walrus and isinstance(scope, _COMPREHENSIONS):  # a walrus binds outside them
+        while (scope is not None and not isinstance(scope, _SCOPES)) or \
+                (walrus and isinstance(scope, _COMPREHENSIONS)):  # a walrus binds outside them
             scope = self.parents.get(scope)
         if scope is None:
             return True
@@ -504,6 +510,7 @@ class _Verifier(ast.NodeVisitor):
 
     def _imported(self, node: ast.Import | ast.ImportFrom, alias: ast.alias) -> _Root | None:
         """What ``alias`` of import ``node`` binds, or None (with a finding) when refused."""
+        path: tuple[str, ...]
         if isinstance(node, ast.Import):
             what, module, path = f"import {alias.name}", alias.name, ()
             if alias.asname is None:
@@ -562,10 +569,12 @@ class _Verifier(ast.NodeVisitor):
 
     def _is_self(self, node: ast.AST) -> bool:
         """Whether ``node`` is a method's first parameter, the instance."""
-        scope = isinstance(node, ast.Name) and self._binding_scope(node.id)
-        return bool(scope) and scope.self_name == node.id
+        if not isinstance(node, ast.Name):
+            return False
+        scope = self._binding_scope(node.id)
+        return scope is not None and scope.self_name == node.id
 
-    def _builtin(self, node: ast.AST, name: str | None = None) -> bool:
+    def _builtin(self, node: ast.AST, name: str | None = None) -> TypeGuard[ast.Name]:
         """Whether ``node`` is a Name that may read the builtin ``name`` (any builtin: None)."""
         return isinstance(node, ast.Name) and (name is None or node.id == name) and \
             node.id not in self.roots and self._binding_scope(node.id) is None and \
@@ -575,7 +584,7 @@ class _Verifier(ast.NodeVisitor):
         self.scopes.append(_Scope("module", set()))
         self.generic_visit(node)
 
-    def _visit_function(self, node, args: ast.arguments, body: list[ast.AST]) -> None:
+    def _visit_function(self, node: ast.AST, args: ast.arguments, body: Sequence[ast.AST]) -> None:
         for default in [*args.defaults, *args.kw_defaults]:
             if default is not None:
                 self.visit(default)  # defaults, decorators, annotations: the enclosing scope
@@ -589,7 +598,8 @@ class _Verifier(ast.NodeVisitor):
         if in_class and positional and not decorators & {"staticmethod", "classmethod"}:
             rebound = _bound(body)
             scope.self_name = positional[0] if positional[0] not in rebound else None
-            if node.name in ("__setattr__", "__delattr__") and len(positional) > 1:
+            if getattr(node, "name", None) in ("__setattr__", "__delattr__") and \
+                    len(positional) > 1:
                 scope.name_param = positional[1] if positional[1] not in rebound else None
         self.scopes.append(scope)
         for statement in body:
@@ -740,9 +750,11 @@ class _Verifier(ast.NodeVisitor):
         if self._is_super(value):
             if attribute not in SPECIAL_METHODS:
                 return "super() reaches the special methods a class may define, no others"
-            return self._names_statically(parent) if called else None
+            return self._names_statically(parent) if isinstance(parent, ast.Call) and called \
+                else None
         if attribute in BASE_CALLS:
-            if called and parent.args and self._is_self(parent.args[0]):
+            if isinstance(parent, ast.Call) and called and parent.args and \
+                    self._is_self(parent.args[0]):
                 return self._names_statically(parent)
             return f"a base class's {attribute} is called on self, as Base.{attribute}(self, ...)"
         return _FRAMES
@@ -770,8 +782,8 @@ class _Verifier(ast.NodeVisitor):
         """Whether ``node`` (an object's attribute dict) is only read where it stands."""
         parent = self.parents.get(node)
         if isinstance(parent, ast.Attribute) and parent.attr in DICT_READS:
-            return isinstance(self.parents.get(parent), ast.Call) and \
-                self.parents[parent].func is parent
+            call = self.parents.get(parent)
+            return isinstance(call, ast.Call) and call.func is parent
         if isinstance(parent, ast.Compare):
             return any(comparator is node and isinstance(op, (ast.In, ast.NotIn))
                        for op, comparator in zip(parent.ops, parent.comparators, strict=True))
@@ -802,7 +814,8 @@ class _Verifier(ast.NodeVisitor):
                 return self._private_refused(node.value, on_self, stored)
             return None
         if isinstance(node, ast.JoinedStr) and node.values and \
-                isinstance(node.values[0], ast.Constant) and node.values[0].value[:1].isalpha():
+                isinstance(node.values[0], ast.Constant) and \
+                str(node.values[0].value)[:1].isalpha():
             return None
         if isinstance(node, ast.Name):
             scope = self._binding_scope(node.id)
@@ -821,7 +834,7 @@ class _Verifier(ast.NodeVisitor):
             self.vetted.add(func)
         self.generic_visit(node)
 
-    def _restricted_call(self, node: ast.Call, name: str, args: list[ast.AST]) -> str | None:
+    def _restricted_call(self, node: ast.Call, name: str, args: Sequence[ast.AST]) -> str | None:
         """Why this call of the restricted builtin ``name`` is refused, or None."""
         if name == "type":
             if len(args) != 1 or node.keywords:
@@ -830,7 +843,7 @@ class _Verifier(ast.NodeVisitor):
         if name == "super":
             parent = self.parents.get(node)
             used = isinstance(parent, ast.Attribute) and parent.value is node
-            if used and (not args or len(args) == 2 and self._is_self(args[1])):
+            if used and (not args or (len(args) == 2 and self._is_self(args[1]))):
                 return None
             return "super() is allowed as super().name or super(Class, self).name"
         if name == "vars":

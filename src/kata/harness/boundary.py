@@ -11,13 +11,17 @@ module (``kata.harness.loader.GuardedModule``); in the graded mode a process of 
 from __future__ import annotations
 
 import copy
-from types import FunctionType
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import torch
 
 from kata.core.errors import CodeRefused
 from kata.core.records import Foreign
 from kata.harness.loader import GuardedModule
+
+if TYPE_CHECKING:
+    from kata.harness.remote import RemoteCode
 
 _SCALARS = (bool, int, float, str)
 _DESCRIPTORS = (torch.dtype, torch.device, torch.Size)
@@ -59,7 +63,7 @@ def plain(value: object, memo: dict | None = None) -> object:
     kind = type(value)
     try:
         text = repr(value)
-    except Exception:  # a learner's __repr__ may itself be broken
+    except Exception:  # noqa: BLE001 - a learner's __repr__ may itself be broken
         text = f"<{kind.__qualname__} object>"
     return Foreign(f"{kind.__module__}.{kind.__qualname__}", text[:500])
 
@@ -88,7 +92,8 @@ class CodeUnderTest:
     this process never imports it, and the tests cannot tell the difference.
     """
 
-    def __init__(self, local: GuardedModule, remote=None, refused: str | None = None):
+    def __init__(self, local: GuardedModule, remote: RemoteCode | None = None,
+                 refused: str | None = None):
         self._local = local
         self._remote = remote
         #: why the code may not run at all (``kata.harness.allowlist.refusal``), or None
@@ -97,19 +102,20 @@ class CodeUnderTest:
     def __repr__(self) -> str:
         return repr(self._local)
 
-    def __getattr__(self, name: str):
+    def __getattr__(self, name: str) -> Callable[..., object]:
         if name.startswith("_"):
             raise AttributeError(name)
         if name not in self._local.kata.functions:
             raise AttributeError(f"{self._local.kata.module} has no public name {name!r} in the "
                                  f"manifest")
 
-        def call(*args, **kwargs):
+        def call(*args: object, **kwargs: object) -> object:
             return self.scenario(call_public, name, *args, **kwargs)
         call.__name__ = call.__qualname__ = name
         return call
 
-    def scenario(self, function: FunctionType, *args, **kwargs) -> object:
+    def scenario(self, function: Callable[..., object], *args: object, **kwargs: object
+                 ) -> object:
         """``function(local, *args, **kwargs)`` run beside the learner's code; its result as
         plain data. ``function`` is a module-level function (the graded mode finds it by
         module and name)."""
@@ -119,12 +125,13 @@ class CodeUnderTest:
         if self._refused is not None:
             raise CodeRefused(self._refused)
         memo: dict = {}
-        args, kwargs = plain(args, memo), plain(kwargs, memo)
+        sent_args = tuple(plain(arg, memo) for arg in args)
+        sent_kwargs = {key: plain(value, memo) for key, value in kwargs.items()}
         if self._remote is not None:
-            return self._remote.run(self._local.kata, function, args, kwargs)
-        return plain(function(self._local, *args, **kwargs))
+            return self._remote.run(self._local.kata, function, sent_args, sent_kwargs)
+        return plain(function(self._local, *sent_args, **sent_kwargs))
 
 
-def call_public(local: GuardedModule, name: str, *args, **kwargs) -> object:
+def call_public(local: GuardedModule, name: str, *args: object, **kwargs: object) -> object:
     """The scenario behind ``impl.NAME(...)``: call one public function."""
     return getattr(local, name)(*args, **kwargs)

@@ -45,7 +45,7 @@ class CodeServer:
                 local = self.module(request["kata"])
                 scenario = _scenario(request["module"], request["file"], request["function"])
                 reply = {"value": plain(scenario(local, *request["args"], **request["kwargs"]))}
-        except BaseException as error:  # the learner's SystemExit is an answer too
+        except BaseException as error:  # noqa: BLE001 - the learner's SystemExit is an answer too
             reply = {"error": self.described(error)}
         reply["stdout"] = _tail(printed.getvalue())
         reply["stderr"] = _tail(warned.getvalue())
@@ -61,7 +61,7 @@ class CodeServer:
         message, and the learner's line it came from."""
         try:
             message = str(error)
-        except Exception:  # a learner's __str__ may itself be broken
+        except Exception:  # noqa: BLE001 - a learner's __str__ may itself be broken
             message = f"<{type(error).__name__} whose message could not be printed>"
         return {"type": type(error).__name__, "base": wire.nearest_known(type(error)).__name__,
                 "message": _tail(message), "raised_at": self.raised_at(error.__traceback__)}
@@ -97,7 +97,10 @@ def serve(channel: socket.socket, side: CodeServer) -> None:
     """Answer requests until the tests' process closes the channel."""
     while True:
         try:
-            reply = side.answer(wire.receive(channel))
+            request = wire.receive(channel)
+            if not isinstance(request, dict):
+                raise wire.NotAnAnswerError(f"a {type(request).__name__}, not a request")
+            reply = side.answer(request)
         except wire.ChannelClosedError:
             return
         except wire.NotAnAnswerError as problem:  # an argument that cannot cross
@@ -105,7 +108,7 @@ def serve(channel: socket.socket, side: CodeServer) -> None:
                      "stdout": "", "stderr": ""}
         try:
             wire.send(channel, reply)
-        except Exception as error:  # a result that plain() let through but cannot be saved
+        except Exception as error:  # noqa: BLE001 - a result plain() let through, torch cannot save
             wire.send(channel, {"error": side.described(error), "stdout": "", "stderr": ""})
 
 

@@ -35,10 +35,13 @@ class TrainingWaits:
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         modules = {path: number for number, path in enumerate(dict.fromkeys(i.path for i in items))}
         order = {id(item): number for number, item in enumerate(items)}
-        items.sort(key=lambda item: (modules[item.path], item.get_closest_marker(MARKER) is not None,
+        items.sort(key=lambda item: (modules[item.path],
+                                     item.get_closest_marker(MARKER) is not None,
                                      order[id(item)]))
 
-    def pytest_exception_interact(self, node, call: pytest.CallInfo, report) -> None:
+    def pytest_exception_interact(self, node: pytest.Item | pytest.Collector,
+                                  call: pytest.CallInfo,
+                                  report: pytest.TestReport | pytest.CollectReport) -> None:
         if not isinstance(node, pytest.Item) or node.get_closest_marker(MARKER) is not None:
             return
         if call.excinfo is not None and not _as_fast_for_training(call.excinfo.value):

@@ -9,8 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from kata.core.errors import (CodeRefused, CodeStopped, InputModified, KataImportError, Mismatch,
-                              RuleViolation)
+from kata.core.errors import (
+    CodeRefused,
+    CodeStopped,
+    InputModified,
+    KataImportError,
+    Mismatch,
+    RuleViolation,
+)
 from kata.core.records import FailureDetail, FailureKind
 from kata.mnist_data import MnistUnavailableError
 
@@ -22,7 +28,8 @@ def _learner_line(excinfo: pytest.ExceptionInfo, tree: Path) -> str:
         return f"\n  raised at {excinfo.value.raised_at}"
     for entry in reversed(excinfo.traceback):
         path = Path(entry.path)
-        if path.suffix == ".py" and path.parent.parent == tree and not path.name.startswith("test_"):
+        if path.suffix == ".py" and path.parent.parent == tree \
+                and not path.name.startswith("test_"):
             source = str(entry.statement).strip()
             return f"\n  raised at {path.name}:{entry.lineno + 1}:  {source}"
     return ""

@@ -43,7 +43,7 @@ parameters it was given, in place).
 >>> cheat(torch.ones(2, 2), torch.ones(2, 2))
 Traceback (most recent call last):
 ...
-kata.core.errors.RuleViolation: matmul.matmul() broke the rule `no_library_matmul`: it called torch.Tensor.matmul...
+kata.core.errors.RuleViolation: matmul.matmul() broke the rule ...: it called torch.Tensor.matmul...
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ import os
 import sys
 import threading
 import types
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 
 import torch
 from torch.overrides import TorchFunctionMode
@@ -237,7 +237,7 @@ class _Switch:
         self._anywhere = anywhere
 
     def __call__(self, *args, **kwargs):
-        frame = sys._getframe(1)
+        frame: types.FrameType | None = sys._getframe(1)
         while frame is not None:
             if self._is_learner(frame.f_code.co_filename):
                 raise self._report()
@@ -340,7 +340,8 @@ class _FunctionGuard(TorchFunctionMode):
 
 
 def _where(frame: types.FrameType) -> str:
-    return f"{_readable_path(frame.f_code.co_filename)}:{frame.f_lineno} (in {frame.f_code.co_name})"
+    return (f"{_readable_path(frame.f_code.co_filename)}:{frame.f_lineno} "
+            f"(in {frame.f_code.co_name})")
 
 
 class _OpGuard(TorchDispatchMode):
@@ -379,9 +380,10 @@ class _OpGuard(TorchDispatchMode):
 
 # --- the enforcer -------------------------------------------------------------------------------
 
-def _guard_namespaces() -> dict[str, dict]:
+def _guard_namespaces() -> dict[str, Mapping[str, object]]:
     """The namespaces whose contents decide what the guards do."""
-    namespaces = {"kata.harness.guards": globals(), "kata.harness.loops": vars(loops)}
+    namespaces: dict[str, Mapping[str, object]] = {"kata.harness.guards": globals(),
+                                                   "kata.harness.loops": vars(loops)}
     for cls in (_FunctionGuard, _OpGuard, _Enforcer, _Tripwire, _Switch,
                 TorchFunctionMode, TorchDispatchMode):
         namespaces[f"{cls.__module__}.{cls.__qualname__}"] = vars(cls)
@@ -416,18 +418,20 @@ class _Enforcer:
         self.is_learner = _learner_files(tree)
         self.loop_rule = next((rule for rule in rules if rule.loops), None)
         # (owner, attribute, object, rule, name shown): a module name expands to its routines
-        resolved = [(owner, attr, obj, rule, dotted if dotted.endswith(f".{attr}") else f"{dotted}.{attr}")
+        resolved = [(owner, attr, obj, rule,
+                     dotted if dotted.endswith(f".{attr}") else f"{dotted}.{attr}")
                     for rule in rules for dotted in rule.calls
                     for owner, attr, obj in _resolve(dotted)]
         self.forbidden = {id(obj): (f"it called {shown}", rule)
                           for owner, attr, obj, rule, shown in resolved}
         # torch.ops.aten.outer is torch.outer reached through the dispatcher's Python names
-        for owner, attr, obj, rule, _ in resolved:
+        for owner, attr, _, rule, _ in resolved:
             twin = _aten_twin(owner, attr)
             if twin is not None:
                 self.forbidden.setdefault(id(twin), (f"it called torch.ops.aten.{attr}", rule))
         self.forbidden_ops = {
-            id(packet): (f"it ran torch's operator {name.partition('.')[0]}.{packet.__name__}", rule)
+            id(packet): (f"it ran torch's operator {name.partition('.')[0]}.{packet.__name__}",
+                         rule)
             for rule in rules for name in rule.ops for packet in resolve_op(name)}
         self.caught: list[RuleViolation] = []
         self.swaps = self._swaps(func, resolved)
@@ -470,7 +474,8 @@ class _Enforcer:
         by_namespace: dict[int, tuple[dict, dict]] = {}
         for key, owned in places.items():
             for owner, attr in owned:
-                by_namespace.setdefault(id(vars(owner)), (vars(owner), {}))[1][attr] = stand_ins[key]
+                namespace = vars(owner)
+                by_namespace.setdefault(id(namespace), (namespace, {}))[1][attr] = stand_ins[key]
         for namespace in learner_namespaces:
             names = by_namespace.setdefault(id(namespace), (namespace, {}))[1]
             names.update((name, stand_ins[id(value)])
@@ -594,6 +599,8 @@ def guarded_class(cls: type, rules: Iterable[Rule], label: str, *, tree: str | N
     for rule in rules:
         for dotted in rule.bases:
             (_, _, base), = _resolve(dotted)
+            if not isinstance(base, type):
+                raise ValueError(f"rule {rule.name}: its base {dotted} is not a class")
             if issubclass(cls, base):
                 raise _violation(label, rule, f"it inherits from {dotted}")
     running = tuple(rule for rule in rules if rule.calls or rule.loops or rule.ops)
@@ -621,9 +628,9 @@ def guarded_class(cls: type, rules: Iterable[Rule], label: str, *, tree: str | N
             elif isinstance(value, (staticmethod, classmethod)):
                 methods[name] = type(value)(guard(value.__func__, name))
             elif isinstance(value, property):
-                methods[name] = property(*(guard(part, name) if part else None
-                                           for part in (value.fget, value.fset, value.fdel)),
-                                         value.__doc__)
+                fget, fset, fdel = (guard(part, name) if part else None
+                                    for part in (value.fget, value.fset, value.fdel))
+                methods[name] = property(fget, fset, fdel, value.__doc__)
     return type(cls.__name__, (cls,), {**methods, "__module__": cls.__module__,
                                        "__qualname__": cls.__qualname__, "__doc__": cls.__doc__})
 

@@ -38,11 +38,13 @@ def import_from_path(path: Path, name: str) -> ModuleType:
     if not path.is_file():
         raise KataImportError(f"{shown} is missing: there is no module to test.")
     spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:  # a name Python does not know as a module's
+        raise KataImportError(f"{shown} is not a Python module: there is no module to test.")
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module  # dataclasses and pickling look modules up here
     try:
         spec.loader.exec_module(module)
-    except Exception as error:
+    except Exception as error:  # noqa: BLE001 - whatever the learner's module raises, said plainly
         sys.modules.pop(name, None)
         raise _import_failure(error, path) from None
     return module
@@ -112,7 +114,7 @@ def import_kata(kata: Kata, tree: Path) -> ModuleType:
         raise KataImportError(f"{_shown(path)} is missing: there is no module to test.")
     try:
         return importlib.import_module(kata.module)
-    except Exception as error:
+    except Exception as error:  # noqa: BLE001 - whatever the learner's module raises, said plainly
         raise _import_failure(error, path) from None
 
 

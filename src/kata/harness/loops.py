@@ -43,14 +43,16 @@ Loop = tuple[str, int]
 _Region = tuple[tuple[int, int], tuple[int, int], "Loop | None"]
 
 
-def _span(node: ast.AST, words: Loop | None) -> _Region:
+def _span(node: ast.stmt | ast.expr, words: Loop | None) -> _Region:
+    # ast.parse sets every end position; typeshed types them optional for hand-made nodes
+    assert node.end_lineno is not None and node.end_col_offset is not None
     return (node.lineno, node.col_offset), (node.end_lineno, node.end_col_offset), words
 
 
 def _regions_of(tree: ast.AST) -> list[_Region]:
     """Every span of ``tree`` that repeats with a loop, and every scope (a function, a
     lambda or a class) that a loop's repetition does not reach into."""
-    regions = []
+    regions: list[_Region] = []
     for node in ast.walk(tree):
         if isinstance(node, _SCOPES):
             regions.append(_span(node, None))
@@ -60,8 +62,9 @@ def _regions_of(tree: ast.AST) -> list[_Region]:
             regions += [_span(statement, words) for statement in node.body]
         elif isinstance(node, ast.While):
             words = ("a `while` loop", node.lineno)
-            regions += [_span(part, words) for part in [node.test, *node.body]]
-        elif type(node) in _COMPREHENSION_WORDS:
+            regions += [_span(node.test, words),
+                        *(_span(statement, words) for statement in node.body)]
+        elif isinstance(node, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
             words = (_COMPREHENSION_WORDS[type(node)], node.lineno)
             elements = [node.key, node.value] if isinstance(node, ast.DictComp) else [node.elt]
             repeated = elements + [condition for generator in node.generators

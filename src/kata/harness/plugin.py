@@ -23,14 +23,18 @@
   time limit names it).
 - torch gets the cores that are free, shared among the harness's parallel runs
   (kata.runs.threads), so that a busy machine does not multiply a run's time; tests marked
-  ``training`` run after their module's quick tests and wait while one fails (kata.harness.fail_fast).
+  ``training`` run after their module's quick tests and wait while one fails
+  (kata.harness.fail_fast).
 """
 
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+import pluggy
 import pytest
 import torch
 from hypothesis import Phase, settings
@@ -41,20 +45,23 @@ from kata.core.processes import set_dumpable
 from kata.core.records import FailureKind, Outcome, RunRecord, TestRecord
 from kata.core.workspace import Workspace
 from kata.harness import fail_fast
-from kata.harness.failures import failure_detail, failure_kind, failure_summary, short_failure
 from kata.harness.allowlist import refusal
 from kata.harness.boundary import CodeUnderTest
+from kata.harness.failures import failure_detail, failure_kind, failure_summary, short_failure
 from kata.harness.loader import GuardedModule, use_tree
 from kata.runs.limits import CALL_TIMEOUT
 from kata.runs.threads import chosen_threads
+
+if TYPE_CHECKING:
+    from kata.harness.remote import RemoteCode
 
 settings.register_profile(
     "learner", max_examples=20, derandomize=True, deadline=None, database=None,
     report_multiple_bugs=False, print_blob=False,
     phases=[Phase.explicit, Phase.generate, Phase.shrink])
 settings.register_profile("ci", settings.get_profile("learner"), max_examples=200)
-# The catalog's correct alternatives (kata.instructor.checks), 40-odd of them, each a whole run of its
-# kata's tests: more examples than a learner's run meets, fewer than the reference's 200.
+# The catalog's correct alternatives (kata.instructor.checks), 40-odd of them, each a whole run
+# of its kata's tests: more examples than a learner's run meets, fewer than the reference's 200.
 settings.register_profile("alternatives", settings.get_profile("learner"), max_examples=60)
 
 CODE_TREE = pytest.StashKey[Path]()
@@ -77,7 +84,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="fail, rather than skip, tests marked gpu when there is no CUDA")
     group.addoption("--learner-process", action="store_true",
                     help="graded mode: run the code under test in a process of its own (boxed "
-                         "where kata.runs.sandbox can), never in this one (see kata.harness.remote)")
+                         "where kata.runs.sandbox can), never in this one "
+                         "(see kata.harness.remote)")
     group.addoption("--learner-timeout", type=float, default=CALL_TIMEOUT, metavar="S",
                     help="graded mode: seconds one call of the code under test may take")
     group.addoption("--learner-unchecked", action="store_true",
@@ -127,7 +135,8 @@ def pytest_configure(config: pytest.Config) -> None:
     if not config.getoption("hypothesis_profile", None):
         settings.load_profile("learner")
     if config.getoption("kata_running"):
-        config.pluginmanager.register(_RunningTest(config.getoption("kata_running")), "kata-running")
+        config.pluginmanager.register(_RunningTest(config.getoption("kata_running")),
+                                      "kata-running")
     # threads: the free cores, not every core (issue 12: no thread storms on a busy machine)
     torch.set_num_threads(chosen_threads())
     config.addinivalue_line("markers", fail_fast.MARKER_HELP)
@@ -172,9 +181,11 @@ def _describe_tree(config: pytest.Config) -> str:
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
-    lines = [f"hypothesis profile: {settings.get_current_profile_name()}; device: {_device(config)}"]
+    lines = [f"hypothesis profile: {settings.get_current_profile_name()}; "
+             f"device: {_device(config)}"]
     katas = config.rootpath / "katas"
-    arguments = [Path(config.invocation_params.dir, arg.split("::")[0]).resolve() for arg in config.args]
+    arguments = [Path(config.invocation_params.dir, arg.split("::")[0]).resolve()
+                 for arg in config.args]
     if any(path == katas or katas in path.parents for path in arguments):
         lines.insert(0, f"code under test: {_describe_tree(config)}")
     return lines
@@ -185,7 +196,7 @@ def _device(config: pytest.Config) -> torch.device:
 
 
 @pytest.fixture(scope="session")
-def remote_code(request: pytest.FixtureRequest):
+def remote_code(request: pytest.FixtureRequest) -> Iterator[RemoteCode | None]:
     """With ``--learner-process``, the code under test in a process of its own
     (``kata.harness.remote.RemoteCode``): it reads the tree under test and the folders of
     the kata tests being run, and ends with the session, before any report is written.
@@ -204,7 +215,7 @@ def remote_code(request: pytest.FixtureRequest):
 
 
 @pytest.fixture(scope="module")
-def impl(request: pytest.FixtureRequest, remote_code) -> CodeUnderTest:
+def impl(request: pytest.FixtureRequest, remote_code: RemoteCode | None) -> CodeUnderTest:
     """The code under test for the kata whose folder holds the requesting test file: calls
     and scenarios across the boundary (see ``kata.harness.boundary.CodeUnderTest``)."""
     kata = kata_of(request.path)
@@ -215,7 +226,8 @@ def impl(request: pytest.FixtureRequest, remote_code) -> CodeUnderTest:
 
 
 @pytest.fixture(scope="session")
-def impl_of(request: pytest.FixtureRequest, remote_code):
+def impl_of(request: pytest.FixtureRequest, remote_code: RemoteCode | None
+            ) -> Callable[[str], CodeUnderTest]:
     """Another kata's code, from the same tree as ``impl``: ``impl_of("07").SGD``."""
     handles: dict[str, CodeUnderTest] = {}
 
@@ -267,7 +279,8 @@ def _functions(item: pytest.Item, kata: Kata) -> list[str]:
 
 
 @pytest.hookimpl(hookwrapper=True, tryfirst=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo
+                              ) -> Generator[None, pluggy.Result[pytest.TestReport], None]:
     outcome = yield
     report: pytest.TestReport = outcome.get_result()
     kata = kata_of(item.path)
@@ -284,23 +297,26 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     if RECORDER in item.config.stash and (report.when == "call" or not report.passed):
         if report.skipped and isinstance(report.longrepr, tuple):
             summary = report.longrepr[2]
-        failed = report.failed and call.excinfo is not None
+        failure = call.excinfo if report.failed else None
         error = call.excinfo.value if call.excinfo is not None else None
         item.config.stash[RECORDER].results[report.nodeid] = TestRecord(
             nodeid=report.nodeid, kata=kata.folder, outcome=Outcome(report.outcome),
-            kind=failure_kind(error) if failed else None,
+            kind=failure_kind(failure.value) if failure is not None else None,
             exception=type(error).__name__ if error is not None else None, message=summary,
             functions=tuple(_functions(item, kata)),
             gpu=item.get_closest_marker("gpu") is not None, output=report.capstdout,
             test_code=_source(item),
-            detail=failure_detail(call.excinfo, item.config.stash[CODE_TREE]) if failed else None)
+            detail=failure_detail(failure, item.config.stash[CODE_TREE])
+            if failure is not None else None)
 
 
 def _source(item: pytest.Item) -> str:
     """The test function's source, for reports that show the test beside its result."""
+    if not isinstance(item, pytest.Function):  # a doctest, say: no function to show
+        return ""
     try:
         return inspect.getsource(item.function)
-    except (AttributeError, OSError, TypeError):
+    except (OSError, TypeError):
         return ""
 
 

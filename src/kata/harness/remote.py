@@ -28,18 +28,25 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import torch
 
-from kata.core.errors import CodeStopped
+from kata.core.errors import CodeStopped, KataError
 from kata.core.layout import PACKAGE
 from kata.core.manifest import Kata
 from kata.core.processes import descendants, python_path
 from kata.harness.boundary import call_public
-from kata.harness.wire import (ANSWER_LIMIT, ChannelClosedError, NotAnAnswerError, check_answer,
-                               raised_again, receive, send)
+from kata.harness.wire import (
+    ANSWER_LIMIT,
+    ChannelClosedError,
+    NotAnAnswerError,
+    check_answer,
+    raised_again,
+    receive,
+    send,
+)
 from kata.mnist_data import cache_dir, files_for_learners
 from kata.runs import sandbox
 from kata.runs.limits import CALL_TIMEOUT, START_TIMEOUT
@@ -48,7 +55,7 @@ from kata.runs.limits import CALL_TIMEOUT, START_TIMEOUT
 RESTARTS = 20
 
 
-class _NoAnswer(Exception):
+class _NoAnswer(KataError):
     """Why a call got no answer (the message); ``RemoteCode.run`` raises it again as
     ``CodeStopped``."""
 
@@ -82,7 +89,8 @@ class RemoteCode:
     def __repr__(self) -> str:
         return f"<the code under test in {self.tree}, in a process of its own>"
 
-    def run(self, kata: Kata, function, args: tuple, kwargs: dict) -> object:
+    def run(self, kata: Kata, function: Callable[..., object], args: tuple, kwargs: dict
+            ) -> object:
         """``function(local, *args, **kwargs)`` on the learner's side, where ``local`` is
         ``kata``'s guarded module: its result as plain data."""
         label = (f"{kata.module}.{args[0]}()" if function is call_public
@@ -96,18 +104,17 @@ class RemoteCode:
         # one place raises it, so hypothesis sees the same failure each time it replays
         raise CodeStopped(self._stopped[1])
 
-    def _answer(self, kata: Kata, function, args: tuple, kwargs: dict, label: str) -> object:
-        if self._channel is None:
-            self._start(label)
+    def _answer(self, kata: Kata, function: Callable[..., object], args: tuple, kwargs: dict,
+                label: str) -> object:
+        channel = self._start(label) if self._channel is None else self._channel
         request = {"kata": kata.folder, "module": function.__module__,
                    "file": str(Path(function.__code__.co_filename).resolve()),
                    "function": function.__name__, "args": args, "kwargs": kwargs}
         try:
-            self._channel.settimeout(self.timeout)
-            send(self._channel, request)
-            answer = receive(self._channel, limit=ANSWER_LIMIT,
-                             deadline=time.monotonic() + self.timeout)
-            check_answer(answer)
+            channel.settimeout(self.timeout)
+            send(channel, request)
+            answer = check_answer(receive(channel, limit=ANSWER_LIMIT,
+                                          deadline=time.monotonic() + self.timeout))
         except (OSError, TimeoutError, NotAnAnswerError) as problem:
             raise _NoAnswer(self._why_stopped(problem, label)) from None
         sys.stdout.write(answer["stdout"])  # pytest captures it as the test's output
@@ -116,57 +123,62 @@ class RemoteCode:
             raise raised_again(answer["error"])
         return answer["value"]
 
-    def _start(self, label: str) -> None:
+    def _start(self, label: str) -> socket.socket:
+        """Start the learner's side and connect to it: the channel to it."""
         if self.starts > RESTARTS:
             raise _NoAnswer(f"the learner's side stopped {self.starts} times in this run; "
                             f"{label} was not run")
         self.starts += 1
         self.close()  # what is left of the learner's side before, if it stopped
-        self._scratch = Path(tempfile.mkdtemp(prefix="kata-learner-"))
+        scratch = self._scratch = Path(tempfile.mkdtemp(prefix="kata-learner-"))
         handle, log = tempfile.mkstemp(prefix="kata-learner-", suffix=".log")
         self._log = Path(log)
-        address = self._scratch / "channel"
+        address = scratch / "channel"
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as listener:
             listener.bind(str(address))
             listener.listen(1)
             argv = [sys.executable, "-m", "kata.harness.boxed_side", "--tree", str(self.tree),
                     "--channel", str(address), "--threads", str(torch.get_num_threads())]
-            self._process = subprocess.Popen(self._command(argv), stdin=subprocess.DEVNULL,
-                                             stdout=handle, stderr=subprocess.STDOUT)
+            process = self._process = subprocess.Popen(
+                self._command(argv), stdin=subprocess.DEVNULL, stdout=handle,
+                stderr=subprocess.STDOUT)
             os.close(handle)
             deadline = time.monotonic() + max(self.timeout, START_TIMEOUT)
             listener.settimeout(0.1)
             while self._channel is None:
                 try:
                     connection, _ = listener.accept()
-                except socket.timeout:
-                    if self._process.poll() is not None or time.monotonic() > deadline:
+                except TimeoutError:
+                    if process.poll() is not None or time.monotonic() > deadline:
                         raise _NoAnswer(self._why_stopped(
-                            ChannelClosedError() if self._process.poll() is not None
+                            ChannelClosedError() if process.poll() is not None
                             else TimeoutError(), label)) from None
                     continue
-                if self._started_here(connection):
+                if self._started_here(connection, process):
                     self._channel = connection
                 else:  # another process of this user found the socket (no box around it)
                     connection.close()
         address.unlink()  # one connection, made: nothing else can connect
+        return self._channel
 
-    def _started_here(self, connection: socket.socket) -> bool:
-        """Whether the process at the other end of ``connection`` is one that this learner's
-        side's command started (Linux; elsewhere, without a box, any process of this user
-        could have connected)."""
+    def _started_here(self, connection: socket.socket, process: subprocess.Popen) -> bool:
+        """Whether the process at the other end of ``connection`` is one that ``process``,
+        this learner's side's command, started (Linux; elsewhere, without a box, any process
+        of this user could have connected)."""
         if not hasattr(socket, "SO_PEERCRED"):
             return True
         credentials = struct.Struct("3i")
         pid, _, _ = credentials.unpack(connection.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED,
                                                              credentials.size))
-        return pid in descendants(self._process.pid)
+        return pid in descendants(process.pid)
 
     def _command(self, argv: list[str]) -> list[str]:
         """``argv`` in a box (``kata.runs.sandbox``) that sees the tree, the harness, the test
         folders and MNIST (less the test labels) read-only and the scratch folder writable;
         without a box only where the instructor asked for that (``box=False``: the supervisor
         still caps it and kills all it starts)."""
+        scratch = self._scratch
+        assert scratch is not None, "_start makes the scratch folder before the command"
         harness = PACKAGE
         visible = [self.tree, harness, *self.visible]
         environment = {"PYTHONPATH": python_path(harness.parent), "PYTHONDONTWRITEBYTECODE": "1",
@@ -182,8 +194,8 @@ class RemoteCode:
         here = Path.cwd().resolve()
         shown = any(here == path or here in path.parents or path in here.parents
                     for path in visible)
-        return sandbox.boxed(argv, read_only=visible, scratch=self._scratch, env=environment,
-                             memory_limit=_memory_limit(), chdir=here if shown else self._scratch,
+        return sandbox.boxed(argv, read_only=visible, scratch=scratch, env=environment,
+                             memory_limit=_memory_limit(), chdir=here if shown else scratch,
                              box=self.box)
 
     def _why_stopped(self, problem: Exception, label: str) -> str:
@@ -195,7 +207,7 @@ class RemoteCode:
             why = f"the learner's side sent {problem} while running {label}"
         else:
             try:
-                code = self._process.wait(timeout=10)
+                code = self._process.wait(timeout=10) if self._process is not None else None
             except subprocess.TimeoutExpired:
                 code = None
             why = (f"the learner's code ended its process (exit code {code}) while running "

@@ -21,6 +21,7 @@ import struct
 import sys
 import time
 from dataclasses import dataclass
+from typing import NotRequired, TypedDict, cast
 
 import torch
 
@@ -46,6 +47,17 @@ class LibraryFunction:
 
 
 torch.serialization.add_safe_globals([Foreign, LibraryFunction])
+
+
+class Answer(TypedDict):
+    """What the learner's side sends for one request (``check_answer`` checks the shape):
+    the call's ``value`` (plain data) or its ``error`` (as ``raised_again`` reads it), and
+    what the call printed."""
+
+    value: NotRequired[object]
+    error: NotRequired[dict[str, str | None]]
+    stdout: str
+    stderr: str
 
 
 class ChannelClosedError(KataError, ConnectionError):
@@ -77,7 +89,7 @@ def receive(channel: socket.socket, *, limit: int | None = None,
         value = torch.load(io.BytesIO(_read(channel, size, deadline)), weights_only=True)
     except (ChannelClosedError, TimeoutError):
         raise
-    except Exception as error:
+    except Exception as error:  # noqa: BLE001 - whatever torch.load makes of the bytes, refused
         raise NotAnAnswerError(f"a frame that is not plain data ({type(error).__name__})") from None
     return _from_wire(value)
 
@@ -93,7 +105,7 @@ def _read(channel: socket.socket, size: int, deadline: float | None) -> bytes:
             channel.settimeout(left)
         try:
             chunk = channel.recv(min(size - len(data), 1 << 20))
-        except socket.timeout:
+        except TimeoutError:
             raise TimeoutError from None
         if not chunk:
             raise ChannelClosedError
@@ -109,7 +121,8 @@ def _to_wire(value: object) -> object:
     if isinstance(value, dict):
         return {key: _to_wire(item) for key, item in value.items()}
     if callable(value) and library_name(value):  # torch.add, operator.lt, torch.nn.Linear
-        return LibraryFunction(value.__module__, value.__name__)
+        # library_name found a __name__, which a callable need not have
+        return LibraryFunction(value.__module__, value.__name__)  # type: ignore[attr-defined]
     return value
 
 
@@ -121,7 +134,7 @@ def _from_wire(value: object) -> object:
     else (a tensor subclass, a ``Foreign`` of non-strings...)."""
     if type(value) in (torch.Tensor, torch.nn.Parameter):
         return value
-    if type(value) in (tuple, list):
+    if type(value) is tuple or type(value) is list:
         items = [_from_wire(item) for item in value]
         return items if type(value) is list else tuple(items)
     if type(value) is dict and all(type(key) is str for key in value):
@@ -157,7 +170,10 @@ def raised_again(error: dict) -> Exception:
     if not (isinstance(base, type) and issubclass(base, Exception)):
         base, name = RuntimeError, "RuntimeError"
         message = f"the learner's code raised {error['type']}: {message}"
-    kind = base if name == base.__name__ or not name.isidentifier() else _learner_class(name, base)
+    kind = base
+    if name != base.__name__ and name.isidentifier():
+        # a class is hashable, but mypy does not take type[X] for Hashable (python/mypy#11470)
+        kind = _learner_class(name, base)  # type: ignore[arg-type]
     for candidate in kind.__mro__:  # UnicodeDecodeError and a few others want more arguments
         try:
             raised = candidate(message)
@@ -175,15 +191,15 @@ def _learner_class(name: str, base: type) -> type:
     return type(name, (base,), {"__module__": "learner"})
 
 
-def check_answer(answer: object) -> None:
-    """``NotAnAnswerError`` unless ``answer`` has the shape that the learner's side sends."""
-    texts = isinstance(answer, dict) and all(type(answer.get(key)) is str
-                                             for key in ("stdout", "stderr"))
-    if texts and "value" in answer and len(answer) == 3:
-        return
-    error = answer.get("error") if texts and len(answer) == 3 else None
-    if (isinstance(error, dict) and set(error) == {"type", "base", "message", "raised_at"}
-            and all(type(error[key]) is str for key in ("type", "base", "message"))
-            and type(error["raised_at"]) in (str, type(None))):
-        return
+def check_answer(answer: object) -> Answer:
+    """``answer``, if it has the shape that the learner's side sends (an ``Answer``);
+    ``NotAnAnswerError`` otherwise."""
+    if isinstance(answer, dict) and len(answer) == 3 \
+            and all(type(answer.get(key)) is str for key in ("stdout", "stderr")):
+        error = answer.get("error")
+        if "value" in answer or (
+                isinstance(error, dict) and set(error) == {"type", "base", "message", "raised_at"}
+                and all(type(error[key]) is str for key in ("type", "base", "message"))
+                and type(error["raised_at"]) in (str, type(None))):
+            return cast(Answer, answer)  # its shape is checked: the keys and their types
     raise NotAnAnswerError("a message that is not an answer")

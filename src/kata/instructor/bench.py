@@ -23,7 +23,7 @@ Three tables, each figure repeated (median, and the spread from fastest to slowe
     python -m kata.instructor.bench                    # on CUDA when there is one, else the CPU
     python -m kata.instructor.bench --device cpu --repeats 7 --json bench.json
     python -m kata.instructor.bench --skip-full-check  # the full check alone takes minutes
-    python -m kata.instructor.bench --tiny             # seconds: small shapes and slices, 2 repeats
+    python -m kata.instructor.bench --tiny             # seconds: small shapes, 2 repeats
 """
 
 from __future__ import annotations
@@ -42,7 +42,9 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
@@ -50,7 +52,7 @@ from torch import nn
 from kata.core.devices import CHOICES, chosen_device
 from kata.core.layout import REPO_ROOT, clone_checkout
 from kata.core.lesson import BATCH_SIZE, LEARNING_RATE, MOMENTUM
-from kata.core.manifest import load_manifest
+from kata.core.manifest import Kata, load_manifest
 from kata.harness.loader import import_kata
 from kata.mnist_data import load_mnist
 from kata.runs.threads import usable_cores
@@ -77,8 +79,9 @@ def reference_parts(pieces, x, y, device):
 def idiomatic_parts(x, y, device):
     """The same, the way the PyTorch tutorials write it."""
     model = nn.Linear(784, 10).to(device)
-    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y), batch_size=BATCH_SIZE,
-                                         shuffle=True, generator=torch.Generator().manual_seed(0))
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y),
+                                         batch_size=BATCH_SIZE, shuffle=True,
+                                         generator=torch.Generator().manual_seed(0))
     opt = torch.optim.SGD(model.parameters(), lr=LEARNING_RATE, momentum=MOMENTUM)
     return model, nn.functional.cross_entropy, opt, loader
 
@@ -126,7 +129,8 @@ def epoch_profile(pieces, x, y, device, repeats: int) -> dict:
     for name, make in makers.items():
         previous, costs = 0.0, {}
         for stages in range(1, len(STAGES) + 1):
-            fastest = min(_timed(lambda s=stages, m=make: staged_epoch(m(), s), device, repeats, budget=0))
+            fastest = min(_timed(lambda s=stages, m=make: staged_epoch(m(), s), device, repeats,
+                                 budget=0))
             costs[STAGES[stages - 1]] = fastest - previous
             previous = fastest
         profile[name] = costs
@@ -196,7 +200,7 @@ def _timed(function, device: torch.device, repeats: int, budget: float = 0.05) -
     return times
 
 
-def loop_matmul(a, b):
+def loop_matmul(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """The lesson's first matmul: three Python loops over tensor elements."""
     rows, inner = a.shape
     columns = b.shape[1]
@@ -208,7 +212,7 @@ def loop_matmul(a, b):
     return c
 
 
-def row_column_matmul(a, b):
+def row_column_matmul(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """Two Python loops, the innermost one replaced by an element-wise product and ``sum``."""
     c = torch.zeros(a.shape[0], b.shape[1], device=a.device)
     for i in range(a.shape[0]):
@@ -243,14 +247,16 @@ def matmul_ladder(device: torch.device, repeats: int, full_rows: int | None) -> 
         expected = torch.matmul(batch, weights)
         measured = []
         for name, function in rungs.items():
-            entry = {"rows": rows, "rung": name}
+            entry: dict[str, Any] = {"rows": rows, "rung": name}  # a row of the JSON report
             iterations = {"Python triple loop": rows * 784 * 10,
                           "row times column, sum": rows * 10}.get(name, 0)
             product_bytes = rows * 784 * 10 * batch.element_size()
             if iterations > LOOP_LIMIT:
-                entry["skipped"] = f"{iterations:,} Python iterations would run for minutes or hours"
+                entry["skipped"] = (f"{iterations:,} Python iterations would run for minutes "
+                                    f"or hours")
             elif name.startswith("reference") and 2 * product_bytes > _free_bytes(device):
-                entry["skipped"] = f"its {rows} x 784 x 10 product needs {product_bytes / 1e9:.1f} GB"
+                entry["skipped"] = (f"its {rows} x 784 x 10 product needs "
+                                    f"{product_bytes / 1e9:.1f} GB")
             else:
                 result = function(batch, weights)
                 torch.testing.assert_close(result, expected, rtol=1e-4, atol=1e-4)
@@ -282,7 +288,8 @@ def feedback_times(repeats: int, katas: list[str], full_check: bool) -> dict:
     for kata in katas:
         times = [_wall([*pytest_command, f"katas/{kata}", "--solutions"]) for _ in range(repeats)]
         result["katas"][kata] = _spread(times)
-        result["katas"][kata]["ratio"] = result["katas"][kata]["median_s"] / result["floor"]["median_s"]
+        result["katas"][kata]["ratio"] = (result["katas"][kata]["median_s"]
+                                          / result["floor"]["median_s"])
     if full_check:
         result["full_check"] = _spread([_wall([*pytest_command, "--hypothesis-profile=ci"])])
     return result
@@ -307,9 +314,11 @@ def _save(path: Path) -> None:
 def _lines_of(process: subprocess.Popen) -> queue.Queue:
     """(time, line) for each line the process prints, as it prints it."""
     lines: queue.Queue = queue.Queue()
+    assert process.stdout is not None, "the process prints to a pipe (stdout=PIPE)"
+    output = process.stdout
 
-    def read():
-        for line in process.stdout:
+    def read() -> None:
+        for line in output:
             lines.put((time.perf_counter(), line))
     threading.Thread(target=read, daemon=True).start()
     return lines
@@ -325,7 +334,8 @@ def _wait_for(lines: queue.Queue, text: str, seconds: float = 600) -> float:
     raise TimeoutError(f"no {text!r} within {seconds} s")
 
 
-def watch_times(kata_command: list[str], kata, root: Path, repeats: int, env: dict) -> list[float]:
+def watch_times(kata_command: list[str], kata: Kata, root: Path, repeats: int, env: dict
+                ) -> list[float]:
     """Seconds from a save of ``kata``'s module to ``kata watch`` printing its verdict."""
     process = subprocess.Popen([*kata_command, "watch", kata.folder], cwd=root, text=True,
                                stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -340,6 +350,7 @@ def watch_times(kata_command: list[str], kata, root: Path, repeats: int, env: di
             _save(kata.path_in(root / "katas"))
             times.append(_wait_for(lines, f"{kata.folder}: ") - saved)
             _wait_for(lines, f"Watching katas/{kata.folder}")
+        assert process.stdin is not None  # Popen(stdin=PIPE) above
         process.stdin.write("q\n")
         process.stdin.flush()
         process.wait(timeout=30)
@@ -358,9 +369,10 @@ def learner_loop(repeats: int, kata_name: str, solved: bool, whole: bool = True)
         command = [sys.executable, "-m", "kata", "--root", str(root)]
         _wall([*command, "stop"], env)
         try:
-            result = {"first_run": _spread([_wall([*command, "run", kata.folder], env)]),
-                      "warm_run": _spread([_wall([*command, "run", kata.folder], env)
-                                           for _ in range(repeats)])}
+            result: dict[str, object] = {
+                "first_run": _spread([_wall([*command, "run", kata.folder], env)]),
+                "warm_run": _spread([_wall([*command, "run", kata.folder], env)
+                                     for _ in range(repeats)])}
             if not whole:
                 return {**result, "kata": kata.folder}
             _wall(command, env)  # the board learns every kata's verdict
@@ -379,7 +391,7 @@ def learner_loop(repeats: int, kata_name: str, solved: bool, whole: bool = True)
 
 
 @contextlib.contextmanager
-def busy_cores(count: int):
+def busy_cores(count: int) -> Iterator[None]:
     """``count`` processes that keep one core busy each, for as long as the block runs."""
     spinners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(count)]
     try:
@@ -423,12 +435,15 @@ def table(report: dict) -> str:
              f"{report['repeats']} runs of each figure (median, fastest, slowest):", ""]
     if "matmul" in report:
         lines.append("Matmul ladder: (rows x 784) times (784 x 10)")
-        lines.append(f"  {'rows':>6}  {'rung':<29} {'median':>11} {'fastest':>11} {'slowest':>11}  speed-up")
+        lines.append(f"  {'rows':>6}  {'rung':<29} {'median':>11} {'fastest':>11} "
+                     f"{'slowest':>11}  speed-up")
         for entry in report["matmul"]:
             if "skipped" in entry:
-                lines.append(f"  {entry['rows']:>6}  {entry['rung']:<29} skipped: {entry['skipped']}")
+                lines.append(f"  {entry['rows']:>6}  {entry['rung']:<29} "
+                             f"skipped: {entry['skipped']}")
                 continue
-            lines.append(f"  {entry['rows']:>6}  {entry['rung']:<29} {_seconds(entry['median_s'])} "
+            lines.append(f"  {entry['rows']:>6}  {entry['rung']:<29} "
+                         f"{_seconds(entry['median_s'])} "
                          f"{_seconds(entry['min_s'])} {_seconds(entry['max_s'])}  "
                          f"{entry['speedup']:>9,.0f}x")
         lines.append("  (speed-up over the slowest rung run for the same rows)")
@@ -437,14 +452,16 @@ def table(report: dict) -> str:
         epoch = report["epoch"]
         lines.append(f"One epoch of MNIST logistic regression, batch size {BATCH_SIZE}, "
                      f"{report['images']} images:")
-        lines.append(f"  {'pipeline':<11} {'median':>9} {'fastest':>9} {'slowest':>9} {'accuracy':>9}")
+        lines.append(f"  {'pipeline':<11} {'median':>9} {'fastest':>9} {'slowest':>9} "
+                     f"{'accuracy':>9}")
         for name in ("reference", "idiomatic"):
             row = epoch[name]
             lines.append(f"  {name:<11} {row['median_s']:>8.3f}s {row['min_s']:>8.3f}s "
                          f"{row['max_s']:>8.3f}s {row['test_accuracy']:>9.4f}")
         lines.append(f"  reference / idiomatic: {epoch['ratio']:.2f} of the time "
                      f"({1 / epoch['ratio']:.1f}x faster)")
-        lines.append(f"  where the time goes (fastest epoch, stage by stage):  {'reference':>9} {'idiomatic':>9}")
+        lines.append(f"  where the time goes (fastest epoch, stage by stage):  "
+                     f"{'reference':>9} {'idiomatic':>9}")
         for stage in STAGES:
             lines.append(f"    {stage:<51} {epoch['profile_s']['reference'][stage]:>8.3f}s "
                          f"{epoch['profile_s']['idiomatic'][stage]:>8.3f}s")
@@ -452,7 +469,8 @@ def table(report: dict) -> str:
     if "feedback" in report:
         feedback = report["feedback"]
         floor = feedback["floor"]["median_s"]
-        lines.append(f"Feedback time (wall, seconds): floor `python -c \"import torch\"` {floor:.2f} s")
+        lines.append(f"Feedback time (wall, seconds): floor `python -c \"import torch\"` "
+                     f"{floor:.2f} s")
         lines.append(f"  {'run':<42} {'median':>7} {'fastest':>8} {'slowest':>8} {'x floor':>8}")
         for kata, row in feedback["katas"].items():
             lines.append(f"  {'pytest katas/' + kata + ' --solutions':<42} {row['median_s']:>7.2f} "
@@ -477,7 +495,8 @@ _LOOP_ROWS = (("first_run", "kata run {kata} (starts the worker)", None),
 
 def _learner_loop_table(loop: dict, floor: float) -> list[str]:
     lines = [f"The learner's loop (wall, seconds), {loop['kata']}:",
-             f"  {'command':<42} {'median':>7} {'fastest':>8} {'slowest':>8} {'x floor':>8}  target"]
+             f"  {'command':<42} {'median':>7} {'fastest':>8} {'slowest':>8} {'x floor':>8}"
+             f"  target"]
     for key, label, target in (row for row in _LOOP_ROWS if row[0] in loop):
         row = loop[key]
         if key == "board_one_changed":
@@ -486,18 +505,22 @@ def _learner_loop_table(loop: dict, floor: float) -> list[str]:
         else:
             goal = f"<= {target:g}" if target is not None else ""
         lines.append(f"  {label.format(kata=loop['kata'][:2]):<42} {row['median_s']:>7.2f} "
-                     f"{row['min_s']:>8.2f} {row['max_s']:>8.2f} {row['median_s'] / floor:>8.2f}  {goal}")
+                     f"{row['min_s']:>8.2f} {row['max_s']:>8.2f} "
+                     f"{row['median_s'] / floor:>8.2f}  {goal}")
     return lines
 
 
 def _storm_table(storm: dict) -> list[str]:
     quiet, busy = storm["quiet_chosen"], storm["busy_chosen"]
-    return [f"pytest katas/{storm['kata']} --solutions, {storm['cores']} cores (wall, seconds, one run each):",
+    return [f"pytest katas/{storm['kata']} --solutions, {storm['cores']} cores "
+            f"(wall, seconds, one run each):",
             f"  {'':<34} {'quiet':>7} {'busy':>7} {'busy/quiet':>11}",
-            f"  {'threads chosen by the harness':<34} {quiet:>7.2f} {busy:>7.2f} {busy / quiet:>11.2f}  (target <= 2)",
+            f"  {'threads chosen by the harness':<34} {quiet:>7.2f} {busy:>7.2f} "
+            f"{busy / quiet:>11.2f}  (target <= 2)",
             f"  {'torch default, one per core':<34} {storm['quiet_torch_default']:>7.2f} "
             f"{storm['busy_torch_default']:>7.2f} {storm['busy_torch_default'] / quiet:>11.2f}",
-            "  (busy: one process per core spinning beside it, started and stopped by the benchmark)"]
+            "  (busy: one process per core spinning beside it, started and stopped by the "
+            "benchmark)"]
 
 
 def _seconds(value: float) -> str:
@@ -509,7 +532,8 @@ def _seconds(value: float) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m kata.instructor.bench", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m kata.instructor.bench",
+                                     description=__doc__.split("\n\n")[0])
     parser.add_argument("--device", choices=CHOICES, default="auto")
     parser.add_argument("--repeats", type=int, default=5, help="runs of each figure (default 5)")
     parser.add_argument("--tiny", action="store_true",
@@ -527,17 +551,18 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.grading:
         from kata.instructor import grading_cost
-        katas = load_manifest().katas[:1 if args.tiny else None]
-        print(grading_cost.table(grading_cost.sandbox_cost(katas, args.repeats), args.repeats))
+        graded = load_manifest().katas[:1 if args.tiny else None]
+        print(grading_cost.table(grading_cost.sandbox_cost(graded, args.repeats), args.repeats))
         return 0
     device = chosen_device(args.device)
     repeats, limit = (2, 2048) if args.tiny else (args.repeats, None)
     katas = [kata.folder for kata in load_manifest().katas][:1 if args.tiny else None]
-    report = {"device": str(device), "machine": machine(device), "repeats": repeats,
-              "images": limit or 60000, "torch": torch.__version__,
-              "matmul": matmul_ladder(device, repeats, None if args.tiny else 60000),
-              "epoch": epoch_comparison(device, repeats, limit),
-              "feedback": feedback_times(repeats, katas, not (args.tiny or args.skip_full_check))}
+    report: dict[str, Any] = {  # the figures, as JSON
+        "device": str(device), "machine": machine(device), "repeats": repeats,
+        "images": limit or 60000, "torch": torch.__version__,
+        "matmul": matmul_ladder(device, repeats, None if args.tiny else 60000),
+        "epoch": epoch_comparison(device, repeats, limit),
+        "feedback": feedback_times(repeats, katas, not (args.tiny or args.skip_full_check))}
     # the tiny run: kata run on kata 01's stubs, once; no board, watch or exam beside busy cores
     report["feedback"]["learner_loop"] = learner_loop(1 if args.tiny else repeats,
                                                       "01" if args.tiny else "03",

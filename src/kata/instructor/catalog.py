@@ -33,7 +33,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kata.core.layout import REPO_ROOT
-
 from kata.core.manifest import load_manifest
 from kata.core.records import FailureKind, Outcome, TestRecord
 
@@ -89,16 +88,16 @@ def _marker(definition):
 
 def _variant(kata: str, node: ast.FunctionDef | ast.ClassDef) -> Variant | None:
     """The variant a decorated definition declares, or None for an undecorated one."""
-    calls = [d for d in node.decorator_list if isinstance(d, ast.Call)
+    calls = [(d, d.func.id) for d in node.decorator_list if isinstance(d, ast.Call)
              and isinstance(d.func, ast.Name) and d.func.id in ("mistake", "cheat", "alternative")]
     if not calls:
         return None
-    call, = calls
+    (call, kind), = calls
     replaces, description = (ast.literal_eval(arg) for arg in call.args)
     options = {keyword.arg: ast.literal_eval(keyword.value) for keyword in call.keywords}
     node.decorator_list = []
     node.name = replaces
-    return Variant(kata, call.func.id, replaces, description, ast.unparse(node),
+    return Variant(kata, kind, replaces, description, ast.unparse(node),
                    tuple(options.get("caught_by", ())), options.get("rule"))
 
 
@@ -112,8 +111,10 @@ def load_catalog(directory: Path = CATALOG_DIR) -> dict[str, tuple[list[Variant]
         tree = ast.parse(path.read_text(encoding="utf-8"))
         imports = "\n".join(ast.unparse(node) for node in tree.body
                             if isinstance(node, (ast.Import, ast.ImportFrom))
-                            and not (isinstance(node, ast.ImportFrom) and node.module == "kata.instructor.catalog"))
-        variants = [variant for node in tree.body if isinstance(node, (ast.FunctionDef, ast.ClassDef))
+                            and not (isinstance(node, ast.ImportFrom)
+                                     and node.module == "kata.instructor.catalog"))
+        variants = [variant for node in tree.body
+                    if isinstance(node, (ast.FunctionDef, ast.ClassDef))
                     for variant in [_variant(kata.folder, node)] if variant is not None]
         catalog[kata.folder] = (variants, imports)
     return catalog

@@ -51,7 +51,8 @@ class RepositoryRuns:
         self.coverage_report = self.scratch / "coverage.json"
         self._solutions = pool.submit(
             run_katas, self.katas, solutions=True,
-            extra_args=[*profile_args, "--cov=solutions", f"--cov-report=json:{self.coverage_report}"],
+            extra_args=[*profile_args, "--cov=solutions",
+                        f"--cov-report=json:{self.coverage_report}"],
             environment={"COVERAGE_FILE": str(self.scratch / ".coverage"), "OMP_NUM_THREADS": "1"})
         self._stubs = pool.submit(run, self.katas)
         self._variant_runs: dict[Variant, Future] = {}
@@ -62,14 +63,16 @@ class RepositoryRuns:
         # more examples than a learner's run where the session asks for more (ci): the
         # `alternatives` profile, since 200 examples for each of 40-odd variants would take
         # most of CI's time and the reference solutions already meet 200.
-        alternative_args = ["--hypothesis-profile=alternatives"] if profile == "ci" else profile_args
+        alternative_args = (["--hypothesis-profile=alternatives"] if profile == "ci"
+                            else profile_args)
         for kinds, args in ((("mistake", "cheat"), []), (("alternative",), alternative_args)):
             for number, replacements in enumerate(self._rounds(kinds)):
                 tree = write_tree(self.scratch / f"{kinds[0]}-{number}", replacements)
                 catching = sorted({name for variant, _ in replacements.values()
                                    for name in variant.caught_by})
                 only = ["-k", " or ".join(catching)] if kinds[0] == "mistake" else []
-                future = pool.submit(run, sorted(replacements), impl=tree, extra_args=[*args, *only])
+                future = pool.submit(run, sorted(replacements), impl=tree,
+                                     extra_args=[*args, *only])
                 for variant, _ in replacements.values():
                     self._variant_runs[variant] = future
         pool.shutdown(wait=False)
@@ -150,7 +153,8 @@ def generated_stub_problems(kata: Kata) -> list[str]:
     """The stub differs from what ``python -m kata.core.stubs`` writes from the solution."""
     path = kata.path_in(REPO_ROOT / "katas")
     stale = path.read_text(encoding="utf-8") != expected_stubs()[path]
-    return [f"{path.relative_to(REPO_ROOT)} is out of date; run `python -m kata.core.stubs`"] if stale else []
+    return [f"{path.relative_to(REPO_ROOT)} is out of date; run `python -m kata.core.stubs`"
+            ] if stale else []
 
 
 def _public_api(module) -> dict:
@@ -187,7 +191,8 @@ def api_problems(kata: Kata) -> list[str]:
             if inspect.getsource(stub_api[name]) != inspect.getsource(value):
                 problems.append(f"{name} is given, but the stub's differs")
         elif inspect.isclass(value):
-            if [b.__name__ for b in stub_api[name].__bases__] != [b.__name__ for b in value.__bases__]:
+            if [b.__name__ for b in stub_api[name].__bases__] \
+                    != [b.__name__ for b in value.__bases__]:
                 problems.append(f"{name}: bases differ")
             stub_methods, methods = _methods(stub_api[name]), _methods(value)
             if stub_methods.keys() != methods.keys():
@@ -204,13 +209,15 @@ def api_problems(kata: Kata) -> list[str]:
 
 def _only_raises(node: ast.FunctionDef) -> bool:
     docstring, *rest = node.body
+    raised = rest[0].exc if len(rest) == 1 and isinstance(rest[0], ast.Raise) else None
     return (isinstance(docstring, ast.Expr) and isinstance(docstring.value, ast.Constant)
-            and len(rest) == 1 and isinstance(rest[0], ast.Raise)
-            and rest[0].exc.func.id == "NotImplementedError")
+            and isinstance(raised, ast.Call) and isinstance(raised.func, ast.Name)
+            and raised.func.id == "NotImplementedError")
 
 
 def stub_body_problems(kata: Kata) -> list[str]:
-    """Code in the stub beyond docstrings, imports, given names and ``raise NotImplementedError``."""
+    """Code in the stub beyond docstrings, imports, given names and
+    ``raise NotImplementedError``."""
     problems = []
     for node in ast.parse(kata.path_in(REPO_ROOT / "katas").read_text(encoding="utf-8")).body:
         if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and node.name in kata.given:
@@ -239,7 +246,8 @@ def import_problems(kata: Kata) -> list[str]:
                 if name in modules}
     if imported == set(kata.uses):
         return []
-    return [f"{kata.folder} imports {sorted(imported)}; the manifest says it uses {sorted(kata.uses)}"]
+    return [f"{kata.folder} imports {sorted(imported)}; "
+            f"the manifest says it uses {sorted(kata.uses)}"]
 
 
 def allowlist_problems(kata: Kata) -> tuple[int, list[str]]:
@@ -272,7 +280,8 @@ def check_table(katas: Sequence[Kata], *, workers: int = 2, profile: str | None 
         runs = RepositoryRuns(Path(scratch), profile=profile, workers=workers, katas=katas)
         rows: list[tuple[str, int, list[str]]] = [
             ("solutions pass every test", len(katas),
-             [p for kata in katas for p in solution_problems(runs, kata) + marker_problems(runs, kata)]),
+             [p for kata in katas
+              for p in solution_problems(runs, kata) + marker_problems(runs, kata)]),
             ("stubs fail every test with NotImplementedError", len(katas),
              [p for kata in katas for p in stub_problems(runs, kata)]),
             ("stubs match their solutions (generated, same API)", len(katas),
@@ -294,7 +303,8 @@ def check_table(katas: Sequence[Kata], *, workers: int = 2, profile: str | None 
     width = max(len(title) for title, _, _ in rows)
     lines = [f"{'check':<{width}}  result", f"{'-' * width}  ------"]
     for title, count, problems in rows:
-        verdict_text = f"{count - len(problems)}/{count} ok" if not problems else f"FAILED ({len(problems)})"
+        verdict_text = (f"{count - len(problems)}/{count} ok" if not problems
+                        else f"FAILED ({len(problems)})")
         lines.append(f"{title:<{width}}  {verdict_text}")
     details = [f"\n{title}:\n" + "\n".join(f"  - {p}" for p in problems)
                for title, _, problems in rows if problems]

@@ -47,8 +47,20 @@ def classroom_workflow(sums_digest: str) -> str:
     sums_check = (f"sha256sum --check --quiet {SUMS} || {{ echo \"::error::the files marked "
                   f"FAILED above belong to the instructor and were changed: put them back as "
                   f"released\"; exit 1; }}")
+    sums_as_released = (f"echo \"{sums_digest}  {SUMS}\" | sha256sum --check --quiet || "
+                        f"{{ echo \"::error::{SUMS} was changed: it must stay as released\"; "
+                        f"exit 1; }}")
+    no_bytecode = ("if find . -path ./.git -prune -o \\( -name __pycache__ -o -name '*.pyc' \\) "
+                   "-print | grep .; then echo \"::error::the bytecode listed above was "
+                   "committed: Python would run it instead of the instructor's files; remove "
+                   "it\"; exit 1; fi")
+    user_namespaces = ("if [ -e /proc/sys/kernel/apparmor_restrict_unprivileged_userns ]; then "
+                       "sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0; fi")
+    graded_or_stopped = ('[ "$status" -le 1 ] || { echo "::error::grading stopped (exit status '
+                         '$status): see above"; exit 1; }')
     return f"""\
-# Written by `kata release` from src/kata/instructor/release.py and manifest.toml: edit those, not this file.
+# Written by `kata release` from src/kata/instructor/release.py and manifest.toml: edit those, \
+not this file.
 name: Autograding
 on: [push, workflow_dispatch]
 permissions:
@@ -66,17 +78,17 @@ jobs:
       # instructor's (tests, conftest.py, pyproject.toml, install.py, the harness) is as released
       - name: Instructor files as released
         run: |
-          echo "{sums_digest}  {SUMS}" | sha256sum --check --quiet || {{ echo "::error::{SUMS} was changed: it must stay as released"; exit 1; }}
+          {sums_as_released}
           {sums_check}
           # kata verify skips __pycache__ (a learner's working copy is full of them), but a
           # fresh checkout has none: one there was committed, and an unchecked-hash .pyc is
           # imported in place of the instructor's source (the harness, kata verify itself)
-          if find . -path ./.git -prune -o \\( -name __pycache__ -o -name '*.pyc' \\) -print | grep .; then echo "::error::the bytecode listed above was committed: Python would run it instead of the instructor's files; remove it"; exit 1; fi
+          {no_bytecode}
       # the box that learner code runs in needs an unprivileged user namespace, which Ubuntu
       # 23.10 and later (GitHub's ubuntu-24.04 runners) forbid through AppArmor by default
       - name: Let the grading box start
         run: |
-          if [ -e /proc/sys/kernel/apparmor_restrict_unprivileged_userns ]; then sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0; fi
+          {user_namespaces}
       - uses: actions/setup-python@v5
         with:
           python-version: "3.11"
@@ -94,7 +106,7 @@ jobs:
           status=0
           kata grade . --classroom "$GITHUB_OUTPUT" || status=$?
           # 0: every kata passes; 1: graded, some tests fail (the report above says which)
-          [ "$status" -le 1 ] || {{ echo "::error::grading stopped (exit status $status): see above"; exit 1; }}
+          {graded_or_stopped}
           {sums_check}
       - name: Report
         uses: classroom-resources/autograding-grading-reporter@v1

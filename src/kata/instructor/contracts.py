@@ -17,23 +17,28 @@ as a doctest) shows the kind, dtype and shape; ``returns_problems`` checks that 
 whose tests compare results has such an example.
 
 >>> from kata.core.manifest import load_manifest
->>> scan_tests('''
+>>> scan = scan_tests('''
 ... def test_f(impl, capsys):
 ...     with pytest.raises(ValueError):
 ...         impl.f()
 ...     assert isinstance(impl.f(), tuple)
-... ''', load_manifest().kata("01")).problems
-['line 2: capsys checks printed output; use assert_mentions(..., contract=...)', 'line 3: pytest.raises checks an error; use raises(..., contract=...)', 'line 5: isinstance() in an assertion checks a type; use assert_type(..., contract=...)']
+... ''', load_manifest().kata("01"))
+>>> for problem in scan.problems:
+...     print(problem)
+line 2: capsys checks printed output; use assert_mentions(..., contract=...)
+line 3: pytest.raises checks an error; use raises(..., contract=...)
+line 5: isinstance() in an assertion checks a type; use assert_type(..., contract=...)
 """
 
 from __future__ import annotations
 
 import ast
+import itertools
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from kata.core.layout import REPO_ROOT
-
 from kata.core.manifest import Kata
 
 #: the helpers of kata.assertions that check a demand beyond values, each with a required
@@ -93,15 +98,18 @@ def _named_contracts(node: ast.AST, functions: set[str]) -> list[str] | None:
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
         return [node.value]
     if isinstance(node, ast.IfExp):
-        body, orelse = _named_contracts(node.body, functions), _named_contracts(node.orelse, functions)
+        body = _named_contracts(node.body, functions)
+        orelse = _named_contracts(node.orelse, functions)
         return None if body is None or orelse is None else body + orelse
     if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Dict):
         values = [_named_contracts(value, functions) for value in node.value.values]
-        return None if any(v is None for v in values) else [n for v in values for n in v]
+        known = [names for names in values if names is not None]
+        return [name for names in known for name in names] if len(known) == len(values) else None
     if (isinstance(node, ast.JoinedStr) and functions and len(node.values) == 2
             and isinstance(node.values[0], ast.FormattedValue)
-            and isinstance(node.values[1], ast.Constant) and node.values[1].value.startswith(".")):
-        return [function + node.values[1].value for function in sorted(functions)]
+            and isinstance(suffix := node.values[1], ast.Constant)
+            and isinstance(suffix.value, str) and suffix.value.startswith(".")):
+        return [function + suffix.value for function in sorted(functions)]
     return None
 
 
@@ -112,7 +120,7 @@ def _markers(function: ast.FunctionDef, kata: Kata) -> set[str]:
             and isinstance(node.value, ast.Attribute) and node.value.attr == "mark"}
 
 
-def _judged(node: ast.AST):
+def _judged(node: ast.AST) -> Iterator[ast.expr]:
     """The expressions whose truth a test asserts: ``assert`` tests and ``assert_true``'s
     condition."""
     for sub in ast.walk(node):
@@ -128,7 +136,7 @@ def scan_tests(source: str, kata: Kata) -> Scan:
     tree = ast.parse(source)
     found: list[tuple[int, str]] = []
 
-    def wrong(node: ast.AST, text: str) -> None:
+    def wrong(node: ast.stmt | ast.expr | ast.arg, text: str) -> None:
         found.append((node.lineno, text))
 
     tests = [node for node in tree.body if isinstance(node, ast.FunctionDef)]
@@ -140,9 +148,11 @@ def scan_tests(source: str, kata: Kata) -> Scan:
                     wrong(argument, f"{argument.arg} checks printed output; use "
                                     f"assert_mentions(..., contract=...)")
             if node.name.startswith("test_") and any(
-                    _name(call) in VALUE_HELPERS for call in ast.walk(node) if isinstance(call, ast.Call)):
+                    _name(call) in VALUE_HELPERS for call in ast.walk(node)
+                    if isinstance(call, ast.Call)):
                 scan.compared |= _markers(node, kata)
-        elif isinstance(node, ast.Attribute) and node.attr == "raises" and _name(node.value) == "pytest":
+        elif isinstance(node, ast.Attribute) and node.attr == "raises" \
+                and _name(node.value) == "pytest":
             wrong(node, "pytest.raises checks an error; use raises(..., contract=...)")
         elif isinstance(node, ast.ImportFrom) and node.module == "pytest" and any(
                 alias.name == "raises" for alias in node.names):
@@ -169,7 +179,8 @@ def scan_tests(source: str, kata: Kata) -> Scan:
             if isinstance(sub, ast.Call) and _name(sub) in ("isinstance", "type"):
                 wrong(sub, f"{_name(sub)}() in an assertion checks a type; use "
                            f"assert_type(..., contract=...)")
-            elif isinstance(sub, ast.Compare) and any(isinstance(op, (ast.Is, ast.IsNot)) for op in sub.ops):
+            elif isinstance(sub, ast.Compare) \
+                    and any(isinstance(op, (ast.Is, ast.IsNot)) for op in sub.ops):
                 wrong(sub, "`is` in an assertion checks an identity; observe it in a scenario "
                            "and use assert_contract(..., contract=...)")
     scan.problems = [f"line {line}: {text}" for line, text in sorted(found)]
@@ -201,7 +212,7 @@ def _shows_a_result(docstring: str) -> bool:
     """The docstring has an example whose call prints a result (the doctest runs it)."""
     lines = [line.strip() for line in docstring.splitlines()]
     return any(line.startswith(">>>") and after and not after.startswith((">>>", "..."))
-               for line, after in zip(lines, lines[1:]))
+               for line, after in itertools.pairwise(lines))
 
 
 def returns_problems(kata: Kata, root: Path = REPO_ROOT) -> list[str]:

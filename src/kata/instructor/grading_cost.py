@@ -12,12 +12,11 @@ import statistics
 import time
 from collections.abc import Sequence
 
-from kata.grading import service
-
-from kata.runs import sandbox
 from kata.core.errors import KataError
 from kata.core.layout import REPO_ROOT
 from kata.core.manifest import Kata
+from kata.grading import service
+from kata.runs import sandbox
 
 
 def _graded_seconds(kata: Kata, boxed: bool) -> float:
@@ -37,7 +36,8 @@ def _graded_seconds(kata: Kata, boxed: bool) -> float:
         sandbox.availability.cache_clear()
     if grade.points != grade.max_points:
         raise KataError(f"{kata.folder}: the solutions did not earn every point "
-                           f"({'boxed' if boxed else 'unboxed'}): {[kata.to_json() for kata in grade.katas]}")
+                        f"({'boxed' if boxed else 'unboxed'}): "
+                        f"{[result.to_json() for result in grade.katas]}")
     return seconds
 
 
@@ -45,13 +45,13 @@ def sandbox_cost(katas: Sequence[Kata], repeats: int) -> list[dict]:
     """Per kata, the median seconds of a grade boxed and unboxed, taken in turns."""
     rows = []
     for kata in katas:
-        times = {True: [], False: []}
+        times: dict[bool, list[float]] = {True: [], False: []}
         for _ in range(repeats):
             for boxed in (True, False):
                 times[boxed].append(_graded_seconds(kata, boxed))
-        boxed, unboxed = statistics.median(times[True]), statistics.median(times[False])
-        rows.append({"kata": kata.folder, "boxed_s": boxed, "unboxed_s": unboxed,
-                     "ratio": boxed / unboxed})
+        boxed_s, unboxed_s = statistics.median(times[True]), statistics.median(times[False])
+        rows.append({"kata": kata.folder, "boxed_s": boxed_s, "unboxed_s": unboxed_s,
+                     "ratio": boxed_s / unboxed_s})
     return rows
 
 

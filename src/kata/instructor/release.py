@@ -28,11 +28,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from kata.core.layout import REPO_ROOT
-
+from kata.core.layout import RELEASED_STUBS, REPO_ROOT
 from kata.core.manifest import load_manifest
 from kata.instructor.classroom import SUMS, WORKFLOW, classroom_workflow
-from kata.core.layout import RELEASED_STUBS
 
 #: Parts of the checkout a learner's repository leaves out: the answers, and what only the
 #: instructor's repository runs (its CI, the red team's recipes for forging verdicts).
@@ -52,13 +50,10 @@ pytest.skip("needs the reference solutions, which a learner's repository leaves 
 '''
 
 
-class VerifyProblem(Exception):
-    """Instructor-owned files of a released repository that differ from the release."""
-
-
 def checkout_files(root: Path) -> list[str]:
     """The checkout's files, tracked or not, that git does not ignore (posix, relative)."""
-    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others",
+                             "--exclude-standard"],
                             cwd=root, capture_output=True, check=True).stdout
     return sorted({name for name in listed.decode().split("\0")
                    if name and (root / name).is_file()})

@@ -4,8 +4,10 @@ The notebook writes a learner's ``%%kata`` cell over the old definition, ``kata 
 a definition's signature and docstring, and ``kata notebook`` starts a cell from the stub's.
 All three work on the text, so the rest of the module stays exactly as it was, byte for byte.
 
->>> module = "import torch\\n\\n\\ndef f(x):\\n    '''Twice x.'''\\n    raise NotImplementedError\\n"
->>> print(replace_definition(module, "f", definition_cell("def f(x):\\n    return 2 * x\\n", "f")))
+>>> module = ("import torch\\n\\n\\ndef f(x):\\n    '''Twice x.'''\\n"
+...           "    raise NotImplementedError\\n")
+>>> twice = definition_cell("def f(x):\\n    return 2 * x\\n", "f")
+>>> print(replace_definition(module, "f", twice))
 import torch
 <BLANKLINE>
 <BLANKLINE>
@@ -27,18 +29,20 @@ from kata.core.manifest import Kata
 from kata.core.stubs import is_docstring, untouched_stub
 
 _DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+#: a top-level ``def`` or ``class``
+Definition = ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
 
 
 class CellError(KataError):
     """A cell that cannot replace the definition: the message says what to change."""
 
 
-def _first_line(node: ast.stmt) -> int:
+def _first_line(node: Definition) -> int:
     """Where a definition starts: its first decorator, else its ``def``/``class`` line."""
     return min([node.lineno, *(decorator.lineno for decorator in node.decorator_list)])
 
 
-def find_definition(source: str, name: str) -> ast.stmt | None:
+def find_definition(source: str, name: str) -> Definition | None:
     """The top-level ``def`` or ``class`` called ``name`` in ``source`` (None: there is none).
     Raises ``SyntaxError`` when ``source`` does not parse."""
     return next((node for node in ast.parse(source).body
@@ -54,7 +58,8 @@ def definition_cell(cell: str, name: str) -> str:
     except SyntaxError as error:
         raise CellError(f"the cell does not parse: SyntaxError at line {error.lineno} of the "
                           f"cell: {error.msg}. Nothing was written.") from None
-    others = [node for node in tree.body if not (isinstance(node, _DEFINITIONS) and node.name == name)]
+    others = [node for node in tree.body
+              if not (isinstance(node, _DEFINITIONS) and node.name == name)]
     if others:
         first = others[0]
         what = f"{first.name}" if isinstance(first, _DEFINITIONS) else type(first).__name__.lower()
@@ -82,7 +87,7 @@ def replace_definition(source: str, name: str, new: str) -> str:
     return "".join(lines[:start]) + new + "".join(lines[end:])
 
 
-def _head(lines: list[str], node: ast.stmt) -> str:
+def _head(lines: list[str], node: Definition) -> str:
     """A definition's lines up to the end of its docstring (or of its header, without one)."""
     body = node.body[0]
     last = body.end_lineno if is_docstring(body) else body.lineno - 1

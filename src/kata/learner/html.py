@@ -134,7 +134,8 @@ def run(view: RunView) -> str:
 def hint(view: HintView) -> str:
     """The hints shown so far, in paragraphs, the new one marked."""
     kata = view.kata
-    paragraphs = [f"<p>{escape(text)}{' <b>(new)</b>' if index >= len(view.hints) - view.new else ''}</p>"
+    paragraphs = [f"<p>{escape(text)}"
+                  f"{' <b>(new)</b>' if index >= len(view.hints) - view.new else ''}</p>"
                   for index, text in enumerate(view.hints)]
     if not view.new:
         paragraphs.append(f"<p>That was the last hint for {escape(view.function)}; the README "
@@ -154,7 +155,8 @@ def _png(width: int, height: int, grey: bytes) -> bytes:
         return (struct.pack(">I", len(data)) + kind + data
                 + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
     rows = b"".join(b"\x00" + grey[row * width:(row + 1) * width] for row in range(height))
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+    return (b"\x89PNG\r\n\x1a\n"
+            + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
             + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
 
 
@@ -166,11 +168,12 @@ def digits(images: Sequence[Sequence[float]], predicted: Sequence[int], true: Se
         grey = bytes(255 - min(255, max(0, round(float(value) * 255))) for value in image)
         source = base64.b64encode(_png(28, 28, grey)).decode()
         wrong = int(guess) != int(label)
+        border = "#cf222e" if wrong else "#d0d7de"
         caption = f"predicted {int(guess)}, true {int(label)}" + (" WRONG" if wrong else "")
         figures.append(
             f'<figure style="display:inline-block;margin:4px;text-align:center">'
             f'<img src="data:image/png;base64,{source}" width="84" height="84" '
-            f'style="image-rendering:pixelated;border:1px solid {"#cf222e" if wrong else "#d0d7de"}">'
+            f'style="image-rendering:pixelated;border:1px solid {border}">'
             f'<figcaption style="font-size:smaller">{escape(caption)}</figcaption></figure>')
     return "<div>" + "".join(figures) + "</div>"
 

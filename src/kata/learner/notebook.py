@@ -14,9 +14,9 @@ import json
 from pathlib import Path
 
 from kata.core.files import write_atomically
-from kata.learner.definitions import source_defining, source_of
 from kata.core.manifest import Kata
 from kata.core.workspace import Workspace
+from kata.learner.definitions import source_defining, source_of
 
 NOTEBOOK_FOLDER = "notebooks"
 
@@ -71,7 +71,8 @@ def notebook_cells(kata: Kata, checkout: Path) -> list[dict]:
     cells += [_markdown(section) for section in readme_sections(readme.read_text(encoding="utf-8"))]
     for name in kata.functions:  # what the learner writes (names handed over whole are not listed)
         definition = source_of(source_defining(kata, checkout, name), name)
-        cells += [_markdown(f"### `{name}`"), _code(f"%%kata {number} {name}\n{definition}".rstrip("\n"))]
+        cells += [_markdown(f"### `{name}`"),
+                  _code(f"%%kata {number} {name}\n{definition}".rstrip("\n"))]
     cells += [_markdown("When every function passes, run the whole kata; `%kata` then shows "
                         "the next one."),
               _code(f"%kata run {number}")]

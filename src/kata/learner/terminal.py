@@ -45,7 +45,8 @@ def board(view: BoardView) -> str:
              f"{view.done}/{total} done", ""]
     width = max(len(entry.kata.folder) for entry in view.progress)
     for entry in view.progress:
-        lines.append(f"  {entry.kata.folder:<{width}}  {entry.state:<11}  {_detail(entry)}".rstrip())
+        lines.append(
+            f"  {entry.kata.folder:<{width}}  {entry.state:<11}  {_detail(entry)}".rstrip())
     lines.append("")
     if view.current is None:
         lines.append("Every kata is done. Well played! `kata mnist` shows your model at work.")
@@ -69,7 +70,8 @@ def run(view: RunView) -> str:
     """One kata's result (or one function's tests'): its state, each failing test in short
     form (the first few), the next hint command, or where to go next."""
     progress, kata = view.progress, view.progress.kata
-    lines = [f"{view.title}: {progress.state}" + (f", {progress.counts}" if progress.counts else "")]
+    lines = [f"{view.title}: {progress.state}"
+             + (f", {progress.counts}" if progress.counts else "")]
     if view.whole_kata is not None:
         lines.append(f"Every test of {view.function} passes. The whole kata: {view.whole_kata}")
         return "\n".join(lines)
@@ -111,7 +113,8 @@ def hint(view: HintView) -> str:
         parts.append(f"That was the last hint for {view.function}; the README "
                      f"(katas/{kata.folder}/README.md) walks through the idea again.")
     if view.others:
-        listed = ", ".join(f"{name} ({shown} of {total} shown)" for name, shown, total in view.others)
+        listed = ", ".join(f"{name} ({shown} of {total} shown)"
+                           for name, shown, total in view.others)
         parts.append(f"Hints for another function: kata hint {kata.number:02d} NAME, with NAME "
                      f"one of {listed}")
     return "\n".join(parts)

@@ -11,6 +11,7 @@ import json
 import math
 import statistics
 from dataclasses import dataclass
+from pathlib import Path
 
 from kata.core.errors import KataError
 from kata.core.files import write_atomically
@@ -21,7 +22,7 @@ from kata.pictures import digits, loss_curve, loss_curve_png
 NO_RUN_YET = "No training run is recorded yet: `kata mnist` trains one and records its losses."
 
 
-def _last_run_file(workspace: Workspace):
+def _last_run_file(workspace: Workspace) -> Path:
     return workspace.memory / "last_run.json"
 
 
@@ -74,7 +75,7 @@ def train_logreg(workspace: Workspace, *, solutions: bool, count: int, device: s
         predicted = exam.predict(model, xt).cpu()
     except MnistUnavailableError as problem:
         raise MnistNotReadyError(f"kata mnist: {problem}") from None
-    except Exception as error:  # the learner's code: say what broke, not a traceback
+    except Exception as error:  # noqa: BLE001 - the learner's code: say what broke, not a traceback
         raise MnistNotReadyError(f"kata mnist needs katas 05-08 working ({tree.name}/): "
                             f"{type(error).__name__}: {error}\n`kata` shows which kata to "
                             f"finish first.") from None
@@ -111,7 +112,7 @@ def last_run(workspace: Workspace) -> dict | None:
         return None
 
 
-def show_last_curve(workspace: Workspace, *, png=None) -> int:
+def show_last_curve(workspace: Workspace, *, png: Path | None = None) -> int:
     """``kata curve``: the loss curve of the last ``kata mnist`` run, in text or as a PNG."""
     run = last_run(workspace)
     if run is None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+from kata.core.errors import KataError
 from kata.core.manifest import Kata, Rule, load_manifest
 from kata.core.records import KataState, TestRecord
 from kata.core.workspace import Workspace
@@ -22,7 +23,7 @@ from kata.runs.progress import KataProgress, board_progress, learner_progress
 SHOWN_FAILURES = 3
 
 
-class UsageError(ValueError):
+class UsageError(KataError, ValueError):
     """A command that cannot be carried out; the message says what to type instead."""
 
 
@@ -169,7 +170,8 @@ def run_view(progress: KataProgress, workspace: Workspace, function: str | None 
     """What a run of ``progress``'s kata (or of ``function``'s tests) shows."""
     kata = progress.kata
     failing = progress.failures if progress.state.ran else []
-    shown = 1 if progress.state is KataState.NOT_STARTED else SHOWN_FAILURES  # the same message each
+    # every test of an untouched stub fails with the same message: one says it
+    shown = 1 if progress.state is KataState.NOT_STARTED else SHOWN_FAILURES
     katas = load_manifest().katas
     done = progress.state is KataState.DONE
     return RunView(progress, function, tuple(failing[:shown]), max(0, len(failing) - shown),

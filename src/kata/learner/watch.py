@@ -75,7 +75,7 @@ def watch(kata: Kata, workspace: Workspace, options: views.RunOptions, *, poll: 
                          daemon=True).start()
         event = _watch_one(kata, workspace, options, events, say)
         stop.set()
-        if event == "q":
+        if not isinstance(event, Kata):  # "q"
             return 0
         kata = event
 

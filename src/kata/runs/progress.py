@@ -27,7 +27,7 @@ from pathlib import Path
 from kata.core.manifest import Kata
 from kata.core.records import FailureKind, KataState, TestRecord
 from kata.runs.limits import MEMORY_LIMIT, TIME_LIMIT
-from kata.runs.runner import Run, RunStoppedError, run_katas
+from kata.runs.runner import BoxCommand, Run, RunStoppedError, run_katas
 from kata.runs.threads import PARALLEL_RUNS
 from kata.runs.verdicts import Verdicts, kata_key
 
@@ -97,7 +97,7 @@ def classify(kata: Kata, run: Run) -> KataProgress:
 def kata_progress(kata: Kata, checkout: Path, *, impl: Path | None = None,
                   time_limit: float = TIME_LIMIT, memory_limit: int | None = MEMORY_LIMIT,
                   extra_args: Sequence[str] = (), environment: dict[str, str] | None = None,
-                  box=None, warm: bool = False) -> KataProgress:
+                  box: BoxCommand | None = None, warm: bool = False) -> KataProgress:
     """Run ``kata``'s tests from ``checkout`` (against its ``katas/`` or the tree ``impl``)
     in a new process, within the limits (in ``box``, or forked from the warm worker with
     ``warm``: see ``run_katas``), and say where it stands."""
@@ -125,10 +125,11 @@ def board_progress(katas: Sequence[Kata], checkout: Path, *, workers: int, **opt
     it depends on changed since, a run (``workers`` at a time, warm) for the others."""
     keys = {kata.folder: kata_key(kata, checkout, options=_key_options(options)) for kata in katas}
     verdicts = Verdicts(Path(checkout) / ".kata")
-    known = {kata.folder: _restored(kata, verdicts.get(kata.folder, keys[kata.folder]))
-             for kata in katas}
-    stale = [kata for kata in katas if known[kata.folder] is None]
+    restored = {kata.folder: _restored(kata, verdicts.get(kata.folder, keys[kata.folder]))
+                for kata in katas}
+    stale = [kata for kata in katas if restored[kata.folder] is None]
     fresh = all_progress(stale, checkout, workers=workers, warm=True, **options) if stale else []
+    known = {folder: progress for folder, progress in restored.items() if progress is not None}
     for progress in fresh:
         _remember(progress, checkout, keys[progress.kata.folder])
         known[progress.kata.folder] = progress

@@ -26,6 +26,10 @@ from kata.core.layout import HARNESS, REPO_ROOT
 from kata.core.processes import limit_data, python_path
 from kata.core.records import RunRecord, TestRecord
 
+#: How grading boxes a run: the pytest command and the run's fresh scratch folder in, the
+#: command that runs it in a sandbox out (``kata.grading.service.box_for`` makes one).
+BoxCommand = Callable[[list[str], Path], list[str]]
+
 
 @dataclass(frozen=True)
 class Run:
@@ -53,7 +57,7 @@ def run_katas(katas: Sequence[str], *, solutions: bool = False, impl: Path | Non
               extra_args: Sequence[str] = (), environment: dict[str, str] | None = None,
               timeout: float = 600, memory_limit: int | None = None,
               checkout: Path = REPO_ROOT, warm: bool = False,
-              box: Callable[[list[str], Path], list[str]] | None = None) -> Run:
+              box: BoxCommand | None = None) -> Run:
     """Run the tests of ``katas`` (folder names) against the learner's code, the solutions
     (``solutions=True``) or the tree at ``impl``, in a new process in ``checkout``, with
     ``environment`` added to this process's.
@@ -84,8 +88,8 @@ def run_katas(katas: Sequence[str], *, solutions: bool = False, impl: Path | Non
             returncode, output = _run_forked(checkout, arguments, env, timeout, memory_limit,
                                              Path(scratch) / "output", running)
         if returncode is None:
-            returncode, output = _run_process(checkout, arguments, env, timeout, memory_limit, running,
-                                              box)
+            returncode, output = _run_process(checkout, arguments, env, timeout, memory_limit,
+                                              running, box)
         if not report.exists():
             raise RunStoppedError(_why_stopped(returncode), output)
         try:
@@ -97,7 +101,8 @@ def run_katas(katas: Sequence[str], *, solutions: bool = False, impl: Path | Non
 
 
 def _run_process(checkout: Path, arguments: list[str], env: dict[str, str], timeout: float,
-                 memory_limit: int | None, running: Path, box=None) -> tuple[int, str]:
+                 memory_limit: int | None, running: Path, box: BoxCommand | None = None
+                 ) -> tuple[int, str]:
     """``python -m pytest ARGUMENTS`` in a new process (in ``box``, if given): its exit code
     and output."""
     command = [sys.executable, "-m", "pytest", *arguments]
@@ -105,8 +110,8 @@ def _run_process(checkout: Path, arguments: list[str], env: dict[str, str], time
         command = box(command, running.parent)
     try:
         done = subprocess.run(
-            command, cwd=checkout, capture_output=True,
-            text=True, timeout=timeout, preexec_fn=functools.partial(limit_data, memory_limit), env=env)
+            command, cwd=checkout, capture_output=True, text=True, timeout=timeout,
+            preexec_fn=functools.partial(limit_data, memory_limit), env=env)
     except subprocess.TimeoutExpired as expired:
         raise RunStoppedError(_timed_out(timeout, running), _text(expired.stdout)) from None
     return done.returncode, done.stdout + done.stderr

@@ -176,16 +176,16 @@ def boxed(argv: Sequence[str], *, read_only: Sequence[Path], scratch: Path,
     if not box:
         assignments = [f"{key}={value}" for key, value in environment.items()]
         return [*supervisor, "--", "env", "-i", *assignments, *argv]
-    box = [str(bwrap()), *_isolation(), *_system_mounts()]
+    bubblewrap = [str(bwrap()), *_isolation(), *_system_mounts()]
     for path in read_only:
         path = Path(path).resolve()
-        box += ["--ro-bind", str(path), str(path)]
-    box += ["--bind", str(scratch), str(scratch)]
+        bubblewrap += ["--ro-bind", str(path), str(path)]
+    bubblewrap += ["--bind", str(scratch), str(scratch)]
     for key, value in environment.items():
-        box += ["--setenv", key, value]
+        bubblewrap += ["--setenv", key, value]
     if chdir is not None:
-        box += ["--chdir", str(Path(chdir).resolve())]
-    return [*supervisor, "--", *box, "--", *argv]
+        bubblewrap += ["--chdir", str(Path(chdir).resolve())]
+    return [*supervisor, "--", *bubblewrap, "--", *argv]
 
 
 def supervisor_command() -> list[str]:

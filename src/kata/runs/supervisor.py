@@ -144,7 +144,7 @@ def supervise(argv: Sequence[str], *, memory: int, processes: int, disk: int,
     output = _Tail(child.stdout, tail)
     verdict = None
     while child.poll() is None and not stop.is_set():
-        verdict = over_a_cap(descendants(child.pid) + [child.pid], memory=memory,
+        verdict = over_a_cap([*descendants(child.pid), child.pid], memory=memory,
                              processes=processes, disk=disk, scratch=scratch)
         if verdict:
             break

@@ -20,6 +20,7 @@ harness starts at once, and at least one:
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 #: how many of the harness's runs go at once (the board runs several katas side by side)
@@ -48,7 +49,7 @@ def others_running() -> int:
     return max(0, running - 1)
 
 
-def chosen_threads(environment: dict[str, str] | None = None) -> int:
+def chosen_threads(environment: Mapping[str, str] | None = None) -> int:
     """The thread count for this run: ``OMP_NUM_THREADS`` when set, else the free cores
     shared among the ``KATA_PARALLEL_RUNS`` runs (1 when unset)."""
     environment = os.environ if environment is None else environment

@@ -99,6 +99,6 @@ class Verdicts:
         with _WRITING:  # the board's threads each put one kata's verdict
             entries = self._all()
             kept = {k: v for k, v in entries.get(folder, {}).items() if k != key}
-            entries[folder] = dict(list(kept.items())[-(self.KEPT - 1):] + [(key, verdict)])
+            entries[folder] = dict([*list(kept.items())[-(self.KEPT - 1):], (key, verdict)])
             self.file.parent.mkdir(parents=True, exist_ok=True)
             write_atomically(self.file, json.dumps(entries))

@@ -174,7 +174,8 @@ def _connect(checkout: Path, *, start: bool) -> socket.socket:
         if connection is not None:
             return connection
         if process.poll() not in (None, 0):  # 0: another client's worker won the race
-            raise WorkerUnavailableError(f"the worker failed to start (exit code {process.returncode})")
+            raise WorkerUnavailableError(
+                f"the worker failed to start (exit code {process.returncode})")
         time.sleep(0.02)
     raise WorkerUnavailableError(f"the worker did not start within {START_SECONDS} s")
 
