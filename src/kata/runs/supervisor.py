@@ -9,7 +9,9 @@ supervisor imports; it imports only the standard library and ``kata.core``.)
 
 It keeps only the tail of the run's output in memory, and caps the whole tree of the run's
 processes, not each one: their number, their memory together (proportional set size, so that
-pages shared after a ``fork`` count once), and the bytes written to the scratch. Past a cap
+pages shared after a ``fork`` count once; shared memory included, and the files in a box's
+in-memory /tmp and /dev/shm, which are memory too), and the bytes written to the scratch.
+Around a box it also hands bwrap the box's seccomp filter (``--seccomp``). Past a cap
 it kills the tree and says why (``STOPPED`` starts its last line). It adopts every orphan
 (a child subreaper) and dies with the grader, so nothing the run started outlives it. This
 machine's cgroups do not delegate memory or pids controllers to us (and CI's may not), so the
@@ -20,6 +22,7 @@ briefly; the per-process data limit that the runner sets stays as a hard backsto
 from __future__ import annotations
 
 import argparse
+import base64
 import os
 import signal
 import subprocess
@@ -37,6 +40,8 @@ PROCESS_LIMIT = 32
 DISK_LIMIT = 256 << 20
 #: Bytes of a run's output kept (the tail; what came before is dropped and counted).
 OUTPUT_TAIL = 256 << 10
+#: Bytes each of a box's in-memory folders (tmpfs: /tmp, /dev/shm) may hold.
+TMPFS_SIZE = 64 << 20
 #: How the supervisor's last line begins when it stopped a run past a cap.
 STOPPED = "kata sandbox: stopped the run: "
 #: Seconds between two looks at the run's processes.
@@ -50,23 +55,54 @@ def stop_reason(output: str) -> str | None:
 
 
 def _memory_kib(pids: Sequence[int], field: str) -> int:
-    """Memory of ``pids`` together: ``Rss`` quickly (counts pages shared after fork once
-    per process, an upper bound), or ``Pss`` exactly (each shared page split among its
-    users; ten times slower to read)."""
+    """Memory of ``pids`` together, in KiB: ``Rss`` quickly (each process's anonymous and
+    shared memory, counting pages shared after fork once per process: an upper bound), or
+    ``Pss`` exactly (each shared page split among its users; ten times slower to read).
+    Shared memory (``mmap(MAP_SHARED)``, a mapped file of /dev/shm) is ``RssShmem``: statm's
+    resident-minus-shared, which leaves it out, would let a gigabyte of it pass unseen."""
+    source, lines = (("smaps_rollup", ("Pss:",)) if field == "Pss"
+                     else ("status", ("RssAnon:", "RssShmem:")))
     total = 0
     for pid in pids:
         try:
-            with open(f"/proc/{pid}/smaps_rollup" if field == "Pss" else f"/proc/{pid}/statm") as f:
+            with open(f"/proc/{pid}/{source}") as f:
                 text = f.read()
         except OSError:
             continue
-        if field == "Pss":
-            total += next((int(line.split()[1]) for line in text.splitlines()
-                           if line.startswith("Pss:")), 0)
-        else:  # statm: resident minus file-backed pages, in pages
-            pages = text.split()
-            total += (int(pages[1]) - int(pages[2])) * os.sysconf("SC_PAGE_SIZE") // 1024
+        total += sum(int(line.split()[1]) for line in text.splitlines()
+                     if line.startswith(lines))
     return total
+
+
+def _tmpfs_bytes(pids: Sequence[int], folders: Sequence[str]) -> int:
+    """Bytes held by the files in a box's in-memory ``folders`` (tmpfs: memory that no
+    process need map, deleted files still open included), seen through the root of each
+    of ``pids`` (/proc/PID/root). While bwrap builds the box, and for bwrap's own process
+    outside it, that path leads elsewhere: a file system larger than the box's tmpfs, or
+    the one this process sees at the same path, is none of the box's and counts nothing.
+    A file that a process also maps counts twice (in its Pss too): the cap errs, by 64 MiB a
+    folder at most, on the safe side."""
+    used: dict[int, int] = {}
+    for pid in pids:
+        for folder in folders:
+            try:  # one descriptor: its device and its usage are of the same file system
+                found = os.open(f"/proc/{pid}/root{folder}", os.O_PATH | os.O_DIRECTORY)
+            except OSError:  # the process ended, or is still building the box
+                continue
+            try:
+                device, usage = os.fstat(found).st_dev, os.fstatvfs(found)
+            finally:
+                os.close(found)
+            if usage.f_blocks * usage.f_frsize <= TMPFS_SIZE and device != _device(folder):
+                used[device] = (usage.f_blocks - usage.f_bfree) * usage.f_frsize
+    return sum(used.values())
+
+
+def _device(path: str) -> int | None:
+    try:
+        return os.stat(path).st_dev
+    except OSError:
+        return None
 
 
 def _disk_bytes(folder: Path) -> int:
@@ -81,15 +117,19 @@ def _disk_bytes(folder: Path) -> int:
 
 
 def over_a_cap(pids: Sequence[int], *, memory: int, processes: int, disk: int,
-               scratch: Path | None) -> str | None:
-    """Why the processes ``pids`` (a box's) are past one of the caps, or None."""
+               scratch: Path | None, tmpfs: Sequence[str] = ()) -> str | None:
+    """Why the processes ``pids`` (a box's, with its in-memory folders ``tmpfs``) are past
+    one of the caps, or None."""
     if len(pids) > processes:
         return f"it started more than {processes} processes at once"
-    if memory and _memory_kib(pids, "Rss") * 1024 > memory:  # cheap bound first
-        used = _memory_kib(pids, "Pss") * 1024
+    in_files = _tmpfs_bytes(pids, tmpfs) if memory else 0
+    if memory and _memory_kib(pids, "Rss") * 1024 + in_files > memory:  # cheap bound first
+        used = _memory_kib(pids, "Pss") * 1024 + in_files
         if used > memory:
+            files = f" ({in_files >> 20} MiB of it in files in {', '.join(tmpfs)})"
             return (f"its {len(pids)} processes together used {used / (1 << 30):.1f} GiB of "
-                    f"memory, over the limit of {memory / (1 << 30):g} GiB (out of memory)")
+                    f"memory{files if in_files else ''}, over the limit of "
+                    f"{memory / (1 << 30):g} GiB (out of memory)")
     if scratch is not None and disk and _disk_bytes(scratch) > disk:
         return f"it wrote more than {disk >> 20} MiB into its scratch folder"
     return None
@@ -132,12 +172,24 @@ def _kill_all() -> None:
 
 
 def supervise(argv: Sequence[str], *, memory: int, processes: int, disk: int,
-              scratch: Path | None, tail: int) -> int:
+              scratch: Path | None, tail: int, seccomp: bytes | None = None,
+              tmpfs: Sequence[str] = ()) -> int:
     """Run ``argv``, cap its whole process tree, kill what it leaves, print its output's
-    tail; exit as it exited (killed by the same signal, or SIGKILL past a cap)."""
+    tail; exit as it exited (killed by the same signal, or SIGKILL past a cap). With
+    ``seccomp`` (a compiled filter), ``argv`` is a bwrap command, which gets the filter on
+    a file descriptor (``--seccomp FD``) of a file in memory, here, outside the box."""
     die_with_parent_and_adopt_orphans()
+    descriptors: tuple[int, ...] = ()
+    if seccomp is not None:
+        descriptors = (os.memfd_create("kata-seccomp"),)
+        os.write(descriptors[0], seccomp)
+        os.lseek(descriptors[0], 0, os.SEEK_SET)  # bwrap reads from here to the end
+        argv = [argv[0], "--seccomp", str(descriptors[0]), *argv[1:]]
     child = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                             stderr=subprocess.STDOUT, start_new_session=True)
+                             stderr=subprocess.STDOUT, start_new_session=True,
+                             pass_fds=descriptors)
+    for descriptor in descriptors:  # bwrap holds its own
+        os.close(descriptor)
     stop = threading.Event()
     for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(number, lambda *_: stop.set())
@@ -145,7 +197,7 @@ def supervise(argv: Sequence[str], *, memory: int, processes: int, disk: int,
     verdict = None
     while child.poll() is None and not stop.is_set():
         verdict = over_a_cap([*descendants(child.pid), child.pid], memory=memory,
-                             processes=processes, disk=disk, scratch=scratch)
+                             processes=processes, disk=disk, scratch=scratch, tmpfs=tmpfs)
         if verdict:
             break
         stop.wait(_POLL)
@@ -175,10 +227,13 @@ def main(arguments: Sequence[str]) -> int:
     parser.add_argument("--disk", type=int, default=DISK_LIMIT)
     parser.add_argument("--scratch", type=Path)
     parser.add_argument("--tail", type=int, default=OUTPUT_TAIL)
+    parser.add_argument("--seccomp", type=base64.b64decode, help="a compiled filter, in base64")
+    parser.add_argument("--tmpfs", action="append", default=[], help="an in-memory folder")
     parser.add_argument("command", nargs="+")
     options = parser.parse_args(arguments)
     return supervise(options.command, memory=options.memory, processes=options.processes,
-                     disk=options.disk, scratch=options.scratch, tail=options.tail)
+                     disk=options.disk, scratch=options.scratch, tail=options.tail,
+                     seccomp=options.seccomp, tmpfs=options.tmpfs)
 
 
 if __name__ == "__main__":
