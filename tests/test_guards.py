@@ -1,8 +1,10 @@
 """Unit tests of the rule guards (kata.harness.guards, kata.harness.loops): what each rule
 catches, what it lets through, and that code cannot switch the guards off."""
 
+import re
 import sys
 import textwrap
+import warnings
 
 import pytest
 import torch
@@ -15,6 +17,8 @@ from kata.harness.loader import import_from_path
 MANIFEST = load_manifest()
 NO_LOOPS = MANIFEST.rules["no_loops"]
 NO_MATMUL = MANIFEST.rules["no_library_matmul"]
+NO_OUTER = MANIFEST.rules["no_library_outer"]
+NO_SOFTMAX = MANIFEST.rules["no_library_softmax"]
 
 
 def _learner(tmp_path, source, name="learner", folder="03_matmul"):
@@ -176,27 +180,142 @@ def test_a_function_defined_in_a_loop_is_judged_where_it_runs(tmp_path):
     assert torch.equal(_run(module, "f", [NO_LOOPS], torch.ones(2)), torch.ones(2))
 
 
-# --- forbidden operators, seen at torch's dispatcher ----------------------------------------
+# --- operators seen at torch's dispatcher: forbidden ones, and allow-lists --------------------
+
+def _not_allowed(operator):
+    return f"it ran torch's operator {operator}, which is not among those the rule allows."
+
 
 @pytest.mark.parametrize("expression, seen", [
-    ("torch.ops.aten.matmul(a, b)", "it called torch.ops.aten.matmul"),
-    ("torch.ops.aten.mm.default(a, b)", "it called torch.ops.aten.mm"),
-    ("torch.zeros(2, 2).addmm_(a, b)", "it ran torch's operator aten.addmm_"),
-    ("torch.zeros(2, 2).addbmm(a[None], b[None])", "it ran torch's operator aten.addbmm"),
-    ("torch.nn.functional.conv1d(a[None], b.T[:, :, None])",
-     "it ran torch's operator aten.convolution"),
-    ("torch.sparse.mm(a.to_sparse(), b)", "it ran torch's operator aten._sparse_addmm"),
+    ("torch.ops.aten.matmul(a, b)", "it called torch.ops.aten.matmul."),
+    ("torch.ops.aten.mm.default(a, b)", "it called torch.ops.aten.mm."),
+    ("torch.zeros(2, 2).addmm_(a, b)", _not_allowed("aten.addmm_")),
+    ("torch.zeros(2, 2).addbmm(a[None], b[None])", _not_allowed("aten.addbmm")),
+    ("torch.nn.functional.conv1d(a[None], b.T[:, :, None])", _not_allowed("aten.convolution")),
+    (("torch.nn.functional.embedding_bag(torch.arange(2).expand(2, 2), b, mode='sum', "
+      "per_sample_weights=a)"), _not_allowed("aten._embedding_bag_forward_only")),
+    ("torch.conv_tbc(a[None], b[None], torch.zeros(2))[0]", _not_allowed("aten.conv_tbc")),
+    ("torch._C._nn.thnn_conv2d(a[:, :, None, None], b.T[:, :, None, None].contiguous(), (1, 1))",
+     _not_allowed("aten._slow_conv2d_forward")),
+    ("torch.cdist(a, b.T)", _not_allowed("aten._cdist_forward")),
+    ("torch.sparse.mm(a.to_sparse_csr(), b)", _not_allowed("aten._to_sparse_csr")),
+    ("torch.fft.irfft(torch.fft.rfft(a, 4) * torch.fft.rfft(b, 4), 4)",
+     _not_allowed("aten.constant_pad_nd")),
 ])
 def test_a_product_reached_without_a_forbidden_name_is_caught(tmp_path, expression, seen):
+    """The allow-list trips on products that no list of forbidden ones would name."""
     module = _learner(tmp_path, f"import torch\ndef product(a, b):\n    return {expression}\n")
-    with pytest.raises(RuleViolation, match=rf"`no_library_matmul`: {seen}\."):
+    with pytest.raises(RuleViolation, match=rf"`no_library_matmul`: {re.escape(seen)}"):
         _run(module, "product", [NO_MATMUL], torch.ones(2, 2), torch.ones(2, 2))
 
 
-def test_every_forbidden_operator_in_the_manifest_exists():
+#: what learners write in katas 02-05 besides the lesson's one line: every line must pass
+LESSON_IDIOMS = """
+    import torch
+    def idioms(a, b):
+        products = (a[..., :, :, None] * b[..., None, :, :]).sum(-2, dtype=a.dtype)
+        columns = torch.stack([(a * b[:, j]).sum(1) for j in range(b.shape[1])], dim=1)
+        tiled = (a.unsqueeze(-1) * b.T.reshape(1, 2, 2).transpose(1, 2).repeat(2, 1, 1)).sum(1)
+        out = torch.zeros(2, 2)
+        out[:, 0] = a[:, 1]
+        out[a > 0] = 1.0
+        picked = a[a > 0].sum() + a[torch.tensor([0, 1])].sum() + a.T.reshape(-1).cumsum(0)[-1]
+        made = torch.arange(2) // 1 + torch.eye(2) + torch.full((2,), 3.0) + a.new_zeros(2)
+        dtype = torch.promote_types(a.dtype, torch.int64)
+        e = (a - a.amax(-1, keepdim=True)).exp()
+        stable = torch.exp(-torch.logaddexp(torch.zeros_like(a), -a)) + e / e.sum(-1, keepdim=True)
+        distances = ((a[:, None, :] - b[None, :, :]) ** 2).sum(-1).sqrt()
+        chosen = torch.where(a > 0, a, 0.0).clamp(min=0).masked_fill(a < -1, 0)
+        return (products + columns + tiled + out + picked + made + stable + distances
+                + chosen).double().to(dtype).sum().item()
+"""
+
+
+@pytest.mark.parametrize("rule", [NO_OUTER, NO_MATMUL, NO_SOFTMAX], ids=lambda rule: rule.name)
+def test_the_lessons_building_blocks_pass_the_allow_lists(tmp_path, rule):
+    """Element-wise operations, reductions, views, indexing, new tensors, copies and dtype
+    questions: what the lesson builds from, and every operator torch runs below them."""
+    module = _learner(tmp_path, LESSON_IDIOMS)
+    assert isinstance(_run(module, "idioms", [rule], torch.ones(2, 2), torch.ones(2, 2)), float)
+
+
+@pytest.mark.parametrize("expression, seen", [
+    ("(1 + torch.tanh(x / 2)) / 2", "it ran torch's operator aten.tanh."),
+    ("torch._C._nn.silu(x) / x", "it ran torch's operator aten.silu."),
+    ("torch.exp(-torch._C._nn.softplus(-x))", "it called torch.nn.functional.softplus."),
+    ("torch.logcumsumexp(x, -1)[..., -1]", _not_allowed("aten.logcumsumexp")),
+    ("torch._safe_softmax(x, -1)", _not_allowed("aten._safe_softmax")),
+    ("torch._C._nn.glu(torch.stack([torch.ones_like(x), x], -1), -1)", _not_allowed("aten.glu")),
+    (("torch.ops.aten._scaled_dot_product_attention_math(x[None], torch.eye(2)[None], "
+      "torch.eye(2)[None])"), _not_allowed("aten._safe_softmax")),
+])
+def test_a_softmax_or_sigmoid_under_another_name_is_caught(tmp_path, expression, seen):
+    """Outside the allow-list, or one of its exceptions: element-wise or reducing, yet the
+    library's sigmoid or logsumexp."""
+    module = _learner(tmp_path, f"import torch\ndef f(x):\n    return {expression}\n",
+                      folder="04_softmax")
+    with pytest.raises(RuleViolation, match=rf"`no_library_softmax`: {re.escape(seen)}"):
+        _run(module, "f", [NO_SOFTMAX], torch.ones(2, 2))
+
+
+def test_no_library_softmax_allows_the_products_of_a_layer(tmp_path):
+    """Kata 05's LogReg runs x @ w + b under no_library_softmax: a product makes no softmax."""
+    module = _learner(tmp_path, """
+        import torch
+        def layer(x, w, b):
+            return x @ w + b + torch.addmm(b, x, w) + torch.einsum("ij,jk->ik", x, w)
+    """, folder="05_module")
+    x, w, b = torch.ones(3, 4), torch.ones(4, 2), torch.ones(2)
+    assert torch.equal(_run(module, "layer", [NO_SOFTMAX], x, w, b), torch.full((3, 2), 14.0))
+
+
+def test_allowed_operators_come_with_their_twins_and_follow_torchs_tags():
+    names = {op.__name__ for op in guards.allowed_operators(("tag:pointwise",))}
+    # in place (`x.mul_`), and in place where torch tags only the operator (`eq_`)
+    assert {"mul", "mul_", "exp", "eq", "eq_", "where", "clamp"} <= names
+    assert {op.__name__ for op in guards.allowed_operators(("aten.fill",))} == {"fill", "fill_"}
+    views = {op.__name__ for op in guards.allowed_operators(("schema:view",))}
+    assert {"unsqueeze", "expand", "select", "slice", "permute", "detach", "unfold"} <= views
+    assert not {"clone", "copy_", "mul", "_to_copy", "index"} & views
+    for unknown in ("tag:nonsense", "schema:nonsense", "aten.nonsense"):
+        with pytest.raises(ValueError):
+            guards.allowed_operators((unknown,))
+
+
+def test_no_allow_list_admits_a_library_product_or_softmax():
+    """Torch's tags decide what the families hold: a torch that tagged a product pointwise
+    or a softmax a reduction would fail here, not in a learner's hands."""
+    products = {"mm", "bmm", "mv", "dot", "vdot", "addmm", "addmv", "addbmm", "baddbmm", "addr",
+                "_int_mm", "_addmm_activation", "convolution", "_convolution", "conv_tbc",
+                "_slow_conv2d_forward", "slow_conv3d_forward", "_embedding_bag",
+                "_embedding_bag_forward_only", "embedding_bag", "_cdist_forward",
+                "_euclidean_dist", "_trilinear", "_sparse_addmm", "hspmm",
+                "sparse_sampled_addmm", "mkldnn_linear", "_fft_r2c", "_fft_c2c", "kron", "outer"}
+    softmaxes = {"_softmax", "_log_softmax", "_safe_softmax", "logsumexp", "logcumsumexp",
+                 "sigmoid", "tanh", "silu", "softplus", "log_sigmoid_forward", "glu",
+                 "_scaled_dot_product_attention_math", "_masked_softmax"}
+    for rule, forbidden in ((NO_OUTER, products), (NO_MATMUL, products), (NO_SOFTMAX, softmaxes)):
+        allowed = {op.__name__ for op in guards.allowed_operators(rule.allowed_ops)}
+        allowed -= {op.__name__ for name in rule.ops for op in guards.resolve_op(name)}
+        assert not allowed & forbidden, (rule.name, sorted(allowed & forbidden))
+
+
+def test_every_operator_in_the_manifest_exists_and_every_exception_is_needed():
     for rule in MANIFEST.rules.values():
         for name in rule.ops:
             assert guards.resolve_op(name), name
+        if rule.allowed_ops:
+            allowed = guards.allowed_operators(rule.allowed_ops)
+            # an exception outside the allow-list is dead: the allow-list already trips on it
+            assert all(set(guards.resolve_op(name)) <= allowed for name in rule.ops), rule.name
+
+
+def test_an_unknown_operator_group_is_an_error():
+    from kata.core.manifest import _parse
+    data = {"rules": {"r": {"why": "w", "allowed_ops": ["elementwize"]}}, "katas": [],
+            "op_groups": {"elementwise": ["tag:pointwise"]}}
+    with pytest.raises(ValueError, match=r"unknown operator groups \['elementwize'\]"):
+        _parse(data)
 
 
 def test_the_lessons_product_and_autograd_pass_the_operator_guard(tmp_path):
@@ -346,3 +465,18 @@ def test_computing_in_another_thread_breaks_every_rule(tmp_path):
     worker = threading.Thread(target=lambda: None)
     worker.start()  # the tripwire is gone afterwards
     worker.join()
+
+
+def test_a_warning_from_torch_inside_a_guarded_call_breaks_no_guard(tmp_path):
+    """Python keeps a registry of the warnings a module has issued in that module's globals;
+    torch warns from frames of the guards, so the guards' own module gains one. That is no
+    change to the guards: the call, and every later one, runs."""
+    module = _learner(tmp_path, "import torch\n"
+                                "def copy_construct(x):\n    return torch.tensor(x) * 2\n"
+                                "def plain(x):\n    return x * 2\n")
+    rules = MANIFEST.rules_of(MANIFEST.kata("03"), "matvec")
+    for name in ("plain", "copy_construct", "plain"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("always")
+            assert torch.equal(guarded(getattr(module, name), rules, name)(torch.ones(2)),
+                               torch.full((2,), 2.0))

@@ -38,7 +38,8 @@ def outer_greater_or_equal(a, b):
 def distances_by_expansion(x, y):
     if x.dim() != 2 or y.dim() != 2 or x.shape[1] != y.shape[1]:
         raise ValueError(f"need (n, d) and (m, d), got {tuple(x.shape)} and {tuple(y.shape)}")
-    squared = (x ** 2).sum(1)[:, None] + (y ** 2).sum(1)[None, :] - 2 * x @ y.T
+    dots = (x[:, None, :] * y[None, :, :]).sum(-1)
+    squared = (x ** 2).sum(1)[:, None] + (y ** 2).sum(1)[None, :] - 2 * dots
     return squared.clamp(min=0).sqrt()
 
 
@@ -112,3 +113,26 @@ def outer_product_by_aten(a, b):
        caught_by=["test_outer_product_matches_torch"])
 def outer_product_by_addr(a, b):
     return torch.zeros(len(a), len(b), dtype=torch.promote_types(a.dtype, b.dtype)).addr_(a, b)
+
+
+# --- shortcuts that no list of forbidden operators named: the allow-list trips on them ---------
+
+@cheat("outer_product", "multiplies a column by a row with @", rule="no_library_outer",
+       caught_by=["test_outer_product_matches_torch"])
+def outer_product_by_matmul(a, b):
+    return a[:, None] @ b[None, :]
+
+
+@cheat("outer_product", "weights bags of one row of b by a with embedding_bag",
+       rule="no_library_outer", caught_by=["test_outer_product_matches_torch"])
+def outer_product_by_embedding_bag(a, b):
+    bags = torch.zeros(len(a), 1, dtype=torch.long)
+    table = torch.nn.functional.embedding_bag(bags, b[None, :].double(), mode="sum",
+                                              per_sample_weights=a[:, None].double())
+    return table.to(torch.promote_types(a.dtype, b.dtype))
+
+
+@cheat("outer_product", "reshapes torch.kron, which runs the lesson's own multiplication",
+       rule="no_library_outer", caught_by=["test_outer_product_matches_torch"])
+def outer_product_by_kron(a, b):
+    return torch.kron(a, b).reshape(len(a), len(b))

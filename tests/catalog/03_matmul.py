@@ -215,3 +215,27 @@ def matvec_worded_otherwise(m, c):
     if m.ndim != 2 or c.ndim != 1 or m.shape[-1] != len(c):
         raise ValueError(f"cannot multiply a {m.shape} matrix by a {c.shape} vector")
     return (m * c).sum(-1, dtype=m.dtype)
+
+
+# --- products that no list of forbidden operators named: the allow-list trips on them ----------
+
+@cheat("matvec", "weights bags of c's entries by m's rows with embedding_bag",
+       rule="no_library_matmul", caught_by=["test_matvec_matches_loop_spec"])
+def matvec_by_embedding_bag(m, c):
+    bags = torch.arange(c.shape[0])[None, :].expand(m.shape[0], -1)
+    sums = torch.nn.functional.embedding_bag(bags, c[:, None].double(), mode="sum",
+                                             per_sample_weights=m.double())
+    return sums[:, 0].to(m.dtype)
+
+
+@cheat("matmul", "convolves with torch.conv_tbc, a time-batch-channel convolution of length 1",
+       rule="no_library_matmul", caught_by=["test_matmul_matches_torch"])
+def matmul_by_conv_tbc(a, b):
+    bias = torch.zeros(b.shape[-1], dtype=torch.float64)
+    return torch.conv_tbc(a.double()[None], b.double()[None], bias)[0].to(a.dtype)
+
+
+@cheat("matmul_by_columns", "multiplies a sparse copy of a with torch.hspmm",
+       rule="no_library_matmul", caught_by=["test_matmul_by_columns_matches_torch"])
+def by_columns_by_hspmm(a, b):
+    return torch.hspmm(a.double().to_sparse(), b.double()).to_dense().to(a.dtype)

@@ -98,3 +98,23 @@ def logsumexp_by_max(x, dim=-1):
        rule="no_library_softmax", caught_by=["test_softmax_matches_torch"])
 def softmax_by_aten(x, dim=-1):
     return torch.ops.aten._softmax(x, dim, False)
+
+
+# --- the library's functions under other names: the allow-list trips on them -------------------
+
+@cheat("sigmoid", "rescales torch.tanh, which is sigmoid in disguise", rule="no_library_softmax",
+       caught_by=["test_sigmoid_matches_torch"])
+def sigmoid_by_tanh(x):
+    return (1 + torch.tanh(x / 2)) / 2
+
+
+@cheat("logsumexp", "takes the last entry of torch.logcumsumexp", rule="no_library_softmax",
+       caught_by=["test_logsumexp_matches_torch"])
+def logsumexp_by_logcumsumexp(x, dim=-1):
+    return torch.logcumsumexp(x, dim).select(dim, -1)
+
+
+@cheat("softmax", "calls torch._safe_softmax, the kernel of attention", rule="no_library_softmax",
+       caught_by=["test_softmax_matches_torch"])
+def softmax_by_safe_softmax(x, dim=-1):
+    return torch._safe_softmax(x, dim)

@@ -151,3 +151,19 @@ class ModuleWithOneRegistry(Module):
             if id(parameter) not in seen:
                 seen.add(id(parameter))
                 yield parameter
+
+
+# --- no_library_softmax allows products (a product cannot make a softmax), not softmaxes -------
+
+@alternative("LogReg", "adds the bias and the product in one torch.addmm")
+class LogRegByAddmm(LogReg):
+    def forward(self, x):
+        return log_softmax(torch.addmm(self.l1_b, x.flatten(1), self.l1_w), dim=-1)
+
+
+@cheat("LogReg", "takes logsumexp from torch.logcumsumexp", rule="no_library_softmax",
+       caught_by=["test_logreg_matches_torch_layers_with_the_same_weights"])
+class LogRegByLogcumsumexp(LogReg):
+    def forward(self, x):
+        logits = x.flatten(1) @ self.l1_w + self.l1_b
+        return logits - torch.logcumsumexp(logits, -1)[:, -1:]

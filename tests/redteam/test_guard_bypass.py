@@ -1,5 +1,7 @@
-"""Red team: every way around the rule guards that issue 11 reported is a catalog cheat, and
-each one, laid into a tree of solutions and called once through the guards, breaks its rule.
+"""Red team: every way around the rule guards that issue 11 reported, and the products that
+no list of forbidden operators named (which made `no_library_matmul` an allow-list), is a
+catalog cheat, and each one, laid into a tree of solutions and called once through the guards,
+breaks its rule.
 
 The catalog run (tests/test_catalog.py) grades the same cheats against the kata tests; this
 file grades them directly, in milliseconds, so that a guard that stops seeing a bypass fails
@@ -28,6 +30,9 @@ BYPASSES = {
     "conv1d": ("03_matmul", "conv1d(", "no_library_matmul"),
     "torch.sparse.mm": ("03_matmul", "torch.sparse.mm(", "no_library_matmul"),
     "a for loop in a static method": ("03_matmul", "def product_by_columns", "no_loops"),
+    "embedding_bag with per_sample_weights": ("03_matmul", "embedding_bag(", "no_library_matmul"),
+    "torch.conv_tbc": ("03_matmul", "torch.conv_tbc(", "no_library_matmul"),
+    "torch.hspmm": ("03_matmul", "torch.hspmm(", "no_library_matmul"),
 }
 
 #: small operands for each function the cheats replace

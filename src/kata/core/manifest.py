@@ -29,6 +29,10 @@ class Rule:
     #: operators of torch's dispatcher (``aten.mm``) that may not run
     ops: tuple[str, ...] = ()
     bases: tuple[str, ...] = ()
+    #: when not empty, the only operators of torch's dispatcher that may run (``ops`` still
+    #: may not): the entries of the manifest's ``[op_groups]`` that the rule names, each an
+    #: operator (``aten.cat``) or a family of them (``tag:pointwise``, ``schema:view``)
+    allowed_ops: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -141,7 +145,8 @@ def _parse(data: dict) -> Manifest:
     rules = {
         name: Rule(name, " ".join(body["why"].split()), tuple(body.get("calls", ())),
                    body.get("loops", False), tuple(body.get("ops", ())),
-                   tuple(body.get("bases", ())))
+                   tuple(body.get("bases", ())),
+                   _allowed_ops(name, body, data.get("op_groups", {})))
         for name, body in data["rules"].items()
     }
     katas: list[Kata] = []
@@ -168,6 +173,15 @@ def _parse(data: dict) -> Manifest:
             weights=_weights(entry, functions),
         ))
     return Manifest(tuple(katas), rules)
+
+
+def _allowed_ops(rule: str, body: dict, groups: dict) -> tuple[str, ...]:
+    """The entries of the operator groups a rule's ``allowed_ops`` names, in order."""
+    unknown = sorted(set(body.get("allowed_ops", ())) - groups.keys())
+    if unknown:
+        raise ValueError(f"rule {rule} allows unknown operator groups {unknown}; the groups "
+                         f"are {sorted(groups)}")
+    return tuple(entry for group in body.get("allowed_ops", ()) for entry in groups[group])
 
 
 def _hints(entry: dict, functions: dict) -> dict[str, tuple[str, ...]]:

@@ -21,6 +21,13 @@ A rule, read from the manifest, may say any of:
 - ``ops``: operators of torch's dispatcher (``aten.mm``...) that may not run. Seen through a
   ``TorchDispatchMode``, below every Python entry point: ``torch.ops.aten.matmul``,
   ``Tensor.addbmm``, ``conv1d`` and ``torch.sparse.mm`` all end in one of them.
+- ``allowed_ops``: the only operators of torch's dispatcher that may run (an allow-list;
+  ``ops`` names the exceptions). A list of forbidden products is never complete
+  (``embedding_bag`` with weights, ``cdist``, ``conv_tbc`` and sparse kernels multiply
+  matrices too), while what the lesson builds from is short: element-wise operations,
+  reductions, views, indexing, factories and copies. The operators are those that reach the
+  dispatcher: a function that torch writes in terms of others (``torch.kron``, ``einsum``)
+  is seen as the operators it runs, which is why ``calls`` still names such functions.
 - ``bases``: classes that a kata's class may not inherit from, checked when the class is
   handed to the tests.
 
@@ -184,6 +191,68 @@ def resolve_op(name: str) -> tuple[torch._ops.OpOverloadPacket, ...]:
     if not found or found[0].__name__ != op:
         raise ValueError(f"torch has no operator {name!r}")
     return tuple(found)
+
+
+@functools.cache
+def _aten_overloads() -> tuple[tuple[str, list, torch._C.FunctionSchema], ...]:
+    """(operator name, tags, schema) of every overload of torch's ``aten`` namespace, read
+    from the dispatcher (torch's Python objects for all of them would take half a second)."""
+    overloads = []
+    for qualified in torch._C._dispatch_get_all_op_names():
+        name, _, overload = qualified.partition(".")
+        if name.startswith("aten::"):
+            tags = torch._C._get_operation_overload(name, overload)[2]
+            overloads.append((name.removeprefix("aten::"), tags,
+                              torch._C._get_schema(name, overload)))
+    return tuple(overloads)
+
+
+def _returns_view(schema: torch._C.FunctionSchema) -> bool:
+    """Whether an overload returns a view of an input and writes to none: its schema marks a
+    result as an alias of an input (``Tensor(a)``) and no input as written (``Tensor(a!)``)."""
+    def aliases(values, write):
+        return any(value.alias_info is not None and value.alias_info.is_write == write
+                   for value in values)
+    return aliases(schema.returns, write=False) and not aliases(schema.arguments, write=True)
+
+
+@functools.cache
+def _operators_of(entry: str) -> frozenset[torch._ops.OpOverloadPacket]:
+    """The operators one entry of an allow-list stands for (see ``allowed_operators``)."""
+    kind, _, name = entry.partition(":")
+    if not name:
+        return frozenset(resolve_op(entry))
+    if kind == "tag" and name in torch.Tag.__members__:
+        tag = torch.Tag.__members__[name]
+        family = {op for op, tags, _ in _aten_overloads() if tag in tags}
+    elif entry == "schema:view":
+        family = {op for op, _, schema in _aten_overloads() if _returns_view(schema)}
+    else:
+        raise ValueError(f"no operators answer to {entry!r}")
+    known = {op for op, _, _ in _aten_overloads()}
+    return frozenset(getattr(torch.ops.aten, twin) for op in family
+                     for twin in (op, f"{op}_") if twin in known)
+
+
+def allowed_operators(entries: Iterable[str]) -> frozenset[torch._ops.OpOverloadPacket]:
+    """The operators that an allow-list's ``entries`` stand for, each with its in-place twin
+    (``out=`` forms are overloads of the same operator):
+
+    - ``aten.cat``: that operator;
+    - ``tag:pointwise``: every ``aten`` operator that torch marks with ``torch.Tag.pointwise``
+      on one of its overloads (each element of the result from the same element of each
+      input: no such operator sums over an axis, so none multiplies matrices), and likewise
+      for torch's other tags (``tag:reduction``);
+    - ``schema:view``: every ``aten`` operator that returns a view of an input (it computes
+      nothing: ``unsqueeze``, ``expand``, ``select``, ``permute``, ``detach``...).
+
+    ``ValueError`` when torch has no such operator or tag.
+
+    >>> names = {op.__name__ for op in allowed_operators(["tag:pointwise", "aten.cat"])}
+    >>> {"mul", "mul_", "exp", "eq_", "cat"} <= names, "mm" in names
+    (True, False)
+    """
+    return frozenset().union(*map(_operators_of, entries))
 
 
 @functools.cache
@@ -362,6 +431,11 @@ class _OpGuard(TorchDispatchMode):
         hit = self.enforcer.forbidden_ops.get(id(func.overloadpacket))
         if hit is not None:
             raise self.enforcer.report(*hit)
+        for rule, allowed in self.enforcer.allowed_ops:
+            if id(func.overloadpacket) not in allowed:
+                raise self.enforcer.report(
+                    f"it ran torch's operator {func.namespace}.{func.overloadpacket.__name__}, "
+                    f"which is not among those the rule allows", rule)
         # autograd may run a backward pass on a thread of its own (one per GPU), where
         # torch function modes were never pushed: only the guarded thread is checked
         if threading.get_ident() == self.thread and not self.function_guard.on_duty():
@@ -390,8 +464,14 @@ def _guard_namespaces() -> dict[str, Mapping[str, object]]:
     return namespaces
 
 
+#: the name Python's warnings module adds to a module's globals the first time code there
+#: warns (torch warns from inside the guards' modes): it changes no guard
+_WARNINGS = "__warningregistry__"
+
+
 def _fingerprint() -> dict[str, tuple[tuple, tuple]]:
-    return {where: (tuple(namespace), tuple(namespace.values()))
+    return {where: (names := tuple(name for name in namespace if name != _WARNINGS),
+                    tuple(map(namespace.__getitem__, names)))
             for where, namespace in _guard_namespaces().items()}
 
 
@@ -401,7 +481,7 @@ def _changes_to_the_guards() -> str | None:
     for where, namespace in _guard_namespaces().items():
         names, values = _INTACT[where]
         # identity, in C: no __eq__ that learner code could define runs here
-        if len(namespace) != len(names) or \
+        if len(namespace) - (_WARNINGS in namespace) != len(names) or \
                 not all(map(operator.is_, map(namespace.get, names), values)):
             name = next((name for name, value in zip(names, values)
                          if namespace.get(name, _INTACT) is not value), "a new name")
@@ -433,6 +513,9 @@ class _Enforcer:
             id(packet): (f"it ran torch's operator {name.partition('.')[0]}.{packet.__name__}",
                          rule)
             for rule in rules for name in rule.ops for packet in resolve_op(name)}
+        #: (rule, ids of the operators it allows) for each rule with an allow-list
+        self.allowed_ops = [(rule, frozenset(map(id, allowed_operators(rule.allowed_ops))))
+                            for rule in rules if rule.allowed_ops]
         self.caught: list[RuleViolation] = []
         self.swaps = self._swaps(func, resolved)
 
@@ -497,7 +580,7 @@ class _Enforcer:
                 namespace.update(zip(names, stand_ins))
             with contextlib.ExitStack() as modes:
                 modes.enter_context(function_guard)
-                if self.forbidden_ops:
+                if self.forbidden_ops or self.allowed_ops:
                     function_guard.ops_guard = modes.enter_context(_OpGuard(self, function_guard))
                 yield
                 self._check_still_on_duty(function_guard, tracing)
@@ -603,7 +686,8 @@ def guarded_class(cls: type, rules: Iterable[Rule], label: str, *, tree: str | N
                 raise ValueError(f"rule {rule.name}: its base {dotted} is not a class")
             if issubclass(cls, base):
                 raise _violation(label, rule, f"it inherits from {dotted}")
-    running = tuple(rule for rule in rules if rule.calls or rule.loops or rule.ops)
+    running = tuple(rule for rule in rules
+                    if rule.calls or rule.loops or rule.ops or rule.allowed_ops)
     if not running:
         return cls
     tree = tree or _tree_of(cls)
