@@ -233,3 +233,29 @@ def test_the_learners_side_sees_mnist_but_never_the_test_labels(tmp_path, monkey
     assert "t10k-labels-idx1-ubyte" not in command
     for name in set(FILES) - {"t10k-labels-idx1-ubyte"}:
         assert str(tmp_path / name) in command or remote.sandbox.availability() is not None
+
+
+def test_a_tensor_that_lies_through_its_own_attributes_arrives_plain():
+    """A plain tensor may carry instance attributes through torch.load(weights_only=True):
+    one named ``detach`` would shadow torch's method where the judge calls it. What arrives
+    is rebuilt as a fresh tensor, so the judge sees the values that were sent."""
+    trusted, learner = _pair()
+    lying = torch.tensor([1.0, 2.0])
+    lying.__dict__["detach"] = torch.zeros(0)  # a value torch.load lets through
+    payload = io.BytesIO()
+    torch.save(lying, payload, _use_new_zipfile_serialization=False)
+    learner.sendall(len(payload.getvalue()).to_bytes(8, "big") + payload.getvalue())
+    got = wire.receive(trusted)
+    assert type(got) is torch.Tensor and got.__dict__ == {}
+    assert torch.equal(got.detach(), torch.tensor([1.0, 2.0]))
+
+
+def test_the_judge_calls_torchs_methods_never_the_results_own():
+    from kata.assertions import assert_tensor
+    from kata.core.errors import Mismatch
+
+    lying = torch.tensor([5.0, 6.0])  # wrong values, whose own detach() says otherwise
+    lying.__dict__["detach"] = lambda: torch.zeros(2)
+    with pytest.raises(Mismatch, match="wrong values"):
+        assert_tensor(lying, torch.zeros(2), call="f()")
+    assert plain(lying).__dict__ == {} and torch.equal(plain(lying), torch.tensor([5.0, 6.0]))

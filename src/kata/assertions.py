@@ -146,8 +146,9 @@ def assert_tensor(actual: object, expected: torch.Tensor, *, call: str,
     if actual.dtype != dtype:
         raise _side_by_side(f"{call} returned the wrong dtype: expected {dtype}, got "
                             f"{actual.dtype}.", expected.to(dtype), actual)
-    got = actual.detach().cpu()
-    want = expected.detach().cpu()
+    # torch's own methods, never the tensor's: an object that crossed may not be what it says
+    got = torch.Tensor.cpu(torch.Tensor.detach(actual))
+    want = torch.Tensor.cpu(torch.Tensor.detach(expected))
     if dtype.is_floating_point:
         got, want = got.double(), want.double()
         same_infinity = torch.isinf(want) & (got == want)

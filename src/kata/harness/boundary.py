@@ -47,12 +47,9 @@ def plain(value: object, memo: dict | None = None) -> object:
     if isinstance(value, (int, float, str)) and not isinstance(value, bool):
         return type(value).__mro__[-2](value)  # numpy's float64 is a float: cross as one
     if isinstance(value, torch.Tensor):
-        if type(value) not in (torch.Tensor, torch.nn.Parameter):  # a subclass's own methods
-            value = torch.Tensor.as_subclass(value, torch.Tensor)  # stay on the learner's side
-        detached = value.detach()
-        if not value.is_leaf or value.requires_grad:
-            detached = detached.requires_grad_(value.requires_grad)
-        return copy.deepcopy(detached, memo)
+        # one fresh tensor per original, so that two references stay one tensor in the copy
+        fresh = memo.setdefault(("fresh tensor", id(value)), fresh_tensor(value))
+        return copy.deepcopy(fresh, memo)
     if isinstance(value, (tuple, list)):
         items = [plain(item, memo) for item in value]
         return items if isinstance(value, list) else tuple(items)
@@ -66,6 +63,24 @@ def plain(value: object, memo: dict | None = None) -> object:
     except Exception:  # noqa: BLE001 - a learner's __repr__ may itself be broken
         text = f"<{kind.__qualname__} object>"
     return Foreign(f"{kind.__module__}.{kind.__qualname__}", text[:500])
+
+
+def fresh_tensor(value: torch.Tensor) -> torch.Tensor:
+    """A new plain ``torch.Tensor`` object (a ``Parameter`` stays one) over ``value``'s data,
+    detached, its ``requires_grad`` kept: no subclass, whose methods would stay the learner's,
+    and no instance attributes (a ``detach`` in a tensor's own ``__dict__`` shadows torch's
+    method, and survives ``torch.load(weights_only=True)``). Made with torch's own functions,
+    so nothing of ``value``'s is called.
+
+    >>> t = torch.ones(2)
+    >>> t.__dict__["detach"] = lambda: torch.zeros(0)
+    >>> fresh_tensor(t).detach(), type(fresh_tensor(torch.nn.Parameter(t))).__name__
+    (tensor([1., 1.]), 'Parameter')
+    """
+    kind = torch.nn.Parameter if type(value) is torch.nn.Parameter else torch.Tensor
+    # requires_grad is a data descriptor of torch's C type: an instance attribute cannot
+    # shadow it
+    return torch.Tensor._make_subclass(kind, torch.Tensor.detach(value), value.requires_grad)
 
 
 def library_name(function: object) -> str | None:

@@ -27,7 +27,7 @@ import torch
 
 from kata.core.errors import FAILURES, KataError
 from kata.core.records import Foreign
-from kata.harness.boundary import library_name
+from kata.harness.boundary import fresh_tensor, library_name
 
 #: The longest answer the tests' process reads, in bytes (kata 08 sends MNIST-sized tensors).
 ANSWER_LIMIT = 1 << 30
@@ -133,7 +133,7 @@ def _from_wire(value: object) -> object:
     """The plain data that ``value`` (as loaded) stands for; ``NotAnAnswerError`` for anything
     else (a tensor subclass, a ``Foreign`` of non-strings...)."""
     if type(value) in (torch.Tensor, torch.nn.Parameter):
-        return value
+        return fresh_tensor(value)  # what was loaded may carry attributes that lie
     if type(value) is tuple or type(value) is list:
         items = [_from_wire(item) for item in value]
         return items if type(value) is list else tuple(items)
