@@ -135,7 +135,8 @@ def _repository_state(root):
             _git(root, "rev-parse", "HEAD"), _git(root, "symbolic-ref", "HEAD"))
 
 
-def test_grade_a_branch_with_the_instructors_tests_and_leave_git_untouched(checkout, tmp_path):
+def test_grade_a_branch_with_the_instructors_tests_and_leave_git_untouched(checkout, tmp_path,
+                                                                             grade_options):
     _git(checkout, "init", "-q", "-b", "main")
     _git(checkout, "add", "-A")
     _git(checkout, "commit", "-q", "-m", "course")
@@ -150,7 +151,7 @@ def test_grade_a_branch_with_the_instructors_tests_and_leave_git_untouched(check
     report, table = tmp_path / "grades.json", tmp_path / "grades.md"
     first_four = [option for number in (1, 2, 3, 4) for option in ("--only", str(number))]
     done = kata(checkout, "grade", "learner", str(checkout / "solutions"), "--json", str(report),
-                "--markdown", str(table), *first_four)  # graded mode starts two processes a kata
+                "--markdown", str(table), *first_four, *grade_options)  # two processes a kata
 
     assert _repository_state(checkout) == before
     assert done.returncode == 1  # not every target passed
@@ -175,9 +176,11 @@ def test_grade_a_branch_with_the_instructors_tests_and_leave_git_untouched(check
     assert "| `04_softmax` | not started | 0/" in markdown
 
 
-def test_grade_reports_a_target_that_is_neither_a_directory_nor_a_ref(checkout, tmp_path):
+def test_grade_reports_a_target_that_is_neither_a_directory_nor_a_ref(checkout, tmp_path,
+                                                                       grade_options):
     report = tmp_path / "grades.json"
-    done = kata(checkout, "grade", "no-such-branch", "--json", str(report), "--only", "1")
+    done = kata(checkout, "grade", "no-such-branch", "--json", str(report), "--only", "1",
+                *grade_options)
     results = json.loads(report.read_text())
     jsonschema.validate(results, json.loads(SCHEMA.read_text()))
     assert results["learners"][0]["status"] == "error" and done.returncode == 2

@@ -62,7 +62,7 @@ def test_grade_refuses_zero_workers_and_an_unwritable_result_before_grading(tmp_
     assert "Traceback" not in zero.stderr + unwritable.stderr
 
 
-def test_ctrl_c_stops_every_box_and_writes_the_partial_results(tmp_path):
+def test_ctrl_c_stops_every_box_and_writes_the_partial_results(tmp_path, grade_options):
     learner = tmp_path / "slow" / "katas" / "03_matmul"
     learner.mkdir(parents=True)
     (learner / "matmul.py").write_text(
@@ -75,7 +75,7 @@ def test_ctrl_c_stops_every_box_and_writes_the_partial_results(tmp_path):
     grader = subprocess.Popen(
         [sys.executable, "-m", "kata", "grade", str(tmp_path / "slow"), "--only", "3",
          "--skip-allowlist",  # it imports subprocess: the box must stop it, not the allow-list
-         "--json", str(report)], cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+         "--json", str(report), *grade_options], cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         text=True, env={**os.environ, "PYTHONPATH": str(REPO_ROOT / "src")})
     deadline = time.monotonic() + 240
     while not _running("kata-ctrl-c-test") and time.monotonic() < deadline:

@@ -96,14 +96,14 @@ def test_a_fresh_learner_side_follows(impl):
 '''
 
 
-def test_graded_mode_runs_the_learners_code_elsewhere_and_judges_here(pytester):
+def test_graded_mode_runs_the_learners_code_elsewhere_and_judges_here(pytester, graded_mode):
     original = kata.assertions.assert_tensor
     pytester.makeconftest('pytest_plugins = ["kata.harness.plugin"]')
     folder = pytester.mkdir("katas") / "03_matmul"
     folder.mkdir()
     (folder / "matmul.py").write_text(LEARNER)
     (folder / "test_learner.py").write_text(TESTS)
-    result = pytester.runpytest("katas/03_matmul", "--learner-process", "--learner-timeout", "5",
+    result = pytester.runpytest("katas/03_matmul", *graded_mode, "--learner-timeout", "5",
                                 "--learner-unchecked")  # the module imports os: run it anyway
     result.assert_outcomes(passed=3, failed=3)
     result.stdout.fnmatch_lines([

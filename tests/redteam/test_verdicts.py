@@ -27,7 +27,7 @@ CONTROL = "matches"
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory):
+def runs(tmp_path_factory, graded_mode):
     """The attack in the learner mode and in the graded mode, and the solutions graded,
     side by side."""
     base = tmp_path_factory.mktemp("verdicts")
@@ -37,7 +37,7 @@ def runs(tmp_path_factory):
     module.write_text(f"PLANTED = {str(planted)!r}\n" + ATTACK.read_text())
     # the attacks must meet the verdict's own defences, not the allow-list that refuses them
     # first (tests/test_allowlist.py shows it does)
-    graded = ["--learner-process", "--learner-timeout", "120", "--learner-unchecked"]
+    graded = [*graded_mode, "--learner-timeout", "120", "--learner-unchecked"]
     with ThreadPoolExecutor(3) as pool:
         jobs = {"learner mode": pool.submit(run_katas, [KATA.folder], impl=module.parent.parent,
                                             extra_args=["-k", CONTROL, "--learner-unchecked"]),
