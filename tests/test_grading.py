@@ -75,8 +75,8 @@ def test_ctrl_c_stops_every_box_and_writes_the_partial_results(tmp_path, grade_o
     grader = subprocess.Popen(
         [sys.executable, "-m", "kata", "grade", str(tmp_path / "slow"), "--only", "3",
          "--skip-allowlist",  # it imports subprocess: the box must stop it, not the allow-list
-         "--json", str(report), *grade_options], cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True, env={**os.environ, "PYTHONPATH": str(REPO_ROOT / "src")})
+         "--json", str(report), *grade_options], cwd=REPO_ROOT, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(REPO_ROOT / "src")})
     deadline = time.monotonic() + 240
     while not _running("kata-ctrl-c-test") and time.monotonic() < deadline:
         time.sleep(0.5)

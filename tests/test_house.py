@@ -16,6 +16,7 @@ import pytest
 import kata
 from kata.core.errors import KataError
 from kata.core.layout import REPO_ROOT
+from kata.instructor import release
 
 ROOMS = ["kata.core", "kata.runs", "kata.harness", "kata.grading", "kata.learner",
          "kata.instructor"]
@@ -39,7 +40,10 @@ def test_each_room_lists_its_modules_and_says_what_it_owns_and_imports(room):
     package = importlib.import_module(room)
     modules = sorted(info.name for info in pkgutil.iter_modules(package.__path__)
                      if not info.name.startswith("_"))
-    assert sorted(package.__all__) == modules
+    # a learner's repository leaves some out (kata release): listed, but not there
+    left_out = {name for name in package.__all__ if name not in modules
+                and f"src/{room.replace('.', '/')}/{name}.py" in release.LEFT_OUT}
+    assert sorted(set(package.__all__) - left_out) == modules
     assert "Owns:" in package.__doc__ and "May import:" in package.__doc__
 
 

@@ -270,8 +270,11 @@ def command_sandbox(args: argparse.Namespace, workspace: Workspace) -> int:
 
 
 def command_bench(args: argparse.Namespace, workspace: Workspace) -> int:
-    from kata.instructor import bench  # imports torch and MNIST: only this command needs it
-
+    try:  # imports torch and MNIST: only this command needs it
+        from kata.instructor import bench
+    except ModuleNotFoundError:
+        raise UsageError("the benchmarks belong to the course's own repository; a learner's "
+                         "repository (kata release) leaves them out") from None
     return bench.main(args.options)
 
 

@@ -33,8 +33,11 @@ from kata.core.manifest import load_manifest
 from kata.instructor.classroom import SUMS, WORKFLOW, classroom_workflow
 
 #: Parts of the checkout a learner's repository leaves out: the answers, and what only the
-#: instructor's repository runs (its CI, the red team's recipes for forging verdicts).
-_LEFT_OUT = ("solutions/", "tests/catalog/", "tests/redteam/", ".github/", ".ci/")
+#: instructor's repository runs (its CI, the red team's recipes for forging verdicts, the
+#: benchmarks).
+LEFT_OUT = ("solutions/", "tests/catalog/", "tests/redteam/", ".github/", ".ci/",
+            "src/kata/instructor/bench.py", "src/kata/instructor/grading_cost.py",
+            "tests/test_bench.py")
 #: Words whose presence in a repository check means it reads what the release leaves out.
 _NEEDS_ANSWERS = ("solutions", "catalog")
 #: Folders never checked (git's, caches, the kata command's memory).
@@ -76,7 +79,7 @@ def release(target: Path, checkout: Path = REPO_ROOT) -> list[str]:
              for path, text in expected_stubs(checkout).items()}
     skipped = []
     for name in checkout_files(checkout):
-        if name.startswith(_LEFT_OUT) or name in stubs:
+        if name.startswith(LEFT_OUT) or name in stubs:
             continue
         destination = target / name
         destination.parent.mkdir(parents=True, exist_ok=True)
