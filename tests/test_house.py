@@ -84,3 +84,16 @@ def test_ruff_finds_nothing():
 def test_mypy_finds_nothing():
     checked = _tool("mypy")
     assert checked.returncode == 0, checked.stdout[-3000:] + checked.stderr[-2000:]
+
+
+def test_the_grade_schema_names_the_states_and_kinds_the_records_have():
+    """The JSON schema of ``kata grade --json`` repeats the kata states: it must say exactly
+    what ``KataState`` holds (one source: the enum)."""
+    import json
+
+    from kata.core.records import KataState
+    from kata.grading.results import SCHEMA
+
+    schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
+    states = schema["$defs"]["kata"]["properties"]["state"]["enum"]
+    assert states == [state.value for state in KataState]
