@@ -6,9 +6,10 @@ of three kinds:
 - a complete learner: every step passes and Classroom's reporter adds up every point;
 - a partial learner whose kata 01 module, when imported, tries to append to the harness
   (``src/kata/__init__.py``) and to walk ``/proc`` up to the grader's checkout (the attack
-  that once turned a later step's untouched stub into "every kata passes"): the box stops
-  both, kata 03 (an untouched stub) earns nothing, the solved katas earn theirs, and the
-  instructor's files are as released after grading;
+  that once turned a later step's untouched stub into "every kata passes"): the allow-list
+  refuses the module before it runs (the box would stop both attacks too: tests/redteam),
+  so kata 01 earns nothing, nor does kata 03 (an untouched stub); the solved katas earn
+  theirs, and the instructor's files are as released after grading;
 - a learner who edited a test file: the first step refuses before any Python runs.
 
 The first rehearsal installs into the fresh environment (``python install.py``, the
@@ -137,15 +138,20 @@ def test_a_complete_learner_passes_every_step_and_earns_every_point(rehearsals):
 
 
 @needs_tools
-def test_a_partial_learner_who_attacks_the_harness_earns_only_the_solved_katas(rehearsals):
+def test_a_partial_learner_who_attacks_the_harness_earns_only_the_honest_katas(rehearsals):
     rehearsal, harness_unchanged = rehearsals["partial"]
     steps = _steps(rehearsal)
     assert steps["Grade every kata"] == 0, rehearsal.steps  # graded; its sums held after grading
     assert steps["Report"] == 1  # some tests fail: the reporter fails the run, as Classroom does
-    kata03 = rehearsal.results["kata-03"]
-    assert kata03["status"] == "fail" and sum(test["score"] for test in kata03["tests"]) == 0
-    assert all(test["status"] == "fail" for test in kata03["tests"])
-    assert rehearsal.points == rehearsal.max_points - MANIFEST.kata("03").points
+    # kata 03 is the untouched stub; kata 01 solves its kata but also attacks, with os and
+    # open, which the allow-list refuses before any of the module runs: neither earns a point
+    for runner in ("kata-01", "kata-03"):
+        result = rehearsal.results[runner]
+        assert result["status"] == "fail" and sum(test["score"] for test in result["tests"]) == 0
+        assert all(test["status"] == "fail" for test in result["tests"])
+    assert any("may not" in test["message"] for test in rehearsal.results["kata-01"]["tests"])
+    assert rehearsal.points == (rehearsal.max_points - MANIFEST.kata("01").points
+                                - MANIFEST.kata("03").points)
     assert harness_unchanged, "the learner's module changed the instructor's harness"
 
 

@@ -863,11 +863,19 @@ class _Verifier(ast.NodeVisitor):
                                  stored=name in ("setattr", "delattr"))
 
 
+def _parses(source: str) -> bool:
+    try:
+        ast.parse(source)
+    except (SyntaxError, ValueError):
+        return False
+    return True
+
+
 def refusal(kata: Kata, tree: Path) -> str | None:
     """Why the code under test of ``kata`` in ``tree`` may not run, naming each finding of its
     module and of the earlier katas' modules it uses (``Kata.uses``); None when every one is
-    within the allow-list (or missing: importing it says so). The trusted side asks before
-    any of that code runs, in the learner's runs and in grading alike."""
+    within the allow-list (or missing, or not Python: importing it says so). The trusted side
+    asks before any of that code runs, in the learner's runs and in grading alike."""
     manifest = load_manifest()
     problems = []
     for checked in (kata, *manifest.used_katas(kata)):
@@ -876,6 +884,8 @@ def refusal(kata: Kata, tree: Path) -> str | None:
             source = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):
             continue
+        if not _parses(source):
+            continue  # it cannot run either: importing it names the SyntaxError and its line
         found = check(source, checked)
         problems += [f"  {checked.folder}/{checked.module}.py {finding}" for finding in found]
     if not problems:

@@ -44,7 +44,7 @@ def import_from_path(path: Path, name: str) -> ModuleType:
     sys.modules[name] = module  # dataclasses and pickling look modules up here
     try:
         spec.loader.exec_module(module)
-    except Exception as error:  # noqa: BLE001 - whatever the learner's module raises, said plainly
+    except (Exception, SystemExit) as error:  # noqa: BLE001 - whatever the module raises, said plainly
         sys.modules.pop(name, None)
         raise _import_failure(error, path) from None
     return module
@@ -56,7 +56,7 @@ def _shown(path: Path | str) -> str:
     return str(path) if relative.startswith("..") else relative
 
 
-def _import_failure(error: Exception, path: Path) -> KataImportError:
+def _import_failure(error: Exception | SystemExit, path: Path) -> KataImportError:
     """Why the module at ``path`` did not import, naming the file and line at fault (which
     may be another kata's module that it imports)."""
     if isinstance(error, SyntaxError):
@@ -114,7 +114,7 @@ def import_kata(kata: Kata, tree: Path) -> ModuleType:
         raise KataImportError(f"{_shown(path)} is missing: there is no module to test.")
     try:
         return importlib.import_module(kata.module)
-    except Exception as error:  # noqa: BLE001 - whatever the learner's module raises, said plainly
+    except (Exception, SystemExit) as error:  # noqa: BLE001 - whatever the module raises, said plainly
         raise _import_failure(error, path) from None
 
 

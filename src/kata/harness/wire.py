@@ -132,7 +132,7 @@ _PLAIN = (type(None), bool, int, float, str, torch.Size, torch.dtype, torch.devi
 def _from_wire(value: object) -> object:
     """The plain data that ``value`` (as loaded) stands for; ``NotAnAnswerError`` for anything
     else (a tensor subclass, a ``Foreign`` of non-strings...)."""
-    if type(value) in (torch.Tensor, torch.nn.Parameter):
+    if type(value) is torch.Tensor or type(value) is torch.nn.Parameter:
         return fresh_tensor(value)  # what was loaded may carry attributes that lie
     if type(value) is tuple or type(value) is list:
         items = [_from_wire(item) for item in value]
