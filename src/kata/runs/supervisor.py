@@ -15,6 +15,10 @@ it kills the tree and says why (``STOPPED`` starts its last line). It adopts eve
 machine's cgroups do not delegate memory or pids controllers to us (and CI's may not), so the
 caps are enforced by watching, ten times a second: a burst shorter than that can exceed them
 briefly; the per-process data limit that the runner sets stays as a hard backstop.
+
+SIGTERM, SIGINT or SIGHUP ask it to stop: it kills the whole tree, prints the tail and ends.
+That is how a run's time limit ends it (``kata.runs.runner``): a SIGKILL would end the
+supervisor alone, before its clean-up, and leave the tree it watches running.
 """
 
 from __future__ import annotations
@@ -136,11 +140,11 @@ def supervise(argv: Sequence[str], *, memory: int, processes: int, disk: int,
     """Run ``argv``, cap its whole process tree, kill what it leaves, print its output's
     tail; exit as it exited (killed by the same signal, or SIGKILL past a cap)."""
     die_with_parent_and_adopt_orphans()
-    child = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                             stderr=subprocess.STDOUT, start_new_session=True)
-    stop = threading.Event()
+    stop = threading.Event()  # asked to stop before the child starts: it is still killed
     for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(number, lambda *_: stop.set())
+    child = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, start_new_session=True)
     output = _Tail(child.stdout, tail)
     verdict = None
     while child.poll() is None and not stop.is_set():
