@@ -3,8 +3,10 @@
 The release holds the katas (fresh stubs generated from the solutions, tests, READMEs), the
 harness (``src/kata``), the pytest settings, the docs, CI, and the repository checks, but no
 answers: no ``solutions/``, and no ``tests/catalog`` either (its alternatives are correct
-solutions, and its mistakes and cheats only make sense beside them). A repository check that
-reads the solutions or the catalog is replaced by a module that skips, saying why.
+solutions, and its mistakes and cheats only make sense beside them), and none of the
+instructor's hidden tests (``kata.core.layout.HIDDEN_TESTS``: only ``kata grade`` runs
+them). A repository check that reads the solutions or the catalog is replaced by a module
+that skips, saying why.
 
 Everything in the release but the learner's kata modules belongs to the instructor. Their
 SHA-256 sums are written to ``RELEASE.sha256`` (``sha256sum`` format), and the GitHub
@@ -32,7 +34,7 @@ from kata.core.layout import REPO_ROOT
 
 from kata.core.manifest import load_manifest
 from kata.instructor.classroom import SUMS, WORKFLOW, classroom_workflow
-from kata.core.layout import RELEASED_STUBS
+from kata.core.layout import RELEASED_STUBS, is_hidden_test
 
 #: Parts of the checkout a learner's repository leaves out: the answers, and what only the
 #: instructor's repository runs (its CI, the red team's recipes for forging verdicts).
@@ -81,7 +83,7 @@ def release(target: Path, checkout: Path = REPO_ROOT) -> list[str]:
              for path, text in expected_stubs(checkout).items()}
     skipped = []
     for name in checkout_files(checkout):
-        if name.startswith(_LEFT_OUT) or name in stubs:
+        if name.startswith(_LEFT_OUT) or name in stubs or is_hidden_test(name):
             continue
         destination = target / name
         destination.parent.mkdir(parents=True, exist_ok=True)
