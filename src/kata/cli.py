@@ -27,6 +27,7 @@ is reported for its kata and never stops the command.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from pathlib import Path
@@ -38,7 +39,7 @@ from kata.core.records import KataState
 from kata.core.workspace import Workspace
 from kata.learner import terminal, views
 from kata.learner.views import RunOptions, UsageError, choose_function, choose_kata
-from kata.runs.limits import MEMORY_LIMIT, TIME_LIMIT
+from kata.runs.limits import GRADING_EXAMPLES, MEMORY_LIMIT, TIME_LIMIT
 
 
 def options_of(args: argparse.Namespace) -> RunOptions:
@@ -192,38 +193,49 @@ def command_check(args, workspace: Workspace) -> int:
 
 def command_grade(args, workspace: Workspace) -> int:
     from kata.core.files import write_atomically
-    from kata.grading import reports, service
+    from kata.grading import gradebook, reports, service, targets
     from kata.runs import sandbox
 
     katas = [choose_kata(name) for name in args.only] or list(load_manifest().katas)
     if args.workers < 1:
         raise UsageError(f"--workers {args.workers}: at least one worker is needed")
-    if args.classroom and len(args.targets) != 1:
-        raise UsageError("--classroom writes one learner's result: give one target (the "
-                         "Classroom workflow grades `.`)")
-    outputs = [Path(path) for path in (args.json, args.markdown, args.classroom) if path]
+    for option, given in (("--classroom", args.classroom), ("--gradescope", args.gradescope)):
+        if given and len(args.targets) != 1:
+            raise UsageError(f"{option} writes one learner's result: give one target (the "
+                             f"Classroom workflow and Gradescope's autograder grade one)")
+    outputs = [Path(path) for path in (args.json, args.markdown, args.classroom, args.csv,
+                                       args.gradescope) if path]
     for path in outputs:  # before any grading: an unwritable path must not waste it
         try:
             reports.check_writable(path)
         except OSError as problem:
             raise UsageError(f"cannot write the results to {path}: {problem}") from None
-    boxed = not args.unsandboxed
+    try:
+        roster = targets.read_roster(Path(args.roster)) if args.roster else None
+    except targets.RosterError as problem:
+        raise UsageError(str(problem)) from None
     options = options_of(args)
     try:
-        grades = service.grade_targets(args.targets, workspace.checkout, katas,
-                                       workers=args.workers, boxed=boxed, **options.limits())
-        code = service.exit_code(grades)
+        book = service.grade_targets(args.targets, workspace.checkout, katas,
+                                     workers=args.workers, boxed=not args.unsandboxed,
+                                     seed=args.seed, **options.limits())
+        code = service.exit_code(book.grades)
     except service.GradingInterruptedError as interrupted:
-        grades, code = interrupted.grades, service.INTERRUPTED
+        book, code = interrupted.gradebook, service.INTERRUPTED
     except sandbox.BoxUnavailableError as missing:
         raise UsageError(str(missing)) from None
-    markdown = reports.markdown(grades, boxed=boxed)
-    if args.json:
-        write_atomically(Path(args.json), reports.json_document(grades, boxed=boxed))
-    if args.markdown:
-        write_atomically(Path(args.markdown), markdown)
+    if roster is not None:
+        book = book.with_roster(targets.match_roster(args.targets, roster))
+    markdown = reports.markdown(book)
+    written = {args.json: lambda: reports.json_document(book), args.markdown: lambda: markdown,
+               args.csv: lambda: gradebook.csv_document(book),
+               args.gradescope: lambda: json.dumps(
+                   gradebook.gradescope_results(book.grades[0], book), indent=1)}
+    for path, document in written.items():
+        if path:
+            write_atomically(Path(path), document())
     if args.classroom and code != service.INTERRUPTED:
-        reports.write_classroom_outputs(grades[0], Path(args.classroom))
+        reports.write_classroom_outputs(book.grades[0], Path(args.classroom))
     print(markdown)
     if code == service.INTERRUPTED:
         print("kata grade: interrupted; the results above are partial", file=sys.stderr)
@@ -266,6 +278,21 @@ def command_bench(args, workspace: Workspace) -> int:
     from kata.instructor import bench  # imports torch and MNIST: only this command needs it
 
     return bench.main(args.options)
+
+
+GRADE_HELP = f"""\
+Grade learners' work with your tests: each target's kata modules, and nothing else of it,
+are laid into a copy of your kata folders and run in graded mode, each kata in its own box
+(bubblewrap), within the time and memory limits.
+
+Hidden grading: every test draws {GRADING_EXAMPLES} examples, where a learner's run draws 20
+(the same ones each time), from a seed drawn for this grading run and written in the
+reports (--seed N draws the same ones again); and your hidden tests
+(katas/NN_name/test_hidden_*.py, which kata release leaves out) run beside the visible ones.
+
+Points: each kata's points (manifest.toml) are shared among its functions by weight, and
+among each function's tests; a passing test earns its share.
+"""
 
 
 def _common_options(suppress: bool) -> argparse.ArgumentParser:
@@ -345,13 +372,34 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--profile", default="ci", choices=["learner", "ci"],
                        help="hypothesis profile of the reference's run (default ci: 200 "
                             "examples a test; learner: 20, a quick look)")
-    grade = add("grade", command_grade, "grade learners' git refs or directories")
+    grade = add("grade", command_grade, "grade learners' git refs or directories with your "
+                                        "tests, hidden ones included")
+    grade.formatter_class = argparse.RawDescriptionHelpFormatter
+    grade.description = GRADE_HELP
     grade.epilog = ("exit codes: 0 every target passed, 1 some learner failed, 2 a target "
                     "could not be graded or a usage error, 130 interrupted (partial results)")
     grade.add_argument("targets", nargs="+", metavar="TARGET",
                        help="a git ref or a directory (./NAME or refs/heads/NAME when both exist)")
-    grade.add_argument("--json", metavar="FILE", help="write the results as JSON (Exercism v3 shape)")
-    grade.add_argument("--markdown", metavar="FILE", help="write the results as Markdown tables")
+    grade.add_argument("--json", metavar="FILE",
+                       help="write the results as JSON: every learner in Exercism's results.json "
+                            "v3 shape, each kata across the class, the seed")
+    grade.add_argument("--markdown", metavar="FILE",
+                       help="write the report as Markdown (also printed): the class at a glance, "
+                            "then each learner's katas, failing tests' messages, ignored files "
+                            "and flags")
+    grade.add_argument("--csv", metavar="FILE",
+                       help="write the gradebook CSV: a row per learner, a column per kata's "
+                            "points, the total and the maximum")
+    grade.add_argument("--roster", metavar="FILE",
+                       help="GitHub Classroom's roster CSV: name each target's learner (its "
+                            "folder is the github_username or ends with -USERNAME); the "
+                            "unmatched are listed, never guessed")
+    grade.add_argument("--gradescope", metavar="FILE",
+                       help="write one target's result as Gradescope's results.json "
+                            "(/autograder/results/results.json in its autograder)")
+    grade.add_argument("--seed", type=int, metavar="N",
+                       help="draw the examples from seed N (default: a fresh seed, which the "
+                            "reports record): the same N grades again exactly")
     grade.add_argument("--only", action="append", default=[], metavar="KATA",
                        help="grade only this kata (repeatable)")
     grade.add_argument("--classroom", metavar="FILE",
