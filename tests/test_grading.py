@@ -99,3 +99,33 @@ def _running(marker: str) -> bool:
         except OSError:  # it ended while we looked
             pass
     return False
+
+
+def test_gradescopes_autograder_grades_a_submission_with_your_tests_hidden_ones_included(tmp_path):
+    """``kata release --gradescope`` writes what Gradescope unpacks into /autograder/source;
+    its ``run_autograder``, run here with AUTOGRADER pointing at a folder laid out like
+    Gradescope's (a virtual environment that sees this Python's packages standing for the
+    one setup.sh installs), grades the submission and writes results.json."""
+    autograder = tmp_path / "autograder"
+    source = autograder / "source"
+    done = kata(REPO_ROOT, "release", "--gradescope", str(source))
+    assert done.returncode == 0, done.stderr
+    files = {path.relative_to(source).as_posix() for path in source.rglob("*") if path.is_file()}
+    assert not any(name.startswith(("solutions/", "tests/catalog/", "tests/redteam/", ".ci/"))
+                   for name in files)
+    assert "katas/03_matmul/test_hidden_matmul.py" in files
+    assert all(os.access(source / name, os.X_OK) for name in ("setup.sh", "run_autograder"))
+    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip",
+                    str(autograder / "venv")], check=True, timeout=120)
+    kata_ = load_manifest().kata("01")
+    submitted = autograder / "submission" / "katas" / kata_.folder / f"{kata_.module}.py"
+    submitted.parent.mkdir(parents=True)
+    submitted.write_text(kata_.path_in(REPO_ROOT / "solutions").read_text())
+    graded = subprocess.run([str(source / "run_autograder"), "--only", "01"], capture_output=True,
+                            text=True, timeout=600,
+                            env={**os.environ, "AUTOGRADER": str(autograder),
+                                 "PYTHONPATH": str(source / "src")})
+    assert graded.returncode == 0, graded.stdout + graded.stderr
+    results = json.loads((autograder / "results" / "results.json").read_text())
+    assert results["score"] == kata_.points == sum(test["max_score"] for test in results["tests"])
+    assert all(test["status"] == "passed" for test in results["tests"])

@@ -243,15 +243,23 @@ def command_grade(args, workspace: Workspace) -> int:
 
 
 def command_release(args, workspace: Workspace) -> int:
-    from kata.instructor import release
+    from kata.instructor import gradescope, release
 
     try:
-        skipped = release.release(Path(args.directory), workspace.checkout)
+        if args.gradescope:
+            skipped = gradescope.write_autograder(Path(args.directory), workspace.checkout)
+        else:
+            skipped = release.release(Path(args.directory), workspace.checkout)
     except FileExistsError as problem:
         raise UsageError(str(problem)) from None
-    print(f"Wrote the learner's repository to {args.directory}: no solutions/, no catalog; "
-          f"{release.SUMS} holds the sums of the instructor's files, which the Classroom "
-          f"workflow checks before grading.")
+    if args.gradescope:
+        print(f"Wrote Gradescope's autograder to {args.directory}: your tests, hidden ones "
+              f"included, no solutions/; zip what it holds (cd {args.directory} && zip -r "
+              f"../autograder.zip .) and upload it as the assignment's autograder.")
+    else:
+        print(f"Wrote the learner's repository to {args.directory}: no solutions/, no catalog, "
+              f"no hidden tests; {release.SUMS} holds the sums of the instructor's files, which "
+              f"the Classroom workflow checks before grading.")
     for name in skipped:
         print(f"  {name}: skipped there (it needs the reference solutions)")
     return 0
@@ -409,8 +417,12 @@ def build_parser() -> argparse.ArgumentParser:
                        help="grade without the box where none can be built (learner code then "
                             "runs as you, under the supervisor alone; every report says "
                             "UNSANDBOXED); without it, no box means no grading")
-    add("release", command_release, "write the repository a learner gets (no answers), with "
-                                    "its Classroom workflow").add_argument("directory")
+    release = add("release", command_release, "write the repository a learner gets (no "
+                                              "answers), with its Classroom workflow")
+    release.add_argument("directory")
+    release.add_argument("--gradescope", action="store_true",
+                         help="write Gradescope's autograder instead (setup.sh, run_autograder "
+                              "and your tests, hidden ones included; no answers)")
     add("verify", command_verify, "check that every instructor file of a released repository "
                                   "is as released")
     add("sandbox", command_sandbox, "can grading box learner code here? (exit 1 when not, "

@@ -30,11 +30,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from kata.core.layout import REPO_ROOT
-
+from kata.core.layout import RELEASED_STUBS, REPO_ROOT, is_hidden_test
 from kata.core.manifest import load_manifest
 from kata.instructor.classroom import SUMS, WORKFLOW, classroom_workflow
-from kata.core.layout import RELEASED_STUBS, is_hidden_test
 
 #: Parts of the checkout a learner's repository leaves out: the answers, and what only the
 #: instructor's repository runs (its CI, the red team's recipes for forging verdicts).
@@ -74,6 +72,20 @@ def learner_modules() -> set[str]:
 def release(target: Path, checkout: Path = REPO_ROOT) -> list[str]:
     """Write the learner's repository into the empty or new folder ``target``; returns the
     repository checks that were replaced by a skip."""
+    skipped = copy_course(target, checkout, hidden=False)
+    sums = sums_text(target)
+    (target / SUMS).write_text(sums, encoding="utf-8")
+    (target / WORKFLOW).parent.mkdir(parents=True, exist_ok=True)
+    (target / WORKFLOW).write_text(classroom_workflow(_sha256(sums.encode())),
+                                  encoding="utf-8")
+    return skipped
+
+
+def copy_course(target: Path, checkout: Path, *, hidden: bool) -> list[str]:
+    """Write the course without its answers into the empty or new folder ``target``: every
+    file of ``checkout`` but what a release leaves out, the stubs fresh from the solutions,
+    and the hidden tests only where ``hidden`` (Gradescope's autograder, which is the
+    instructor's). Returns the repository checks that were replaced by a skip."""
     from kata.core.stubs import expected_stubs  # reads solutions/: only the instructor has them
 
     target = Path(target)
@@ -83,7 +95,7 @@ def release(target: Path, checkout: Path = REPO_ROOT) -> list[str]:
              for path, text in expected_stubs(checkout).items()}
     skipped = []
     for name in checkout_files(checkout):
-        if name.startswith(_LEFT_OUT) or name in stubs or is_hidden_test(name):
+        if name.startswith(_LEFT_OUT) or name in stubs or (is_hidden_test(name) and not hidden):
             continue
         destination = target / name
         destination.parent.mkdir(parents=True, exist_ok=True)
@@ -103,11 +115,6 @@ def release(target: Path, checkout: Path = REPO_ROOT) -> list[str]:
     for kata in load_manifest().katas:
         (target / RELEASED_STUBS / f"{kata.folder}.py").write_text(
             stubs[f"katas/{kata.folder}/{kata.module}.py"], encoding="utf-8")
-    sums = sums_text(target)
-    (target / SUMS).write_text(sums, encoding="utf-8")
-    (target / WORKFLOW).parent.mkdir(parents=True, exist_ok=True)
-    (target / WORKFLOW).write_text(classroom_workflow(_sha256(sums.encode())),
-                                  encoding="utf-8")
     return skipped
 
 
