@@ -153,7 +153,7 @@ def test_the_markdown_reports_the_seed_the_failures_what_was_ignored_and_the_fla
     markdown = reports.markdown(_hand_made_book())
     assert "seed 42" in markdown and "--seed 42" in markdown
     assert "(hidden test)" in markdown and "Diagnosed: `matvec`" in markdown
-    assert "Ignored (graded with your files instead)" in markdown and "For your review" in markdown
+    assert "Ignored (they differ from yours" in markdown and "For your review" in markdown
     assert "2 tests fail as not implemented" in markdown  # a stub's failures, once
     assert "Roster rows without a target" in markdown
 

@@ -162,12 +162,12 @@ def _kata_summary(summary: KataSummary) -> str:
               for function, count in summary.passing.items()]
     failure = summary.most_common_failure
     if failure:
-        lines.append(f"\nMost common failure: `{failure.test}`, for {failure.learners} "
-                     f"learner{'s' if failure.learners != 1 else ''}: {code_span(failure.message)}")
+        lines.append(f"\nMost common failure: `{failure.test}`, for "
+                     f"{_count(failure.learners, 'learner')}: {code_span(failure.message)}")
     if summary.mistakes:
         lines.append("\nClassic mistakes diagnosed:\n")
-        lines += [f"- `{mistake.function}`: {plain(mistake.mistake)} ({mistake.learners} "
-                  f"learner{'s' if mistake.learners != 1 else ''})" for mistake in summary.mistakes]
+        lines += [f"- `{mistake.function}`: {plain(mistake.mistake)} "
+                  f"({_count(mistake.learners, 'learner')})" for mistake in summary.mistakes]
     return "\n".join(lines) + "\n"
 
 
@@ -211,7 +211,7 @@ def _learner_section(grade: LearnerGrade) -> str:
     for kata in grade.katas:
         parts += _kata_failures(kata)
     if grade.ignored:
-        parts.append("\nIgnored (graded with your files instead):\n")
+        parts.append("\nIgnored (they differ from yours; grading used yours):\n")
         parts += [f"- {code_span(ignored.path)} ({ignored.change})" for ignored in grade.ignored]
     flagged = [(kata.kata.folder, flag) for kata in grade.katas for flag in kata.flags]
     if flagged:
@@ -226,15 +226,14 @@ def _kata_failures(kata: KataGrade) -> list[str]:
     if not kata.total:
         return [f"\n`{kata.kata.folder}` did not run:\n", code_block(kata.message or "")]
     failed = [test for test in kata.tests if test.status != "pass"]
-    quiet = [test for test in failed if test.kind and test.kind.quiet]
     parts = []
-    if quiet:
-        kind = quiet[0].kind.value if quiet[0].kind else ""
-        parts += [f"\n`{kata.kata.folder}`: {len(quiet)} test{'s' if len(quiet) != 1 else ''} "
-                  f"fail{'s' if len(quiet) == 1 else ''} as {kind}, the first with:\n",
-                  code_block(quiet[0].message or "")]
+    for kind in dict.fromkeys(test.kind for test in failed if test.kind and test.kind.quiet):
+        alike = [test for test in failed if test.kind is kind]
+        parts += [f"\n`{kata.kata.folder}`: {_count(len(alike), 'test')} "
+                  f"fail{'s' if len(alike) == 1 else ''} as {kind.value}, the first with:\n",
+                  code_block(alike[0].message or "")]
     for test in failed:
-        if test not in quiet:
+        if not (test.kind and test.kind.quiet):
             parts += _failure(test)
     return parts
 
@@ -248,6 +247,11 @@ def _failure(test: TestGrade) -> list[str]:
     if test.message:
         said += ["", code_block(test.message)]
     return said
+
+
+def _count(number: int, noun: str) -> str:
+    """``3 learners``, ``1 test``."""
+    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 def classroom_runner(kata: Kata) -> str:

@@ -322,13 +322,15 @@ def kata_summary(kata: Kata, grades: Sequence[LearnerGrade]) -> KataSummary:
                 first_line(next(test.message for test in failed if test.function == function)))
         mistakes.update({(test.diagnosis.function, test.diagnosis.mistake)
                          for test in entry.tests if test.diagnosis})
-    common = max(failures.items(), key=lambda item: len(item[1]), default=None)
+    most_common = None
+    if failures:  # the first test in the run's order among those most learners fail
+        test, lines = max(failures.items(), key=lambda item: len(item[1]))
+        most_common = FailureCount(test, Counter(lines).most_common(1)[0][0], len(lines))
     tests = [test for entry in ran for test in entry.tests]
     return KataSummary(
         kata, len(graded), dict(Counter(entry.state.value for entry in graded)),
         {function: sum(_passes(entry, function) for entry in ran) for function in kata.functions},
-        FailureCount(common[0], Counter(common[1]).most_common(1)[0][0], len(common[1]))
-        if common else None,
+        most_common,
         tuple(MistakeCount(function, mistake, count)
               for (function, mistake), count in mistakes.most_common()),
         tuple(entry.seconds for entry in graded if entry.seconds),
