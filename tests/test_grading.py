@@ -55,13 +55,23 @@ def test_a_release_holds_no_answers_passes_its_checks_and_catches_an_edited_test
     assert "katas/01_broadcasting/conftest.py: added" in checked.stdout
 
 
-def test_grade_refuses_zero_workers_and_an_unwritable_result_before_grading(tmp_path):
+def test_grade_refuses_bad_options_and_an_unwritable_result_before_grading(tmp_path):
     zero = kata(REPO_ROOT, "grade", "katas", "--workers", "0", "--only", "1")
     assert zero.returncode == 2 and "--workers 0" in zero.stderr
     unwritable = kata(REPO_ROOT, "grade", "katas", "--only", "1", "--json",
                       str(tmp_path / "no" / "such" / "grades.json"))
     assert unwritable.returncode == 2 and "cannot write the results" in unwritable.stderr
-    assert "Traceback" not in zero.stderr + unwritable.stderr
+    negative = kata(REPO_ROOT, "grade", "katas", "--only", "1", "--seed=-1")
+    assert negative.returncode == 2 and "--seed -1" in negative.stderr
+    several = kata(REPO_ROOT, "grade", "katas", "solutions", "--only", "1", "--gradescope",
+                   str(tmp_path / "results.json"))
+    assert several.returncode == 2 and "give one target" in several.stderr
+    roster = tmp_path / "roster.csv"
+    roster.write_text("login\nalice\n")
+    not_classroom = kata(REPO_ROOT, "grade", "katas", "--only", "1", "--roster", str(roster))
+    assert not_classroom.returncode == 2 and "github_username" in not_classroom.stderr
+    assert "Traceback" not in zero.stderr + unwritable.stderr + negative.stderr + several.stderr \
+        + not_classroom.stderr
 
 
 def test_ctrl_c_stops_every_box_and_writes_the_partial_results(tmp_path):

@@ -199,6 +199,8 @@ def command_grade(args, workspace: Workspace) -> int:
     katas = [choose_kata(name) for name in args.only] or list(load_manifest().katas)
     if args.workers < 1:
         raise UsageError(f"--workers {args.workers}: at least one worker is needed")
+    if args.seed is not None and args.seed < 0:
+        raise UsageError(f"--seed {args.seed}: a seed is a whole number from 0 up")
     for option, given in (("--classroom", args.classroom), ("--gradescope", args.gradescope)):
         if given and len(args.targets) != 1:
             raise UsageError(f"{option} writes one learner's result: give one target (the "
