@@ -1,6 +1,7 @@
 """Shared fixtures of the repository's own checks."""
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -34,3 +35,22 @@ def checkout(tmp_path):
     """A fresh copy of the repository, as a learner's clone holds it: a test may edit it the
     way a learner would, and the real katas/ is never touched."""
     return clone_checkout(REPO_ROOT, tmp_path / "clone")
+
+
+def _running(marker: str) -> bool:
+    """Whether a process with ``marker`` in its command line exists (Linux's ``/proc``)."""
+    for process in Path("/proc").iterdir():
+        try:
+            if process.name.isdigit() and marker.encode() in (process / "cmdline").read_bytes():
+                return True
+        except OSError:  # it ended while we looked
+            pass
+    return False
+
+
+@pytest.fixture(scope="session")
+def running():
+    """``running(marker)``: whether a process whose command line holds ``marker`` exists, to
+    see that the learner code a test started has started, and that none of it outlived the
+    command that ran it."""
+    return _running

@@ -303,19 +303,8 @@ def _kata_command(*args, timeout=900):
                                "PYTHONDONTWRITEBYTECODE": "1"})
 
 
-def _running(marker):
-    """Whether a process with ``marker`` in its command line exists."""
-    for process in Path("/proc").iterdir():
-        try:
-            if process.name.isdigit() and marker.encode() in (process / "cmdline").read_bytes():
-                return True
-        except OSError:  # it ended while we looked
-            pass
-    return False
-
-
 @pytest.fixture(scope="module")
-def graded_class(tmp_path_factory):
+def graded_class(tmp_path_factory, running):
     """The class graded once: ``kata grade`` of three learners, kata 01 and 03, with a
     roster (of whom one has no target) and every report."""
     base = tmp_path_factory.mktemp("class")
@@ -343,7 +332,7 @@ def graded_class(tmp_path_factory):
                          "--json", str(reports_["json"]), "--markdown", str(reports_["md"]),
                          "--csv", str(reports_["csv"]))
     document = json.loads(reports_["json"].read_text())
-    return {"done": done, "json": document, "lingering": _running(MARKER),
+    return {"done": done, "json": document, "lingering": running(MARKER),
             "markdown": reports_["md"].read_text(), "csv": reports_["csv"].read_text(),
             "by": {Path(result["target"]).name: result for result in document["learners"]}}
 
@@ -454,7 +443,8 @@ def test_no_process_of_the_class_outlives_grading(graded_class):
     assert not graded_class["lingering"]
 
 
-def test_a_time_limit_ends_every_process_of_a_learner_that_forks_and_never_returns(tmp_path):
+def test_a_time_limit_ends_every_process_of_a_learner_that_forks_and_never_returns(tmp_path,
+                                                                                   running):
     """The learner's module starts a detached process, then loops forever (sleeping, to
     spare the shared machine): the time limit stops the kata, and when ``kata grade``
     returns nothing it started is left. The limit leaves the run time to reach the
@@ -469,10 +459,10 @@ def test_a_time_limit_ends_every_process_of_a_learner_that_forks_and_never_retur
         env={**os.environ, "PYTHONPATH": str(REPO_ROOT / "src"), "PYTHONDONTWRITEBYTECODE": "1"})
     seen = False
     while grader.poll() is None:
-        seen = seen or _running(MARKER)
+        seen = seen or running(MARKER)
         time.sleep(0.5)
     _, errors = grader.communicate(timeout=60)
-    assert not _running(MARKER)
+    assert not running(MARKER)
     assert seen, "the learner's code never started: the machine is too busy for this limit"
     assert grader.returncode == 1, errors
     gradescope = json.loads(results.read_text())

@@ -6,7 +6,6 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 from kata.core.layout import REPO_ROOT, is_hidden_test
 from kata.instructor import classroom
@@ -74,7 +73,7 @@ def test_grade_refuses_bad_options_and_an_unwritable_result_before_grading(tmp_p
         + not_classroom.stderr
 
 
-def test_ctrl_c_stops_every_box_and_writes_the_partial_results(tmp_path):
+def test_ctrl_c_stops_every_box_and_writes_the_partial_results(tmp_path, running):
     learner = tmp_path / "slow" / "katas" / "03_matmul"
     learner.mkdir(parents=True)
     (learner / "matmul.py").write_text(
@@ -88,9 +87,9 @@ def test_ctrl_c_stops_every_box_and_writes_the_partial_results(tmp_path):
          "--json", str(report)], cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         text=True, env={**os.environ, "PYTHONPATH": str(REPO_ROOT / "src")})
     deadline = time.monotonic() + 240
-    while not _running("kata-ctrl-c-test") and time.monotonic() < deadline:
+    while not running("kata-ctrl-c-test") and time.monotonic() < deadline:
         time.sleep(0.5)
-    assert _running("kata-ctrl-c-test"), "the learner's code never started"
+    assert running("kata-ctrl-c-test"), "the learner's code never started"
     grader.send_signal(signal.SIGINT)
     _, errors = grader.communicate(timeout=120)
     assert grader.returncode == 130, errors
@@ -98,17 +97,7 @@ def test_ctrl_c_stops_every_box_and_writes_the_partial_results(tmp_path):
     assert (kata_["state"], kata_["points"]) == ("stopped", 0)
     assert "interrupted" in kata_["message"]
     time.sleep(1)
-    assert not _running("kata-ctrl-c-test")
-
-
-def _running(marker: str) -> bool:
-    for process in Path("/proc").iterdir():
-        try:
-            if process.name.isdigit() and marker.encode() in (process / "cmdline").read_bytes():
-                return True
-        except OSError:  # it ended while we looked
-            pass
-    return False
+    assert not running("kata-ctrl-c-test")
 
 
 def test_gradescopes_autograder_grades_a_submission_with_your_tests_hidden_ones_included(tmp_path):
