@@ -2,6 +2,7 @@
 
 import os
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -80,3 +81,20 @@ def graded_mode() -> list[str]:
     """pytest's options for the graded mode here: boxed where a box can be built, else
     unboxed on purpose (see ``grade_options``)."""
     return ["--learner-process", *([] if _boxes() else ["--learner-unboxed"])]
+def _running(marker: str) -> bool:
+    """Whether a process with ``marker`` in its command line exists (Linux's ``/proc``)."""
+    for process in Path("/proc").iterdir():
+        try:
+            if process.name.isdigit() and marker.encode() in (process / "cmdline").read_bytes():
+                return True
+        except OSError:  # it ended while we looked
+            pass
+    return False
+
+
+@pytest.fixture(scope="session")
+def running():
+    """``running(marker)``: whether a process whose command line holds ``marker`` exists, to
+    see that the learner code a test started has started, and that none of it outlived the
+    command that ran it."""
+    return _running

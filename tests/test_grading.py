@@ -6,11 +6,11 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-from kata.core.layout import REPO_ROOT
+from kata.core.layout import REPO_ROOT, is_hidden_test
 from kata.core.manifest import load_manifest
 from kata.instructor import classroom
+from kata.instructor.release import checkout_files
 
 
 def kata(root, *args):
@@ -25,7 +25,8 @@ def test_a_release_holds_no_answers_passes_its_checks_and_catches_an_edited_test
     assert done.returncode == 0, done.stderr
     files = {path.relative_to(target).as_posix() for path in target.rglob("*") if path.is_file()}
     assert not any(name.startswith(("solutions/", "tests/catalog/", "tests/redteam/", ".ci/"))
-                   for name in files)
+                   or is_hidden_test(name) for name in files)
+    assert any(is_hidden_test(name) for name in checkout_files(REPO_ROOT))  # kata 03 has some
     assert {classroom.SUMS, classroom.WORKFLOW.as_posix(), "conftest.py", "pyproject.toml",
             "install.py", "constraints.txt"} <= files
     workflow = (target / classroom.WORKFLOW).read_text()
@@ -53,16 +54,26 @@ def test_a_release_holds_no_answers_passes_its_checks_and_catches_an_edited_test
     assert "katas/01_broadcasting/conftest.py: added" in checked.stdout
 
 
-def test_grade_refuses_zero_workers_and_an_unwritable_result_before_grading(tmp_path):
+def test_grade_refuses_bad_options_and_an_unwritable_result_before_grading(tmp_path):
     zero = kata(REPO_ROOT, "grade", "katas", "--workers", "0", "--only", "1")
     assert zero.returncode == 2 and "--workers 0" in zero.stderr
     unwritable = kata(REPO_ROOT, "grade", "katas", "--only", "1", "--json",
                       str(tmp_path / "no" / "such" / "grades.json"))
     assert unwritable.returncode == 2 and "cannot write the results" in unwritable.stderr
-    assert "Traceback" not in zero.stderr + unwritable.stderr
+    negative = kata(REPO_ROOT, "grade", "katas", "--only", "1", "--seed=-1")
+    assert negative.returncode == 2 and "--seed -1" in negative.stderr
+    several = kata(REPO_ROOT, "grade", "katas", "solutions", "--only", "1", "--gradescope",
+                   str(tmp_path / "results.json"))
+    assert several.returncode == 2 and "give one target" in several.stderr
+    roster = tmp_path / "roster.csv"
+    roster.write_text("login\nalice\n")
+    not_classroom = kata(REPO_ROOT, "grade", "katas", "--only", "1", "--roster", str(roster))
+    assert not_classroom.returncode == 2 and "github_username" in not_classroom.stderr
+    assert "Traceback" not in zero.stderr + unwritable.stderr + negative.stderr + several.stderr \
+        + not_classroom.stderr
 
 
-def test_ctrl_c_stops_every_box_and_writes_the_partial_results(tmp_path, grade_options):
+def test_ctrl_c_stops_every_box_and_writes_the_partial_results(tmp_path, grade_options, running):
     learner = tmp_path / "slow" / "katas" / "03_matmul"
     learner.mkdir(parents=True)
     (learner / "matmul.py").write_text(
@@ -78,9 +89,9 @@ def test_ctrl_c_stops_every_box_and_writes_the_partial_results(tmp_path, grade_o
          "--json", str(report), *grade_options], cwd=REPO_ROOT, stdout=subprocess.PIPE,
         stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(REPO_ROOT / "src")})
     deadline = time.monotonic() + 240
-    while not _running("kata-ctrl-c-test") and time.monotonic() < deadline:
+    while not running("kata-ctrl-c-test") and time.monotonic() < deadline:
         time.sleep(0.5)
-    assert _running("kata-ctrl-c-test"), "the learner's code never started"
+    assert running("kata-ctrl-c-test"), "the learner's code never started"
     grader.send_signal(signal.SIGINT)
     _, errors = grader.communicate(timeout=120)
     assert grader.returncode == 130, errors
@@ -88,14 +99,34 @@ def test_ctrl_c_stops_every_box_and_writes_the_partial_results(tmp_path, grade_o
     assert (kata_["state"], kata_["points"]) == ("stopped", 0)
     assert "interrupted" in kata_["message"]
     time.sleep(1)
-    assert not _running("kata-ctrl-c-test")
+    assert not running("kata-ctrl-c-test")
 
 
-def _running(marker: str) -> bool:
-    for process in Path("/proc").iterdir():
-        try:
-            if process.name.isdigit() and marker.encode() in (process / "cmdline").read_bytes():
-                return True
-        except OSError:  # it ended while we looked
-            pass
-    return False
+def test_gradescopes_autograder_grades_a_submission_with_your_tests_hidden_ones_included(tmp_path):
+    """``kata release --gradescope`` writes what Gradescope unpacks into /autograder/source;
+    its ``run_autograder``, run here with AUTOGRADER pointing at a folder laid out like
+    Gradescope's (a virtual environment that sees this Python's packages standing for the
+    one setup.sh installs), grades the submission and writes results.json."""
+    autograder = tmp_path / "autograder"
+    source = autograder / "source"
+    done = kata(REPO_ROOT, "release", "--gradescope", str(source))
+    assert done.returncode == 0, done.stderr
+    files = {path.relative_to(source).as_posix() for path in source.rglob("*") if path.is_file()}
+    assert not any(name.startswith(("solutions/", "tests/catalog/", "tests/redteam/", ".ci/"))
+                   for name in files)
+    assert "katas/03_matmul/test_hidden_matmul.py" in files
+    assert all(os.access(source / name, os.X_OK) for name in ("setup.sh", "run_autograder"))
+    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip",
+                    str(autograder / "venv")], check=True, timeout=120)
+    kata_ = load_manifest().kata("01")
+    submitted = autograder / "submission" / "katas" / kata_.folder / f"{kata_.module}.py"
+    submitted.parent.mkdir(parents=True)
+    submitted.write_text(kata_.path_in(REPO_ROOT / "solutions").read_text())
+    graded = subprocess.run([str(source / "run_autograder"), "--only", "01"], capture_output=True,
+                            text=True, timeout=600,
+                            env={**os.environ, "AUTOGRADER": str(autograder),
+                                 "PYTHONPATH": str(source / "src")})
+    assert graded.returncode == 0, graded.stdout + graded.stderr
+    results = json.loads((autograder / "results" / "results.json").read_text())
+    assert results["score"] == kata_.points == sum(test["max_score"] for test in results["tests"])
+    assert all(test["status"] == "passed" for test in results["tests"])

@@ -88,10 +88,10 @@ def _command_line(process: Path) -> bytes:
 
 def test_every_report_says_plainly_when_it_ran_unsandboxed(monkeypatch):
     monkeypatch.setattr(sandbox, "availability", lambda: "no user namespaces here")
-    grades = [results.not_graded("alice", "not a ref")]
-    assert "UNSANDBOXED" in reports.markdown(grades, boxed=False)
-    assert "no user namespaces here" in reports.markdown(grades, boxed=False)
-    note = json.loads(reports.json_document(grades, boxed=False))["sandbox"]
+    book = results.Gradebook((results.not_graded("alice", "not a ref"),), (), seed=1, boxed=False)
+    assert "UNSANDBOXED" in reports.markdown(book)
+    assert "no user namespaces here" in reports.markdown(book)
+    note = json.loads(reports.json_document(book))["sandbox"]
     assert note["used"] is False and "no user namespaces here" in note["why_not"]
     assert "--unsandboxed" in note["why_not"]
 

@@ -28,6 +28,7 @@ is reported for its kata and never stops the command.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from collections.abc import Callable
@@ -40,7 +41,7 @@ from kata.core.records import KataState
 from kata.core.workspace import Workspace
 from kata.learner import terminal, views
 from kata.learner.views import RunOptions, UsageError, choose_function, choose_kata
-from kata.runs.limits import MEMORY_LIMIT, TIME_LIMIT
+from kata.runs.limits import GRADING_EXAMPLES, MEMORY_LIMIT, TIME_LIMIT
 
 #: What runs a command: its parsed arguments and the checkout's workspace in, the exit status out.
 Handler = Callable[[argparse.Namespace, Workspace], int]
@@ -198,39 +199,52 @@ def command_check(args: argparse.Namespace, workspace: Workspace) -> int:
 
 def command_grade(args: argparse.Namespace, workspace: Workspace) -> int:
     from kata.core.files import write_atomically
-    from kata.grading import reports, service
+    from kata.grading import gradebook, reports, service, targets
     from kata.runs import sandbox
 
     katas = [choose_kata(name) for name in args.only] or list(load_manifest().katas)
     if args.workers < 1:
         raise UsageError(f"--workers {args.workers}: at least one worker is needed")
-    if args.classroom and len(args.targets) != 1:
-        raise UsageError("--classroom writes one learner's result: give one target (the "
-                         "Classroom workflow grades `.`)")
-    outputs = [Path(path) for path in (args.json, args.markdown, args.classroom) if path]
+    if args.seed is not None and args.seed < 0:
+        raise UsageError(f"--seed {args.seed}: a seed is a whole number from 0 up")
+    for option, given in (("--classroom", args.classroom), ("--gradescope", args.gradescope)):
+        if given and len(args.targets) != 1:
+            raise UsageError(f"{option} writes one learner's result: give one target (the "
+                             f"Classroom workflow and Gradescope's autograder grade one)")
+    outputs = [Path(path) for path in (args.json, args.markdown, args.classroom, args.csv,
+                                       args.gradescope) if path]
     for path in outputs:  # before any grading: an unwritable path must not waste it
         try:
             reports.check_writable(path)
         except OSError as problem:
             raise UsageError(f"cannot write the results to {path}: {problem}") from None
-    boxed = not args.unsandboxed
+    try:
+        roster = targets.read_roster(Path(args.roster)) if args.roster else None
+    except targets.RosterError as problem:
+        raise UsageError(str(problem)) from None
     options = options_of(args)
     try:
-        grades = service.grade_targets(args.targets, workspace.checkout, katas,
-                                       workers=args.workers, boxed=boxed,
-                                       checked=not args.skip_allowlist, **options.limits())
-        code = service.exit_code(grades)
+        book = service.grade_targets(args.targets, workspace.checkout, katas,
+                                     workers=args.workers, boxed=not args.unsandboxed,
+                                     checked=not args.skip_allowlist, seed=args.seed,
+                                     **options.limits())
+        code = service.exit_code(book.grades)
     except service.GradingInterruptedError as interrupted:
-        grades, code = interrupted.grades, service.INTERRUPTED
+        book, code = interrupted.gradebook, service.INTERRUPTED
     except sandbox.BoxUnavailableError as missing:
         raise UsageError(str(missing)) from None
-    markdown = reports.markdown(grades, boxed=boxed)
-    if args.json:
-        write_atomically(Path(args.json), reports.json_document(grades, boxed=boxed))
-    if args.markdown:
-        write_atomically(Path(args.markdown), markdown)
+    if roster is not None:
+        book = book.with_roster(targets.match_roster(args.targets, roster))
+    markdown = reports.markdown(book)
+    written = {args.json: lambda: reports.json_document(book), args.markdown: lambda: markdown,
+               args.csv: lambda: gradebook.csv_document(book),
+               args.gradescope: lambda: json.dumps(
+                   gradebook.gradescope_results(book.grades[0], book), indent=1)}
+    for path, document in written.items():
+        if path:
+            write_atomically(Path(path), document())
     if args.classroom and code != service.INTERRUPTED:
-        reports.write_classroom_outputs(grades[0], Path(args.classroom))
+        reports.write_classroom_outputs(book.grades[0], Path(args.classroom))
     print(markdown)
     if code == service.INTERRUPTED:
         print("kata grade: interrupted; the results above are partial", file=sys.stderr)
@@ -238,15 +252,23 @@ def command_grade(args: argparse.Namespace, workspace: Workspace) -> int:
 
 
 def command_release(args: argparse.Namespace, workspace: Workspace) -> int:
-    from kata.instructor import release
+    from kata.instructor import gradescope, release
 
     try:
-        skipped = release.release(Path(args.directory), workspace.checkout)
+        if args.gradescope:
+            skipped = gradescope.write_autograder(Path(args.directory), workspace.checkout)
+        else:
+            skipped = release.release(Path(args.directory), workspace.checkout)
     except FileExistsError as problem:
         raise UsageError(str(problem)) from None
-    print(f"Wrote the learner's repository to {args.directory}: no solutions/, no catalog; "
-          f"{release.SUMS} holds the sums of the instructor's files, which the Classroom "
-          f"workflow checks before grading.")
+    if args.gradescope:
+        print(f"Wrote Gradescope's autograder to {args.directory}: your tests, hidden ones "
+              f"included, no solutions/; zip what it holds (cd {args.directory} && zip -r "
+              f"../autograder.zip .) and upload it as the assignment's autograder.")
+    else:
+        print(f"Wrote the learner's repository to {args.directory}: no solutions/, no catalog, "
+              f"no hidden tests; {release.SUMS} holds the sums of the instructor's files, which "
+              f"the Classroom workflow checks before grading.")
     for name in skipped:
         print(f"  {name}: skipped there (it needs the reference solutions)")
     return 0
@@ -276,6 +298,21 @@ def command_bench(args: argparse.Namespace, workspace: Workspace) -> int:
         raise UsageError("the benchmarks belong to the course's own repository; a learner's "
                          "repository (kata release) leaves them out") from None
     return bench.main(args.options)
+
+
+GRADE_HELP = f"""\
+Grade learners' work with your tests: each target's kata modules, and nothing else of it,
+are laid into a copy of your kata folders and run in graded mode, each kata in its own box
+(bubblewrap), within the time and memory limits.
+
+Hidden grading: every test draws {GRADING_EXAMPLES} examples, where a learner's run draws 20
+(the same ones each time), from a seed drawn for this grading run and written in the
+reports (--seed N draws the same ones again); and your hidden tests
+(katas/NN_name/test_hidden_*.py, which kata release leaves out) run beside the visible ones.
+
+Points: each kata's points (manifest.toml) are shared among its functions by weight, and
+among each function's tests; a passing test earns its share.
+"""
 
 
 def _common_options(suppress: bool) -> argparse.ArgumentParser:
@@ -356,14 +393,34 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--profile", default="ci", choices=["learner", "ci"],
                        help="hypothesis profile of the reference's run (default ci: 200 "
                             "examples a test; learner: 20, a quick look)")
-    grade = add("grade", command_grade, "grade learners' git refs or directories")
+    grade = add("grade", command_grade, "grade learners' git refs or directories with your "
+                                        "tests, hidden ones included")
+    grade.formatter_class = argparse.RawDescriptionHelpFormatter
+    grade.description = GRADE_HELP
     grade.epilog = ("exit codes: 0 every target passed, 1 some learner failed, 2 a target "
                     "could not be graded or a usage error, 130 interrupted (partial results)")
     grade.add_argument("targets", nargs="+", metavar="TARGET",
                        help="a git ref or a directory (./NAME or refs/heads/NAME when both exist)")
     grade.add_argument("--json", metavar="FILE",
-                       help="write the results as JSON (Exercism v3 shape)")
-    grade.add_argument("--markdown", metavar="FILE", help="write the results as Markdown tables")
+                       help="write the results as JSON: every learner in Exercism's results.json "
+                            "v3 shape, each kata across the class, the seed")
+    grade.add_argument("--markdown", metavar="FILE",
+                       help="write the report as Markdown (also printed): the class at a glance, "
+                            "then each learner's katas, failing tests' messages, ignored files "
+                            "and flags")
+    grade.add_argument("--csv", metavar="FILE",
+                       help="write the gradebook CSV: a row per learner, a column per kata's "
+                            "points, the total and the maximum")
+    grade.add_argument("--roster", metavar="FILE",
+                       help="GitHub Classroom's roster CSV: name each target's learner (its "
+                            "folder is the github_username or ends with -USERNAME); the "
+                            "unmatched are listed, never guessed")
+    grade.add_argument("--gradescope", metavar="FILE",
+                       help="write one target's result as Gradescope's results.json "
+                            "(/autograder/results/results.json in its autograder)")
+    grade.add_argument("--seed", type=int, metavar="N",
+                       help="draw the examples from seed N (default: a fresh seed, which the "
+                            "reports record): the same N grades again exactly")
     grade.add_argument("--only", action="append", default=[], metavar="KATA",
                        help="grade only this kata (repeatable)")
     grade.add_argument("--classroom", metavar="FILE",
@@ -377,8 +434,12 @@ def build_parser() -> argparse.ArgumentParser:
                        help="grade without the box where none can be built (learner code then "
                             "runs as you, under the supervisor alone; every report says "
                             "UNSANDBOXED); without it, no box means no grading")
-    add("release", command_release, "write the repository a learner gets (no answers), with "
-                                    "its Classroom workflow").add_argument("directory")
+    release = add("release", command_release, "write the repository a learner gets (no "
+                                              "answers), with its Classroom workflow")
+    release.add_argument("directory")
+    release.add_argument("--gradescope", action="store_true",
+                         help="write Gradescope's autograder instead (setup.sh, run_autograder "
+                              "and your tests, hidden ones included; no answers)")
     add("verify", command_verify, "check that every instructor file of a released repository "
                                   "is as released")
     add("sandbox", command_sandbox, "can grading box learner code here? (exit 1 when not, "

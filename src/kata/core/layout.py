@@ -17,8 +17,9 @@ True
 
 from __future__ import annotations
 
+import fnmatch
 import shutil
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from kata.core.errors import KataError
 
@@ -38,8 +39,22 @@ CONFTEST = "conftest.py"
 SETTINGS = ("conftest.py", "pyproject.toml")
 #: What a learner's clone holds, as far as the ``kata`` command and the tests see it.
 CLONED = ("katas", "solutions", "src", *SETTINGS, "README.md", ".gitignore")
+#: The instructor's hidden tests, in a kata's folder beside its visible ones: ``kata grade``
+#: runs them, ``kata release`` leaves them out, reports show learners no code of them.
+HIDDEN_TESTS = "test_hidden_*.py"
 #: Files and folders a copy never takes: caches, the ``kata`` command's memory, build output.
 NOT_COPIED = ("__pycache__", "*.pyc", ".hypothesis", ".kata", "*.egg-info")
+
+
+def is_hidden_test(name: str) -> bool:
+    """Whether the test file ``name`` (a path, or a test's node id) is a hidden test.
+
+    >>> is_hidden_test("katas/03_matmul/test_hidden_matmul.py::test_x[a]")
+    True
+    >>> is_hidden_test("katas/03_matmul/test_matmul.py::test_x[hidden]")
+    False
+    """
+    return fnmatch.fnmatchcase(PurePosixPath(name.split("::", 1)[0]).name, HIDDEN_TESTS)
 
 
 class NotACheckoutError(KataError):

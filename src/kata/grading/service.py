@@ -9,8 +9,16 @@ everything it starts dies with it. No box, no grading, unless the instructor ask
 (``boxed=False``). The tests' process runs under the supervisor (the whole tree's caps, a
 clean environment, its output's tail, nothing left behind), and its report is read from the
 run's own scratch folder, which no box shows, once it has ended. All targets' katas share
-one pool of workers. What comes back is one ``LearnerGrade`` per target
-(``kata.grading.results``), which ``kata.grading.reports`` writes out.
+one pool of workers. What comes back is one ``LearnerGrade`` per target, in a ``Gradebook``
+(``kata.grading.results``), which ``kata.grading.reports`` and ``kata.grading.gradebook``
+write out.
+
+Hidden grading: each run takes the ``grading`` hypothesis profile, ``GRADING_EXAMPLES``
+examples a test where a learner's run draws 20, and not derandomized as a learner's runs
+are: the examples come from a seed drawn once per grading run (or given, to grade again
+exactly), which the reports record. The instructor's hidden tests
+(``kata.core.layout.HIDDEN_TESTS``, in the kata folders, left out of every release) run
+beside the visible ones.
 
 Exit codes of ``kata grade``: 0 every target passed; 1 every target was graded and some
 failed; 2 the grader could not read a target, or the command line was wrong; 130 stopped
@@ -22,22 +30,31 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import secrets
 import signal
 import tempfile
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from kata.core.errors import KataError
 from kata.core.layout import HARNESS
 from kata.core.manifest import Kata
 from kata.core.processes import descendants, parent_of, python_path
 from kata.core.records import KataState
-from kata.grading.results import LearnerGrade, kata_grade, learner_grade, not_graded
-from kata.grading.targets import TargetError, grading_tree, module_reader
+from kata.grading.results import Gradebook, LearnerGrade, kata_grade, learner_grade, not_graded
+from kata.grading.targets import (
+    IgnoredFile,
+    TargetError,
+    grading_tree,
+    ignored_files,
+    module_reader,
+)
 from kata.harness.allowlist import check
 from kata.runs import sandbox
-from kata.runs.limits import TIME_LIMIT
 from kata.runs.progress import KataProgress, kata_progress
 
 #: Exit codes of ``kata grade`` (see the module's docstring).
@@ -48,14 +65,18 @@ GRADED_MODE = ("--learner-process",)
 UNBOXED_MODE = ("--learner-unboxed",)
 #: ... and what skips the allow-list, to test what the box holds (``--skip-allowlist``).
 UNCHECKED_MODE = ("--learner-unchecked",)
+#: The hypothesis profile of a graded run (``kata.harness.plugin``): ``GRADING_EXAMPLES`` a
+#: test (``kata.runs.limits``), drawn from the grading run's seed, where a learner's run
+#: draws 20, derandomized.
+GRADING_PROFILE = "grading"
 
 
 class GradingInterruptedError(KataError):
-    """Ctrl-C while grading; ``grades`` holds every target, its unfinished katas marked."""
+    """Ctrl-C while grading; ``gradebook`` holds every target, its unfinished katas marked."""
 
-    def __init__(self, grades: list[LearnerGrade]):
+    def __init__(self, gradebook: Gradebook):
         super().__init__("interrupted")
-        self.grades = grades
+        self.gradebook = gradebook
 
 
 def box_for(tree: Path, memory_limit: int | None, data: Sequence[Path] = ()
@@ -102,46 +123,70 @@ def allowlist_flags(tree: Path, kata: Kata) -> list[str]:
     return [str(finding) for finding in check(source, kata)]
 
 
-def _graded(target: str, katas: Sequence[Kata], jobs: dict[str, Future | KataProgress],
-            flags: Callable[[Kata], list[str]], finished: set[Future] | None = None
-            ) -> LearnerGrade:
-    """``target``'s grade from its jobs; only those in ``finished`` count (None: all)."""
-    entries = []
-    for kata in katas:
-        job = jobs[kata.folder]
-        if isinstance(job, KataProgress):
-            entries.append(job)
-        elif finished is None or job in finished:
-            entries.append(job.result())
-        else:
-            entries.append(KataProgress(kata, KataState.STOPPED,
-                                        reason="not graded: grading was interrupted"))
-    return learner_grade(target, [kata_grade(entry, flags(entry.kata)) for entry in entries])
+def draw_seed() -> int:
+    """A fresh seed for a grading run's examples (what ``kata grade --seed`` gives again)."""
+    return secrets.randbelow(1 << 32)
+
+
+def _timed(kata: Kata, tree: Path, **options: Any) -> tuple[KataProgress, float]:
+    """``kata_progress``, and the wall time it took."""
+    started = time.monotonic()
+    progress = kata_progress(kata, tree, **options)
+    return progress, time.monotonic() - started
+
+
+@dataclass
+class _Target:
+    """What grading one target holds while its katas run."""
+
+    #: per kata folder: its running job, or the progress of a kata that could not run
+    jobs: dict[str, Future | KataProgress]
+    flags: Callable[[Kata], list[str]]
+    ignored: tuple[IgnoredFile, ...]
+
+    def grade(self, target: str, katas: Sequence[Kata], finished: set[Future] | None = None
+              ) -> LearnerGrade:
+        """The target's grade from its jobs; only those in ``finished`` count (None: all)."""
+        entries = []
+        for kata in katas:
+            job = self.jobs[kata.folder]
+            if isinstance(job, KataProgress):
+                entries.append((job, 0.0))
+            elif finished is None or job in finished:
+                entries.append(job.result())
+            else:
+                entries.append((KataProgress(kata, KataState.STOPPED,
+                                             reason="not graded: grading was interrupted"), 0.0))
+        return learner_grade(target, [kata_grade(entry, self.flags(entry.kata), seconds)
+                                      for entry, seconds in entries], self.ignored)
 
 
 def grade_targets(targets: Sequence[str], checkout: Path, katas: Sequence[Kata], *, workers: int,
                   memory_limit: int | None = None, extra_args: Sequence[str] = (),
-                  boxed: bool = True, checked: bool = True,
-                  time_limit: float = TIME_LIMIT) -> list[LearnerGrade]:
-    """Grade each target's ``katas`` with ``checkout``'s tests, each kata in its own box
-    (``time_limit`` seconds a run); one grade per target.
-    ``kata.runs.sandbox.BoxUnavailableError``, before anything runs, where no box can be
-    built, unless ``boxed`` is False (the instructor's explicit choice: learner code then runs
-    under the supervisor alone). With ``checked`` False, learner modules run even where they
-    name what kata code may not (to test what the box holds). On Ctrl-C every box is stopped and
-    ``GradingInterruptedError`` carries what was graded so far."""
+                  boxed: bool = True, checked: bool = True, seed: int | None = None,
+                  **limits: Any) -> Gradebook:
+    """Grade each target's ``katas`` with ``checkout``'s tests (hidden ones included), each
+    kata in its own box, under the ``grading`` hypothesis profile with examples drawn from
+    ``seed`` (None: a fresh one, ``draw_seed``); one grade per target, in the ``Gradebook``
+    with the seed. ``kata.runs.sandbox.BoxUnavailableError``, before anything runs, where no
+    box can be built, unless ``boxed`` is False (the instructor's explicit choice: learner
+    code then runs under the supervisor alone). With ``checked`` False, learner modules run
+    even where they name what kata code may not (to test what the box holds). On Ctrl-C every
+    box is stopped and ``GradingInterruptedError`` carries what was graded so far."""
     if boxed:
         sandbox.require_box()
-    mode = [*GRADED_MODE, *(() if boxed else UNBOXED_MODE), *(() if checked else UNCHECKED_MODE)]
+    seed = draw_seed() if seed is None else seed
+    mode = [*GRADED_MODE, *(() if boxed else UNBOXED_MODE), *(() if checked else UNCHECKED_MODE),
+            f"--hypothesis-profile={GRADING_PROFILE}", f"--hypothesis-seed={seed}"]
     pool = ThreadPoolExecutor(max_workers=workers)
-    jobs: dict[str, dict[str, Future | KataProgress]] = {}
+    graded: dict[str, _Target] = {}
     problems: dict[str, str] = {}
-    trees: dict[str, Callable[[Kata], list[str]]] = {}
 
-    def grades(finished: set[Future] | None = None) -> list[LearnerGrade]:
-        return [_graded(target, katas, jobs[target], trees[target], finished) if target in jobs
-                else not_graded(target, problems.get(target, "not graded: grading was interrupted"))
-                for target in targets]
+    def book(finished: set[Future] | None = None) -> Gradebook:
+        return Gradebook(tuple(
+            graded[target].grade(target, katas, finished) if target in graded
+            else not_graded(target, problems.get(target, "not graded: grading was interrupted"))
+            for target in targets), tuple(katas), seed, boxed)
 
     with tempfile.TemporaryDirectory(prefix="kata-grade-") as scratch:
         try:
@@ -149,34 +194,32 @@ def grade_targets(targets: Sequence[str], checkout: Path, katas: Sequence[Kata],
             for number, target in enumerate(targets):
                 try:
                     read = module_reader(target, checkout)
+                    ignored = ignored_files(target, checkout, katas)
                 except TargetError as problem:
                     problems[target] = str(problem)
                     continue
                 tree = Path(scratch) / f"target-{number}"
                 tree.mkdir()
                 refused = grading_tree(tree, checkout, read, katas)
-                trees[target] = functools.partial(allowlist_flags, tree)
                 box = box_for(tree, memory_limit, data)
-                jobs[target] = {kata.folder: KataProgress(kata, KataState.BROKEN,
-                                                          reason=refused[kata.folder])
-                                if kata.folder in refused else
-                                pool.submit(kata_progress, kata, tree, box=box,
-                                            memory_limit=memory_limit,
-                                            extra_args=[*extra_args, *mode],
-                                            time_limit=time_limit)
-                                for kata in katas}
-            wait([job for target in jobs.values() for job in target.values()
+                graded[target] = _Target(
+                    {kata.folder: KataProgress(kata, KataState.BROKEN, reason=refused[kata.folder])
+                     if kata.folder in refused else
+                     pool.submit(_timed, kata, tree, box=box, memory_limit=memory_limit,
+                                 extra_args=[*extra_args, *mode], **limits)
+                     for kata in katas}, functools.partial(allowlist_flags, tree), ignored)
+            wait([job for entry in graded.values() for job in entry.jobs.values()
                   if isinstance(job, Future)])
-            graded = grades()
+            done = book()
         except KeyboardInterrupt:
-            finished = {job for target in jobs.values() for job in target.values()
+            finished = {job for entry in graded.values() for job in entry.jobs.values()
                         if isinstance(job, Future) and job.done() and not job.cancelled()}
             pool.shutdown(wait=False, cancel_futures=True)
             stop_boxes()
             pool.shutdown(wait=True)
-            raise GradingInterruptedError(grades(finished)) from None
+            raise GradingInterruptedError(book(finished)) from None
         pool.shutdown()
-        return graded
+        return done
 
 
 def stop_boxes() -> None:

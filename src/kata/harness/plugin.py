@@ -5,8 +5,9 @@
 - ``--device auto|cpu|cuda`` picks the device for tests that take the ``device`` fixture; the
   ``gpu`` marker skips a test, visibly, where there is no CUDA, and ``--require-gpu`` makes
   that skip a failure.
-- Hypothesis profiles: ``learner`` (the default: quick), ``ci`` (more examples) and
-  ``alternatives`` (between the two: what the catalog's correct alternatives run under in CI).
+- Hypothesis profiles: ``learner`` (the default: quick), ``ci`` (more examples),
+  ``alternatives`` (between the two: what the catalog's correct alternatives run under in CI)
+  and ``grading`` (``kata grade``: more examples, drawn from a seed, not derandomized).
 - A failing kata test is reported in a few lines: what went wrong, on which input, where in
   the learner's files, and the hint of the function that failed, at the level that
   ``kata hint`` has reached in this checkout (its first when none has been shown).
@@ -49,7 +50,7 @@ from kata.harness.allowlist import refusal
 from kata.harness.boundary import CodeUnderTest
 from kata.harness.failures import failure_detail, failure_kind, failure_summary, short_failure
 from kata.harness.loader import GuardedModule, use_tree
-from kata.runs.limits import CALL_TIMEOUT
+from kata.runs.limits import CALL_TIMEOUT, GRADING_EXAMPLES
 from kata.runs.threads import chosen_threads
 
 if TYPE_CHECKING:
@@ -63,6 +64,11 @@ settings.register_profile("ci", settings.get_profile("learner"), max_examples=20
 # The catalog's correct alternatives (kata.instructor.checks), 40-odd of them, each a whole run
 # of its kata's tests: more examples than a learner's run meets, fewer than the reference's 200.
 settings.register_profile("alternatives", settings.get_profile("learner"), max_examples=60)
+# kata grade's (kata.grading.service): five times a learner's examples, and not derandomized:
+# each grading run draws its own from the seed it records (--hypothesis-seed), so code shaped
+# around the examples a learner's runs showed earns nothing it should not.
+settings.register_profile("grading", settings.get_profile("learner"),
+                          max_examples=GRADING_EXAMPLES, derandomize=False)
 
 CODE_TREE = pytest.StashKey[Path]()
 RECORDER = pytest.StashKey["_Recorder"]()

@@ -27,7 +27,7 @@ def _graded_seconds(kata: Kata, boxed: bool) -> float:
     try:
         started = time.perf_counter()
         grade, = service.grade_targets([str(REPO_ROOT / "solutions")], REPO_ROOT, [kata],
-                                        workers=1, time_limit=600, boxed=boxed)
+                                        workers=1, time_limit=600, boxed=boxed).grades
         seconds = time.perf_counter() - started
     finally:
         os.environ.pop("KATA_SANDBOX", None)

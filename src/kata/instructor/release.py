@@ -3,8 +3,10 @@
 The release holds the katas (fresh stubs generated from the solutions, tests, READMEs), the
 harness (``src/kata``), the pytest settings, the docs, CI, and the repository checks, but no
 answers: no ``solutions/``, and no ``tests/catalog`` either (its alternatives are correct
-solutions, and its mistakes and cheats only make sense beside them). A repository check that
-reads the solutions or the catalog is replaced by a module that skips, saying why.
+solutions, and its mistakes and cheats only make sense beside them), and none of the
+instructor's hidden tests (``kata.core.layout.HIDDEN_TESTS``: only ``kata grade`` runs
+them). A repository check that reads the solutions or the catalog is replaced by a module
+that skips, saying why.
 
 Everything in the release but the learner's kata modules belongs to the instructor. Their
 SHA-256 sums are written to ``RELEASE.sha256`` (``sha256sum`` format), and the GitHub
@@ -28,7 +30,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from kata.core.layout import RELEASED_STUBS, REPO_ROOT
+from kata.core.layout import RELEASED_STUBS, REPO_ROOT, is_hidden_test
 from kata.core.manifest import load_manifest
 from kata.instructor.classroom import SUMS, WORKFLOW, classroom_workflow
 
@@ -70,6 +72,20 @@ def learner_modules() -> set[str]:
 def release(target: Path, checkout: Path = REPO_ROOT) -> list[str]:
     """Write the learner's repository into the empty or new folder ``target``; returns the
     repository checks that were replaced by a skip."""
+    skipped = copy_course(target, checkout, hidden=False)
+    sums = sums_text(target)
+    (target / SUMS).write_text(sums, encoding="utf-8")
+    (target / WORKFLOW).parent.mkdir(parents=True, exist_ok=True)
+    (target / WORKFLOW).write_text(classroom_workflow(_sha256(sums.encode())),
+                                  encoding="utf-8")
+    return skipped
+
+
+def copy_course(target: Path, checkout: Path, *, hidden: bool) -> list[str]:
+    """Write the course without its answers into the empty or new folder ``target``: every
+    file of ``checkout`` but what a release leaves out, the stubs fresh from the solutions,
+    and the hidden tests only where ``hidden`` (Gradescope's autograder, which is the
+    instructor's). Returns the repository checks that were replaced by a skip."""
     from kata.core.stubs import expected_stubs  # reads solutions/: only the instructor has them
 
     target = Path(target)
@@ -79,7 +95,7 @@ def release(target: Path, checkout: Path = REPO_ROOT) -> list[str]:
              for path, text in expected_stubs(checkout).items()}
     skipped = []
     for name in checkout_files(checkout):
-        if name.startswith(LEFT_OUT) or name in stubs:
+        if name.startswith(LEFT_OUT) or name in stubs or (is_hidden_test(name) and not hidden):
             continue
         destination = target / name
         destination.parent.mkdir(parents=True, exist_ok=True)
@@ -99,11 +115,6 @@ def release(target: Path, checkout: Path = REPO_ROOT) -> list[str]:
     for kata in load_manifest().katas:
         (target / RELEASED_STUBS / f"{kata.folder}.py").write_text(
             stubs[f"katas/{kata.folder}/{kata.module}.py"], encoding="utf-8")
-    sums = sums_text(target)
-    (target / SUMS).write_text(sums, encoding="utf-8")
-    (target / WORKFLOW).parent.mkdir(parents=True, exist_ok=True)
-    (target / WORKFLOW).write_text(classroom_workflow(_sha256(sums.encode())),
-                                  encoding="utf-8")
     return skipped
 
 

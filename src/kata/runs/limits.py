@@ -12,3 +12,6 @@ CALL_TIMEOUT = 300.0
 #: Seconds the graded mode's boxed side may take to start (Python, torch, the harness) on a
 #: busy machine.
 START_TIMEOUT = 120.0
+#: Examples a hypothesis test draws when graded (``kata grade``'s ``grading`` profile): five
+#: times a learner's run's 20, from a seed drawn per grading run.
+GRADING_EXAMPLES = 100

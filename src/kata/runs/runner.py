@@ -23,12 +23,15 @@ from pathlib import Path
 
 from kata.core.errors import KataError
 from kata.core.layout import HARNESS, REPO_ROOT
-from kata.core.processes import limit_data, python_path
+from kata.core.processes import descendants, kill_all, limit_data, python_path
 from kata.core.records import RunRecord, TestRecord
 
 #: How grading boxes a run: the pytest command and the run's fresh scratch folder in, the
 #: command that runs it in a sandbox out (``kata.grading.service.box_for`` makes one).
 BoxCommand = Callable[[list[str], Path], list[str]]
+#: Seconds a supervised run gets to end its whole tree once asked (its supervisor polls ten
+#: times a second; a busy machine may take longer to schedule it).
+_END_GRACE = 30
 
 
 @dataclass(frozen=True)
@@ -104,17 +107,50 @@ def _run_process(checkout: Path, arguments: list[str], env: dict[str, str], time
                  memory_limit: int | None, running: Path, box: BoxCommand | None = None
                  ) -> tuple[int, str]:
     """``python -m pytest ARGUMENTS`` in a new process (in ``box``, if given): its exit code
-    and output."""
+    and output. Past ``timeout``, or when this thread is interrupted, the whole tree of the
+    run's processes ends before this returns (``_end_tree``)."""
     command = [sys.executable, "-m", "pytest", *arguments]
     if box is not None:
         command = box(command, running.parent)
+    process = subprocess.Popen(command, cwd=checkout, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, env=env,
+                               preexec_fn=functools.partial(limit_data, memory_limit))
     try:
-        done = subprocess.run(
-            command, cwd=checkout, capture_output=True, text=True, timeout=timeout,
-            preexec_fn=functools.partial(limit_data, memory_limit), env=env)
-    except subprocess.TimeoutExpired as expired:
-        raise RunStoppedError(_timed_out(timeout, running), _text(expired.stdout)) from None
-    return done.returncode, done.stdout + done.stderr
+        stdout, stderr = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise RunStoppedError(_timed_out(timeout, running),
+                              _end_tree(process, supervised=box is not None)) from None
+    except BaseException:  # Ctrl-C: nothing of the run may outlive it either
+        _end_tree(process, supervised=box is not None)
+        raise
+    return process.returncode, stdout + stderr
+
+
+def _end_tree(process: subprocess.Popen, *, supervised: bool) -> str:
+    """End ``process`` and every process below it; returns what it printed.
+
+    A supervised run (``kata.runs.supervisor``) is asked with SIGTERM: the supervisor kills
+    every process it started or adopted (it is their subreaper, so a detached one is still
+    below it), prints its output's tail and exits. A SIGKILL would end the supervisor alone
+    and leave the tests' process and the learner's box running, orphaned. Only where it does
+    not end within ``_END_GRACE`` seconds, and for an unsupervised run, is the tree killed
+    from here, from the leaves' side of ``/proc`` first."""
+    if supervised:
+        process.terminate()
+        try:
+            stdout, stderr = process.communicate(timeout=_END_GRACE)
+            return stdout + stderr
+        except subprocess.TimeoutExpired:
+            pass
+    for _ in range(3):  # a process may fork while we look
+        kill_all(descendants(process.pid))
+    process.kill()
+    try:  # a detached process that escaped the kill may hold the pipes open: wait no longer
+        stdout, stderr = process.communicate(timeout=_END_GRACE)
+    except subprocess.TimeoutExpired as held:
+        process.wait()
+        stdout, stderr = _text(held.stdout), _text(held.stderr)
+    return stdout + stderr
 
 
 def _run_forked(checkout: Path, arguments: list[str], env: dict[str, str], timeout: float,
@@ -149,6 +185,8 @@ def _why_stopped(returncode: int) -> str:
         return f"the test process was killed by {name}{hint} before it finished"
     return (f"the test process ended with exit code {returncode} before it finished "
             f"(does the code call os._exit or quit the interpreter some other way?)")
+
+
 
 
 def _text(output: bytes | str | None) -> str:

@@ -17,6 +17,10 @@ it kills the tree and says why (``STOPPED`` starts its last line). It adopts eve
 machine's cgroups do not delegate memory or pids controllers to us (and CI's may not), so the
 caps are enforced by watching, ten times a second: a burst shorter than that can exceed them
 briefly; the per-process data limit that the runner sets stays as a hard backstop.
+
+SIGTERM, SIGINT or SIGHUP ask it to stop: it kills the whole tree, prints the tail and ends.
+That is how a run's time limit ends it (``kata.runs.runner``): a SIGKILL would end the
+supervisor alone, before its clean-up, and leave the tree it watches running.
 """
 
 from __future__ import annotations
@@ -179,6 +183,9 @@ def supervise(argv: Sequence[str], *, memory: int, processes: int, disk: int,
     ``seccomp`` (a compiled filter), ``argv`` is a bwrap command, which gets the filter on
     a file descriptor (``--seccomp FD``) of a file in memory, here, outside the box."""
     die_with_parent_and_adopt_orphans()
+    stop = threading.Event()  # asked to stop before the child starts: it is still killed
+    for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(number, lambda *_: stop.set())
     descriptors: tuple[int, ...] = ()
     if seccomp is not None:
         descriptors = (os.memfd_create("kata-seccomp"),)
@@ -190,9 +197,6 @@ def supervise(argv: Sequence[str], *, memory: int, processes: int, disk: int,
                              pass_fds=descriptors)
     for descriptor in descriptors:  # bwrap holds its own
         os.close(descriptor)
-    stop = threading.Event()
-    for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(number, lambda *_: stop.set())
     output = _Tail(child.stdout, tail)
     verdict = None
     while child.poll() is None and not stop.is_set():
