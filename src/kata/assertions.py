@@ -26,7 +26,9 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Callable
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -35,7 +37,7 @@ from kata.core.errors import KataError, Mismatch
 from kata.core.manifest import load_manifest
 from kata.core.records import Foreign
 
-__all__ = ["Mismatch", "ContractError", "stated", "type_name", "tensor_result", "assert_tensor",
+__all__ = ["Mismatch", "ContractError", "Compared", "stated", "type_name", "tensor_result", "assert_tensor",
            "assert_value", "assert_true", "raises", "raises_value_error", "assert_type",
            "assert_contract", "assert_mentions", "shown_on_failure"]
 
@@ -123,6 +125,84 @@ def tensor_result(actual: object, *, call: str) -> torch.Tensor:
     return actual
 
 
+@dataclass(frozen=True)
+class Compared:
+    """What a failed check held, attached to its ``Mismatch`` as ``compared``: the learner's
+    value, whether another value would have passed the same check, and whether another
+    value is the learner's own within the check's tolerance. ``kata.harness.diagnosis``
+    asks both of a cataloged mistake's result on the same input, to name the mistake that
+    gives exactly what the learner's code gave."""
+
+    actual: object
+    accepts: Callable[[object], bool]
+    reproduces: Callable[[object], bool]
+
+
+def _compared(failure: Mismatch, compared: Compared) -> Mismatch:
+    failure.compared = compared  # type: ignore[attr-defined]
+    return failure
+
+
+def _scalar(tolerance: float | torch.Tensor, shape: tuple[int, ...]) -> float | torch.Tensor:
+    """A tolerance that applies to ``shape``: itself where it broadcasts to it, else its
+    largest entry (a result of the wrong shape is compared as a whole)."""
+    if not isinstance(tolerance, torch.Tensor):
+        return tolerance
+    try:
+        torch.broadcast_shapes(tolerance.shape, shape)
+    except RuntimeError:
+        return float(tolerance.max()) if tolerance.numel() else 0.0
+    return tolerance
+
+
+def _tensor_mismatch(actual: object, expected: torch.Tensor, *, call: str, dtype: torch.dtype,
+                     atol: float | torch.Tensor, rtol: float | torch.Tensor,
+                     nan_matches: bool = False) -> Mismatch | None:
+    """What ``assert_tensor`` raises for ``actual``, or None when it passes; with
+    ``nan_matches``, a NaN matches a NaN where ``expected`` has one."""
+    actual = tensor_result(actual, call=call)
+    if _shape(actual) != _shape(expected):
+        return _side_by_side(f"{call} returned the wrong shape: expected {_shape(expected)}, got "
+                             f"{_shape(actual)}.", expected.to(dtype), actual)
+    if actual.dtype != dtype:
+        return _side_by_side(f"{call} returned the wrong dtype: expected {dtype}, got "
+                             f"{actual.dtype}.", expected.to(dtype), actual)
+    got = actual.detach().cpu()
+    want = expected.detach().cpu()
+    if dtype.is_floating_point:
+        got, want = got.double(), want.double()
+        same = torch.isinf(want) & (got == want)
+        if nan_matches:
+            same |= torch.isnan(want) & torch.isnan(got)
+        close = (got - want).abs() <= torch.as_tensor(atol).double() + torch.as_tensor(rtol).double() * want.abs()
+        wrong = ~(close | same)
+    else:
+        wrong = got != want
+    if not wrong.any():
+        return None
+    index = tuple(int(i) for i in wrong.nonzero()[0])
+    bound = ""
+    if dtype.is_floating_point:
+        allowed = (torch.as_tensor(atol).double() + torch.as_tensor(rtol).double() * want.abs())
+        bound = f" (allowed error {float(allowed.expand(want.shape)[index]):.3g})"
+    return _side_by_side(
+        f"{call} returned wrong values at {int(wrong.sum())} of {wrong.numel()} positions; "
+        f"the first is at {list(index)}: expected {want[index].item()!r}, got "
+        f"{got[index].item()!r}{bound}.", expected.to(dtype), actual)
+
+
+def _tensor_check(actual: object, expected: torch.Tensor, *, call: str, dtype: torch.dtype,
+                  atol: float | torch.Tensor, rtol: float | torch.Tensor, nan_matches: bool = False
+                  ) -> bool:
+    """Whether ``actual`` passes ``assert_tensor``'s check (a result that is no tensor
+    fails it)."""
+    try:
+        return _tensor_mismatch(actual, expected, call=call, dtype=dtype, atol=atol, rtol=rtol,
+                                nan_matches=nan_matches) is None
+    except Mismatch:
+        return False
+
+
 def assert_tensor(actual: object, expected: torch.Tensor, *, call: str,
                   dtype: torch.dtype | None = None, atol: float | torch.Tensor = 0.0,
                   rtol: float | torch.Tensor = 0.0) -> None:
@@ -135,32 +215,23 @@ def assert_tensor(actual: object, expected: torch.Tensor, *, call: str,
     never matches.
     """
     dtype = dtype or expected.dtype
-    actual = tensor_result(actual, call=call)
-    if _shape(actual) != _shape(expected):
-        raise _side_by_side(f"{call} returned the wrong shape: expected {_shape(expected)}, got "
-                            f"{_shape(actual)}.", expected.to(dtype), actual)
-    if actual.dtype != dtype:
-        raise _side_by_side(f"{call} returned the wrong dtype: expected {dtype}, got "
-                            f"{actual.dtype}.", expected.to(dtype), actual)
-    got = actual.detach().cpu()
-    want = expected.detach().cpu()
-    if dtype.is_floating_point:
-        got, want = got.double(), want.double()
-        same_infinity = torch.isinf(want) & (got == want)
-        close = (got - want).abs() <= torch.as_tensor(atol).double() + torch.as_tensor(rtol).double() * want.abs()
-        wrong = ~(close | same_infinity)
-    else:
-        wrong = got != want
-    if wrong.any():
-        index = tuple(int(i) for i in wrong.nonzero()[0])
-        bound = ""
-        if dtype.is_floating_point:
-            allowed = (torch.as_tensor(atol).double() + torch.as_tensor(rtol).double() * want.abs())
-            bound = f" (allowed error {float(allowed.expand(want.shape)[index]):.3g})"
-        raise _side_by_side(
-            f"{call} returned wrong values at {int(wrong.sum())} of {wrong.numel()} positions; "
-            f"the first is at {list(index)}: expected {want[index].item()!r}, got "
-            f"{got[index].item()!r}{bound}.", expected.to(dtype), actual)
+
+    def accepts(candidate: object) -> bool:
+        return _tensor_check(candidate, expected, call=call, dtype=dtype, atol=atol, rtol=rtol)
+
+    def reproduces(candidate: object) -> bool:
+        if not isinstance(actual, torch.Tensor):
+            return _same_value(candidate, actual)
+        shape = _shape(actual)
+        return _tensor_check(candidate, actual, call=call, dtype=actual.dtype,
+                             atol=_scalar(atol, shape), rtol=_scalar(rtol, shape), nan_matches=True)
+
+    try:
+        failure = _tensor_mismatch(actual, expected, call=call, dtype=dtype, atol=atol, rtol=rtol)
+    except Mismatch as not_a_tensor:
+        failure = not_a_tensor
+    if failure is not None:
+        raise _compared(failure, Compared(actual, accepts, reproduces))
 
 
 def _same_kind(actual: object, expected: object) -> bool:
@@ -168,6 +239,27 @@ def _same_kind(actual: object, expected: object) -> bool:
     never a bool standing for a number."""
     return isinstance(actual, type(expected)) and (
         isinstance(expected, bool) or not isinstance(actual, bool))
+
+
+def _same_value(candidate: object, reference: object, rel: float = 0.0) -> bool:
+    """Whether ``candidate`` is ``reference``'s value: the same type, equal (floats within
+    ``rel``, NaN matching NaN; tensors of the same shape and dtype, equal within ``rel``),
+    element by element in tuples and lists."""
+    if type(candidate) is not type(reference):
+        return False
+    if isinstance(reference, torch.Tensor):
+        return _tensor_check(candidate, reference, call="", dtype=reference.dtype, atol=0.0,
+                             rtol=rel, nan_matches=True)
+    if isinstance(reference, float):
+        return (candidate != candidate and reference != reference) or \
+            abs(candidate - reference) <= rel * abs(reference)  # type: ignore[operator]
+    if isinstance(reference, (tuple, list)):
+        return len(candidate) == len(reference) and all(  # type: ignore[arg-type]
+            _same_value(c, r, rel) for c, r in zip(candidate, reference))  # type: ignore[call-overload]
+    try:
+        return bool(candidate == reference)
+    except Exception:  # a comparison that has no single truth value is no match
+        return False
 
 
 def assert_value(actual: object, expected: object, *, call: str, rel: float = 0.0) -> None:
@@ -184,16 +276,29 @@ def assert_value(actual: object, expected: object, *, call: str, rel: float = 0.
     ...
     kata.core.errors.Mismatch: broadcast_shape((2, 1), (3,)) should return a Python tuple, but returned list: [2, 3]
     """
+    failure = _value_mismatch(actual, expected, call=call, rel=rel)
+    if failure is not None:
+        def accepts(candidate: object) -> bool:
+            return _value_mismatch(candidate, expected, call=call, rel=rel) is None
+
+        def reproduces(candidate: object) -> bool:
+            return _same_value(candidate, actual, rel)
+        raise _compared(failure, Compared(actual, accepts, reproduces))
+
+
+def _value_mismatch(actual: object, expected: object, *, call: str, rel: float) -> Mismatch | None:
+    """What ``assert_value`` raises for ``actual``, or None when it passes."""
     if not _same_kind(actual, expected):
-        raise Mismatch(f"{call} should return a Python {type(expected).__name__}, but returned "
-                       f"{type_name(actual)}: {actual!r}")
+        return Mismatch(f"{call} should return a Python {type(expected).__name__}, but returned "
+                        f"{type_name(actual)}: {actual!r}")
     if isinstance(expected, float):
-        wrong = not abs(actual - expected) <= rel * abs(expected)
+        wrong = not abs(actual - expected) <= rel * abs(expected)  # type: ignore[operator]
     else:
         wrong = actual != expected or (isinstance(expected, tuple) and not all(
-            _same_kind(a, e) for a, e in zip(actual, expected)))
+            _same_kind(a, e) for a, e in zip(actual, expected)))  # type: ignore[call-overload]
     if wrong:
-        raise _side_by_side(f"{call} returned the wrong value.", expected, actual)
+        return _side_by_side(f"{call} returned the wrong value.", expected, actual)
+    return None
 
 
 def assert_true(condition: bool | torch.Tensor, message: str) -> None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import textwrap
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -101,6 +102,11 @@ class FailureDetail:
         return cls(**{**data, "pictures": tuple(data["pictures"]), "notes": tuple(data["notes"])})
 
 
+#: The width a diagnosis's explanation is wrapped to: two lines of it at most (the catalog
+#: checks that each explanation fits).
+EXPLANATION_WIDTH = 92
+
+
 @dataclass(frozen=True)
 class Diagnosis:
     """A cataloged classic mistake that reproduces the learner's failing result exactly, on
@@ -113,6 +119,19 @@ class Diagnosis:
     mistake: str
     #: why it goes wrong, in two lines at most
     explanation: str
+
+    @property
+    def text(self) -> str:
+        """What a failure says under its values, in every view (pytest's report, ``kata run``,
+        the notebook, a grade's message).
+
+        >>> print(Diagnosis("matvec", "sums over the wrong axis", "Row i's products lie along axis 1.").text)
+        Your matvec gave the same result as a classic mistake: it sums over the wrong axis.
+          Row i's products lie along axis 1.
+        """
+        return (f"Your {self.function} gave the same result as a classic mistake: it "
+                f"{self.mistake}.\n" + textwrap.fill(self.explanation, width=EXPLANATION_WIDTH,
+                                                     initial_indent="  ", subsequent_indent="  "))
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

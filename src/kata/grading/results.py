@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kata.core.manifest import Kata
-from kata.core.records import FailureKind, KataState, TestRecord
+from kata.core.records import Diagnosis, FailureKind, KataState, TestRecord
 from kata.runs.progress import KataProgress
 from kata.runs.supervisor import stop_reason
 
@@ -92,6 +92,8 @@ class TestGrade:
     #: its share of the kata's points
     max_points: float
     kind: FailureKind | None = None
+    #: the classic mistake its failure reproduced (its message names it too)
+    diagnosis: Diagnosis | None = None
 
     def to_json(self) -> dict:
         return {"name": self.name, "status": self.status, "message": self.message,
@@ -169,7 +171,7 @@ def kata_grade(entry: KataProgress, flags: Sequence[str] = ()) -> KataGrade:
     worth = points_per_test(kata, entry.counted)
     tests = [TestGrade(f"{kata.folder}::{test.name}", status, None if status == "pass"
                        else test.message, _tail(test.output), test.test_code, kata.number,
-                       points if status == "pass" else 0.0, points, test.kind)
+                       points if status == "pass" else 0.0, points, test.kind, test.diagnosis)
              for test, points in zip(entry.counted, worth)
              for status in [_test_status(test)]]
     if not tests:  # no test reported: the kata's run itself is the entry

@@ -16,6 +16,7 @@ from types import FunctionType
 import torch
 
 from kata.core.records import Foreign
+from kata.harness.diagnosis import log_call
 from kata.harness.loader import GuardedModule
 
 _SCALARS = (bool, int, float, str)
@@ -102,7 +103,9 @@ class CodeUnderTest:
                                  f"manifest")
 
         def call(*args, **kwargs):
-            return self.scenario(call_public, name, *args, **kwargs)
+            result = self.scenario(call_public, name, *args, **kwargs)
+            log_call(self._local.kata.folder, name, args, kwargs, result)  # for a diagnosis
+            return result
         call.__name__ = call.__qualname__ = name
         return call
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from kata.core.errors import CodeStopped, InputModified, KataImportError, Mismatch, RuleViolation
-from kata.core.records import FailureDetail, FailureKind
+from kata.core.records import Diagnosis, FailureDetail, FailureKind
 from kata.mnist_data import MnistUnavailableError
 
 
@@ -44,9 +44,11 @@ def failure_kind(error: BaseException) -> FailureKind:
     return next((kind for cls, kind in _KINDS if isinstance(error, cls)), FailureKind.RAISED)
 
 
-def failure_summary(excinfo: pytest.ExceptionInfo, tree: Path) -> str:
-    """A failure in a few lines: the message, the falsifying input, the place in the code
-    under test. This is what tools (``kata``, grading) show for a failed test."""
+def failure_summary(excinfo: pytest.ExceptionInfo, tree: Path,
+                    diagnosis: Diagnosis | None = None) -> str:
+    """A failure in a few lines: the message, the classic mistake it reproduces (where
+    ``kata.harness.diagnosis`` found one), the falsifying input, the place in the code under
+    test. This is what tools (``kata``, grading) show for a failed test."""
     error = excinfo.value
     if isinstance(error, AssertionError) and type(error) is not AssertionError:
         text = str(error)
@@ -56,13 +58,13 @@ def failure_summary(excinfo: pytest.ExceptionInfo, tree: Path) -> str:
             text += _learner_line(excinfo, Path(tree).resolve())
     # the input does not matter while the function is a stub or its module does not import
     notes = "" if failure_kind(error).quiet else "\n".join(getattr(error, "__notes__", []))
-    return "\n".join(part for part in (text, notes) if part)
+    named = diagnosis.text if diagnosis else ""
+    return "\n".join(part for part in (text, named, notes) if part)
 
 
-def short_failure(excinfo: pytest.ExceptionInfo, tree: Path, hints: list[str]) -> str:
+def short_failure(summary: str, hints: list[str]) -> str:
     """The report pytest prints: the summary, then the hints of the function that failed."""
-    return "\n".join([failure_summary(excinfo, tree), *hints,
-                      "(--tb=long shows the full traceback)"])
+    return "\n".join([summary, *hints, "(--tb=long shows the full traceback)"])
 
 
 def failure_detail(excinfo: pytest.ExceptionInfo, tree: Path) -> FailureDetail:

@@ -7,9 +7,10 @@
   that skip a failure.
 - Hypothesis profiles: ``learner`` (the default: quick), ``ci`` (more examples) and
   ``alternatives`` (between the two: what the catalog's correct alternatives run under in CI).
-- A failing kata test is reported in a few lines: what went wrong, on which input, where in
-  the learner's files, and the hint of the function that failed, at the level that
-  ``kata hint`` has reached in this checkout (its first when none has been shown).
+- A failing kata test is reported in a few lines: what went wrong, the classic mistake it
+  reproduces where one does (kata.harness.diagnosis), on which input, where in the learner's
+  files, and the hint of the function that failed, at the level that ``kata hint`` has
+  reached in this checkout (its first when none has been shown).
 - ``impl`` is the kata's code under test (a ``kata.harness.boundary.CodeUnderTest``),
   ``impl_of("07")`` an earlier kata's from the same tree. ``--tb=long`` (or any ``--tb``)
   shows pytest's own.
@@ -41,6 +42,7 @@ from kata.core.processes import set_dumpable
 from kata.core.records import FailureKind, Outcome, RunRecord, TestRecord
 from kata.core.workspace import Workspace
 from kata.harness import fail_fast
+from kata.harness.diagnosis import diagnose, forget_calls
 from kata.harness.failures import failure_detail, failure_kind, failure_summary, short_failure
 from kata.harness.boundary import CodeUnderTest
 from kata.harness.loader import GuardedModule, use_tree
@@ -255,13 +257,15 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     if kata is None:
         return
     report.__dict__.pop(_HYPOTHESIS_PATCH_KEY, None)
-    summary = None
+    summary = diagnosis = None
     if report.failed and call.excinfo is not None:
-        summary = failure_summary(call.excinfo, item.config.stash[CODE_TREE])
+        diagnosis = diagnose(call.excinfo.value)
+        summary = failure_summary(call.excinfo, item.config.stash[CODE_TREE], diagnosis)
         if item.config.option.tbstyle == "auto":
             report.longrepr = short_failure(
-                call.excinfo, item.config.stash[CODE_TREE],
-                Workspace(item.config.rootpath).reached_hints(kata, _functions(item, kata)))
+                summary, Workspace(item.config.rootpath).reached_hints(kata, _functions(item, kata)))
+    if call.when == "call":
+        forget_calls()
     if RECORDER in item.config.stash and (report.when == "call" or not report.passed):
         if report.skipped and isinstance(report.longrepr, tuple):
             summary = report.longrepr[2]
@@ -274,7 +278,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
             functions=tuple(_functions(item, kata)),
             gpu=item.get_closest_marker("gpu") is not None, output=report.capstdout,
             test_code=_source(item),
-            detail=failure_detail(call.excinfo, item.config.stash[CODE_TREE]) if failed else None)
+            detail=failure_detail(call.excinfo, item.config.stash[CODE_TREE]) if failed else None,
+            diagnosis=diagnosis)
 
 
 def _source(item: pytest.Item) -> str:
