@@ -35,10 +35,10 @@ import torch
 
 from kata.core.errors import KataError, Mismatch
 from kata.core.manifest import load_manifest
-from kata.core.records import Foreign
+from kata.core.records import Cause, Foreign
 
 __all__ = ["Mismatch", "ContractError", "Compared", "stated", "type_name", "tensor_result", "assert_tensor",
-           "assert_value", "assert_true", "raises", "raises_value_error", "assert_type",
+           "assert_value", "same_value", "assert_true", "raises", "raises_value_error", "assert_type",
            "assert_contract", "assert_mentions", "shown_on_failure"]
 
 
@@ -94,15 +94,17 @@ def type_name(value: object) -> str:
     return kind.__qualname__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}"
 
 
-def _side_by_side(summary: str, expected: object, actual: object) -> Mismatch:
+def _side_by_side(summary: str, expected: object, actual: object, cause: Cause) -> Mismatch:
     """A ``Mismatch`` that says ``summary``, then shows ``expected`` above ``actual``; views
-    that lay a failure out (the notebook's table) read the two values from its attributes."""
+    that lay a failure out (the notebook's table) read the two values from its attributes,
+    and the hint it shows is chosen by its ``cause``."""
     def block(label: str, text: str) -> str:
         return f"  {label:<9} " + text.replace("\n", "\n" + " " * 12)
     shown_expected, shown_actual = repr(expected), repr(actual)
     mismatch = Mismatch(f"{summary}\n{block('expected:', shown_expected)}\n"
                         f"{block('actual:', shown_actual)}")
     mismatch.summary, mismatch.expected, mismatch.actual = summary, shown_expected, shown_actual
+    mismatch.cause = cause
     return mismatch
 
 
@@ -120,8 +122,10 @@ def tensor_result(actual: object, *, call: str) -> torch.Tensor:
     kata.core.errors.Mismatch: f(x) should return a torch.Tensor, but returned numpy.ndarray: array([0.])
     """
     if not isinstance(actual, torch.Tensor):
-        raise Mismatch(f"{call} should return a torch.Tensor, but returned "
-                       f"{type_name(actual)}: {actual!r}")
+        wrong_kind = Mismatch(f"{call} should return a torch.Tensor, but returned "
+                              f"{type_name(actual)}: {actual!r}")
+        wrong_kind.cause = Cause.KIND
+        raise wrong_kind
     return actual
 
 
@@ -163,10 +167,10 @@ def _tensor_mismatch(actual: object, expected: torch.Tensor, *, call: str, dtype
     actual = tensor_result(actual, call=call)
     if _shape(actual) != _shape(expected):
         return _side_by_side(f"{call} returned the wrong shape: expected {_shape(expected)}, got "
-                             f"{_shape(actual)}.", expected.to(dtype), actual)
+                             f"{_shape(actual)}.", expected.to(dtype), actual, Cause.SHAPE)
     if actual.dtype != dtype:
         return _side_by_side(f"{call} returned the wrong dtype: expected {dtype}, got "
-                             f"{actual.dtype}.", expected.to(dtype), actual)
+                             f"{actual.dtype}.", expected.to(dtype), actual, Cause.DTYPE)
     got = actual.detach().cpu()
     want = expected.detach().cpu()
     if dtype.is_floating_point:
@@ -188,7 +192,7 @@ def _tensor_mismatch(actual: object, expected: torch.Tensor, *, call: str, dtype
     return _side_by_side(
         f"{call} returned wrong values at {int(wrong.sum())} of {wrong.numel()} positions; "
         f"the first is at {list(index)}: expected {want[index].item()!r}, got "
-        f"{got[index].item()!r}{bound}.", expected.to(dtype), actual)
+        f"{got[index].item()!r}{bound}.", expected.to(dtype), actual, Cause.VALUES)
 
 
 def _tensor_check(actual: object, expected: torch.Tensor, *, call: str, dtype: torch.dtype,
@@ -221,7 +225,7 @@ def assert_tensor(actual: object, expected: torch.Tensor, *, call: str,
 
     def reproduces(candidate: object) -> bool:
         if not isinstance(actual, torch.Tensor):
-            return _same_value(candidate, actual)
+            return same_value(candidate, actual)
         shape = _shape(actual)
         return _tensor_check(candidate, actual, call=call, dtype=actual.dtype,
                              atol=_scalar(atol, shape), rtol=_scalar(rtol, shape), nan_matches=True)
@@ -241,21 +245,31 @@ def _same_kind(actual: object, expected: object) -> bool:
         isinstance(expected, bool) or not isinstance(actual, bool))
 
 
-def _same_value(candidate: object, reference: object, rel: float = 0.0) -> bool:
-    """Whether ``candidate`` is ``reference``'s value: the same type, equal (floats within
-    ``rel``, NaN matching NaN; tensors of the same shape and dtype, equal within ``rel``),
-    element by element in tuples and lists."""
+def same_value(candidate: object, reference: object, rel: float = 0.0) -> bool:
+    """Whether ``candidate`` is ``reference``'s value: the same type, and equal (floats within
+    ``rel`` of it, a NaN matching a NaN; tensors of the same shape and dtype, each entry
+    within ``rel`` of the largest finite one), element by element in tuples and lists.
+
+    >>> same_value((1, torch.tensor([1.0, float("nan")])), (1, torch.tensor([1.0, float("nan")])))
+    True
+    >>> same_value(1.0, 1, rel=0.5), same_value(1.0, 1.25, rel=0.5), same_value(1.0, 2.5, rel=0.5)
+    (False, True, False)
+    """
     if type(candidate) is not type(reference):
         return False
     if isinstance(reference, torch.Tensor):
-        return _tensor_check(candidate, reference, call="", dtype=reference.dtype, atol=0.0,
-                             rtol=rel, nan_matches=True)
+        scale = 0.0
+        if rel and reference.dtype.is_floating_point:
+            finite = reference.detach()[torch.isfinite(reference.detach())]
+            scale = float(finite.abs().max()) if finite.numel() else 0.0
+        return _tensor_check(candidate, reference, call="", dtype=reference.dtype,
+                             atol=rel * scale, rtol=rel, nan_matches=True)
     if isinstance(reference, float):
         return (candidate != candidate and reference != reference) or \
             abs(candidate - reference) <= rel * abs(reference)  # type: ignore[operator]
     if isinstance(reference, (tuple, list)):
         return len(candidate) == len(reference) and all(  # type: ignore[arg-type]
-            _same_value(c, r, rel) for c, r in zip(candidate, reference))  # type: ignore[call-overload]
+            same_value(c, r, rel) for c, r in zip(candidate, reference))  # type: ignore[call-overload]
     try:
         return bool(candidate == reference)
     except Exception:  # a comparison that has no single truth value is no match
@@ -282,22 +296,24 @@ def assert_value(actual: object, expected: object, *, call: str, rel: float = 0.
             return _value_mismatch(candidate, expected, call=call, rel=rel) is None
 
         def reproduces(candidate: object) -> bool:
-            return _same_value(candidate, actual, rel)
+            return same_value(candidate, actual, rel)
         raise _compared(failure, Compared(actual, accepts, reproduces))
 
 
 def _value_mismatch(actual: object, expected: object, *, call: str, rel: float) -> Mismatch | None:
     """What ``assert_value`` raises for ``actual``, or None when it passes."""
     if not _same_kind(actual, expected):
-        return Mismatch(f"{call} should return a Python {type(expected).__name__}, but returned "
-                        f"{type_name(actual)}: {actual!r}")
+        wrong_kind = Mismatch(f"{call} should return a Python {type(expected).__name__}, but "
+                              f"returned {type_name(actual)}: {actual!r}")
+        wrong_kind.cause = Cause.KIND
+        return wrong_kind
     if isinstance(expected, float):
         wrong = not abs(actual - expected) <= rel * abs(expected)  # type: ignore[operator]
     else:
         wrong = actual != expected or (isinstance(expected, tuple) and not all(
             _same_kind(a, e) for a, e in zip(actual, expected)))  # type: ignore[call-overload]
     if wrong:
-        return _side_by_side(f"{call} returned the wrong value.", expected, actual)
+        return _side_by_side(f"{call} returned the wrong value.", expected, actual, Cause.VALUES)
     return None
 
 

@@ -22,6 +22,15 @@ def softmax_without_max(x, dim=-1):
     return e / e.sum(dim, keepdim=True)
 
 
+@mistake("softmax", "subtracts the largest entry of the whole tensor, not of each slice along dim",
+         caught_by=["test_softmax_matches_torch"],
+         explanation=("A slice far below the tensor's largest entry underflows to 0 / 0, which is "
+                      "NaN: subtract each slice's own max along dim."))
+def softmax_global_max(x, dim=-1):
+    e = (x - x.amax()).exp()
+    return e / e.sum(dim, keepdim=True)
+
+
 @mistake("softmax", "sums without keepdim, so the division broadcasts along the wrong axis",
          caught_by=["test_softmax_matches_torch"],
          explanation=("e.sum(dim) drops the axis, so the division lines the sums up with the "
@@ -115,3 +124,9 @@ def logsumexp_by_max(x, dim=-1):
        rule="no_library_softmax", caught_by=["test_softmax_matches_torch"])
 def softmax_by_aten(x, dim=-1):
     return torch.ops.aten._softmax(x, dim, False)
+
+
+@alternative("sigmoid", "is 1 / (1 + exp(-x)): for large negative x, exp(-x) is inf and 1 / inf is "
+                        "exactly 0 in torch, so it never overflows into a wrong value")
+def sigmoid_as_in_the_docstring(x):
+    return 1 / (1 + torch.exp(-x))

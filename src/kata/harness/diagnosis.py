@@ -3,7 +3,7 @@ gives exactly what the learner's function gave.
 
 A kata test calls the learner's function through ``impl.NAME(...)``
 (``kata.harness.boundary``), which logs each call here (``log_call``: the test's own
-arguments and the result that came back, a few calls deep). When a check of
+arguments and the result that came back, the latest few dozen of the test). When a check of
 ``kata.assertions`` fails, its ``Mismatch`` carries what it compared (``Compared``): the
 learner's value, and the check itself. ``diagnose`` finds the logged call whose result is
 that very value, runs each shipped mistake of that function (``kata.harness.mistakes``,
@@ -12,8 +12,12 @@ the first, in the catalog's order, whose result
 
 - reproduces the learner's value: the same comparison the test made, with the learner's
   value in the place of the expected one (shape, dtype, values within the test's
-  tolerance, a NaN where the learner has a NaN), and
-- fails the test, as the learner's value did.
+  tolerance, a NaN where the learner has a NaN),
+- fails the test, as the learner's value did, and
+- agrees with what the learner's function returned on every other input the test gave it
+  lately (hypothesis's examples before the one shown, each within a relative 1e-5). The
+  example shown is shrunk to the simplest that fails, often all zeros or a single entry,
+  where two different slips can give the same result; the other examples tell them apart.
 
 Otherwise it names nothing: it never suggests a mistake the learner's result does not
 reproduce. The mistakes are the instructor's code, never the learner's, so this runs in the
@@ -33,8 +37,11 @@ import torch
 
 from kata.core.records import Diagnosis
 
-#: How many of the latest calls are kept: a test checks what it just got back.
-_KEPT = 8
+#: How many of the latest calls are kept: the one a failed check got its value from, and
+#: the examples before it, which tell a mistake that only looks alike on the last input apart
+_KEPT = 32
+#: How close a mistake's result must be to the learner's on those other inputs
+_AGREEMENT = 1e-5
 _calls: deque[tuple[str, str, tuple, dict, object]] = deque(maxlen=_KEPT)
 
 
@@ -87,12 +94,29 @@ def diagnose(error: BaseException) -> Diagnosis | None:
     calls = [call for call in _calls if call[-1] is compared.actual]
     if len(calls) != 1:  # none, or a value several calls returned (a constant): no telling which
         return None
-    kata, function, args, kwargs, _ = calls[0]
+    failing = calls[0]
+    kata, function, args, kwargs, _ = failing
+    others = [call for call in _calls if call[:2] == (kata, function) and call is not failing]
     for name, explanation, mistake in _mistakes(kata, function):
-        ran, result = _result_of(mistake, args, kwargs)
-        try:
-            if ran and compared.reproduces(result) and not compared.accepts(result):
-                return Diagnosis(function, name, explanation)
-        except Exception:  # a comparison that cannot be made is no match
-            continue
+        if _explains(mistake, compared, args, kwargs, others):
+            return Diagnosis(function, name, explanation)
     return None
+
+
+def _explains(mistake: Callable, compared, args: tuple, kwargs: dict, others: list) -> bool:
+    """Whether ``mistake`` gives what the learner's function gave: on the failing input
+    within the failed check's tolerance (and failing that check too), and on the other
+    inputs in ``others``."""
+    from kata.assertions import same_value  # a diagnosis runs only after a failed check
+
+    ran, result = _result_of(mistake, args, kwargs)
+    try:
+        if not (ran and compared.reproduces(result) and not compared.accepts(result)):
+            return False
+        for _, _, other_args, other_kwargs, learners in others:
+            ran, result = _result_of(mistake, other_args, other_kwargs)
+            if not (ran and same_value(result, learners, _AGREEMENT)):
+                return False
+    except Exception:  # a comparison that cannot be made is no match
+        return False
+    return True
