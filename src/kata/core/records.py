@@ -79,6 +79,26 @@ class KataState(StrEnum):
         return self in (KataState.DONE, KataState.FAILING, KataState.NOT_STARTED)
 
 
+class Cause(StrEnum):
+    """What a failed check was about, where the harness knows it (``kata.assertions`` says,
+    or the failure's kind does): a failure shows its function's hint for that cause where
+    the manifest has one (``[katas.hints_by_cause]``), not the next step of its hints."""
+
+    SHAPE = "shape"
+    DTYPE = "dtype"
+    VALUES = "values"
+    #: a result of the wrong kind (a tensor where the docstring promises a float)
+    KIND = "kind"
+    #: the code changed a tensor it was given
+    INPUT = "input"
+
+    @property
+    def words(self) -> str:
+        """The cause as a hint names it: ``Hint for matvec's wrong dtype: ...``."""
+        return {"kind": "wrong kind of result", "input": "changed input"}.get(
+            self.value, f"wrong {self.value}")
+
+
 @dataclass(frozen=True)
 class FailureDetail:
     """A failure's parts, for views that lay them out (a table of expected against actual,
@@ -93,13 +113,16 @@ class FailureDetail:
     pictures: tuple[str, ...] = ()
     #: the rest: the falsifying example, where the learner's line was...
     notes: tuple[str, ...] = ()
+    #: what the failed check was about, where the harness knows it
+    cause: Cause | None = None
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict) -> FailureDetail:
-        return cls(**{**data, "pictures": tuple(data["pictures"]), "notes": tuple(data["notes"])})
+        return cls(**{**data, "pictures": tuple(data["pictures"]), "notes": tuple(data["notes"]),
+                      "cause": Cause(data["cause"]) if data.get("cause") else None})
 
 
 #: The width a diagnosis's explanation is wrapped to: two lines of it at most (the catalog

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from kata.core.errors import CodeStopped, InputModified, KataImportError, Mismatch, RuleViolation
-from kata.core.records import Diagnosis, FailureDetail, FailureKind
+from kata.core.records import Cause, Diagnosis, FailureDetail, FailureKind
 from kata.mnist_data import MnistUnavailableError
 
 
@@ -42,6 +42,14 @@ _KINDS: tuple[tuple[type[BaseException], FailureKind], ...] = (
 def failure_kind(error: BaseException) -> FailureKind:
     """What kind of failure ``error`` is; an exception of the learner's own is ``RAISED``."""
     return next((kind for cls, kind in _KINDS if isinstance(error, cls)), FailureKind.RAISED)
+
+
+def failure_cause(error: BaseException) -> Cause | None:
+    """What the failed check was about, where the harness knows it: the check of
+    ``kata.assertions`` says (shape, dtype, values, kind), and a changed input is one."""
+    if isinstance(error, InputModified):
+        return Cause.INPUT
+    return getattr(error, "cause", None) if isinstance(error, Mismatch) else None
 
 
 def failure_summary(excinfo: pytest.ExceptionInfo, tree: Path,
@@ -76,7 +84,8 @@ def failure_detail(excinfo: pytest.ExceptionInfo, tree: Path) -> FailureDetail:
     notes = () if failure_kind(error).quiet else tuple(
         note for note in getattr(error, "__notes__", []) if note not in pictures)
     if isinstance(error, Mismatch) and hasattr(error, "expected"):
-        return FailureDetail(error.summary, error.expected, error.actual, pictures, notes)
+        return FailureDetail(error.summary, error.expected, error.actual, pictures, notes,
+                             failure_cause(error))
     summary = failure_summary(excinfo, tree).split("\n".join(notes), 1)[0].rstrip() \
         if notes else failure_summary(excinfo, tree)
-    return FailureDetail(summary, pictures=pictures, notes=notes)
+    return FailureDetail(summary, pictures=pictures, notes=notes, cause=failure_cause(error))

@@ -43,7 +43,8 @@ from kata.core.records import FailureKind, Outcome, RunRecord, TestRecord
 from kata.core.workspace import Workspace
 from kata.harness import fail_fast
 from kata.harness.diagnosis import diagnose, forget_calls
-from kata.harness.failures import failure_detail, failure_kind, failure_summary, short_failure
+from kata.harness.failures import (failure_cause, failure_detail, failure_kind, failure_summary,
+                                   short_failure)
 from kata.harness.boundary import CodeUnderTest
 from kata.harness.loader import GuardedModule, use_tree
 from kata.runs.limits import CALL_TIMEOUT
@@ -262,8 +263,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         diagnosis = diagnose(call.excinfo.value)
         summary = failure_summary(call.excinfo, item.config.stash[CODE_TREE], diagnosis)
         if item.config.option.tbstyle == "auto":
-            report.longrepr = short_failure(
-                summary, Workspace(item.config.rootpath).reached_hints(kata, _functions(item, kata)))
+            report.longrepr = short_failure(summary, Workspace(item.config.rootpath).reached_hints(
+                kata, _functions(item, kata), failure_cause(call.excinfo.value)))
     if call.when == "call":
         forget_calls()
     if RECORDER in item.config.stash and (report.when == "call" or not report.passed):
