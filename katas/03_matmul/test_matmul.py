@@ -116,7 +116,8 @@ def test_mismatched_inner_size_is_a_value_error(impl, function, operands, extra)
     a, b = operands
     b = torch.cat([b, torch.ones(extra, b.shape[1], dtype=b.dtype)])  # k + extra rows
     other = b[:, 0] if function == "matvec" else b
-    with raises_value_error(f"{function}(a, b)", contract=f"{function}.misfit",
+    with raises_value_error(f"{function}(a of shape {tuple(a.shape)}, b of shape "
+                            f"{tuple(other.shape)})", contract=f"{function}.misfit",
                             shapes=(tuple(a.shape), tuple(other.shape))):
         getattr(impl, function)(a, other)
 
@@ -148,8 +149,8 @@ def test_wrong_number_of_axes_is_a_value_error(impl, function, shapes):
 def test_matmul_rejects_batch_axes_that_do_not_broadcast(impl, clash, sizes):
     a = torch.ones(clash.first + (sizes["n"], sizes["k"]))
     b = torch.ones(clash.second + (sizes["k"], sizes["m"]))
-    with raises_value_error("matmul(a, b)", contract="matmul.misfit",
-                            shapes=(tuple(a.shape), tuple(b.shape))):
+    with raises_value_error(f"matmul(a of shape {tuple(a.shape)}, b of shape {tuple(b.shape)})",
+                            contract="matmul.misfit", shapes=(tuple(a.shape), tuple(b.shape))):
         impl.matmul(a, b)
 
 

@@ -230,8 +230,19 @@ def _expected_parameters(tree):
 
 
 def _tree_call(tree, call):
-    return (f"{call} of this tree of modules (assignments per module, root first: "
-            f"{tree.assignments})")
+    """``call`` of the tree, with the tree as the code that builds it: modules m0 (the root),
+    m1, ..., and pool[i] for parameter i, each one held in two places said so."""
+    lines = [f"m{node}.{kind}{position} = " + {"parameter": f"pool[{index}]", "child": f"m{index}",
+                                               "tensor": "torch.zeros(2, requires_grad=True)"}[kind]
+             for node, plan in enumerate(tree.assignments)
+             for position, (kind, index) in enumerate(plan)]
+    held = [index for node, plan in enumerate(tree.assignments) for kind, index in plan
+            if kind == "parameter"]
+    shared = sorted({index for index in held if held.count(index) > 1})
+    return (f"{call} of this tree of modules (m0 is the root; parameter i is pool[i])\n  "
+            + "\n  ".join(lines or ["(no assignments)"])
+            + "".join(f"\n  (pool[{index}] is held in {held.count(index)} places: tied weights, "
+                      f"listed once)" for index in shared) + "\n")
 
 
 @pytest.mark.Module
@@ -240,9 +251,8 @@ def test_parameters_lists_each_registered_parameter_once_in_order(impl, tree):
     found = impl.scenario(list_parameters, tree.assignments, tree.pool_size)
     expected = _expected_parameters(tree)
     assert_contract(found == expected,
-                    f"{_tree_call(tree, 'parameters()')} yielded the wrong objects (parameter i "
-                    f"is the i-th of the pool it was built from, as torch.nn.Module lists them):\n"
-                    f"  expected: {expected}\n  actual:   {found}",
+                    f"{_tree_call(tree, 'parameters()')}yielded the wrong objects (expected: as "
+                    f"torch.nn.Module lists them):\n  expected: {expected}\n  actual:   {found}",
                     contract="Module.parameters")
 
 

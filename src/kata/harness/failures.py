@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from kata.core.errors import CodeStopped, InputModified, KataImportError, Mismatch, RuleViolation
+from kata.core.manifest import load_manifest
 from kata.core.records import Cause, Diagnosis, FailureDetail, FailureKind
 from kata.mnist_data import MnistUnavailableError
 
@@ -75,10 +76,12 @@ def short_failure(summary: str, hints: list[str]) -> str:
     return "\n".join([summary, *hints, "(--tb=long shows the full traceback)"])
 
 
-def failure_detail(excinfo: pytest.ExceptionInfo, tree: Path) -> FailureDetail:
-    """The parts of a failure that views lay out: the summary, the expected and actual
-    values (where a ``Mismatch`` compared them), the pictures the test drew, and the
-    other notes (the falsifying example)."""
+def failure_detail(excinfo: pytest.ExceptionInfo, tree: Path, explanations: RuleExplanations,
+                   nodeid: str) -> FailureDetail:
+    """The parts of a failure that views lay out: the summary (a rule's reason said once per
+    run, see ``RuleExplanations``), the expected and actual values (where a ``Mismatch``
+    compared them), the pictures the test drew, and the other notes (the falsifying
+    example)."""
     error = excinfo.value
     pictures = tuple(getattr(error, "pictures", ()))
     notes = () if failure_kind(error).quiet else tuple(
@@ -86,6 +89,27 @@ def failure_detail(excinfo: pytest.ExceptionInfo, tree: Path) -> FailureDetail:
     if isinstance(error, Mismatch) and hasattr(error, "expected"):
         return FailureDetail(error.summary, error.expected, error.actual, pictures, notes,
                              failure_cause(error))
-    summary = failure_summary(excinfo, tree).split("\n".join(notes), 1)[0].rstrip() \
-        if notes else failure_summary(excinfo, tree)
+    summary = explanations.once(failure_summary(excinfo, tree), nodeid)
+    summary = summary.split("\n".join(notes), 1)[0].rstrip() if notes else summary
     return FailureDetail(summary, pictures=pictures, notes=notes, cause=failure_cause(error))
+
+
+class RuleExplanations:
+    """Says why a rule exists once per run: the first failure that breaks a rule carries the
+    rule's reason (the manifest's ``why``, a paragraph for ``no_loops``), each later one
+    points back to it instead of repeating it."""
+
+    def __init__(self) -> None:
+        self.first: dict[str, str] = {}  # rule name -> the test that explained it
+
+    def once(self, text: str, nodeid: str) -> str:
+        """``text`` (a failure's summary, of the test ``nodeid``) with the reasons already
+        given under an earlier test of this run replaced by a pointer to that test."""
+        for rule in load_manifest().rules.values():
+            why = f"Why the rule: {rule.why}"
+            if why in text and self.first.setdefault(rule.name, nodeid) != nodeid:
+                earlier = self.first[rule.name].rsplit("::", 1)[-1]
+                text = text.replace(why, f"Why the rule: said under {earlier}, the first test "
+                                         f"of this run that broke it (kata spec says it too).")
+        return text
+

@@ -43,8 +43,8 @@ from kata.core.records import FailureKind, Outcome, RunRecord, TestRecord
 from kata.core.workspace import Workspace
 from kata.harness import fail_fast
 from kata.harness.diagnosis import diagnose, forget_calls
-from kata.harness.failures import (failure_cause, failure_detail, failure_kind, failure_summary,
-                                   short_failure)
+from kata.harness.failures import (RuleExplanations, failure_cause, failure_detail, failure_kind,
+                                   failure_summary, short_failure)
 from kata.harness.boundary import CodeUnderTest
 from kata.harness.loader import GuardedModule, use_tree
 from kata.runs.limits import CALL_TIMEOUT
@@ -60,6 +60,7 @@ settings.register_profile("ci", settings.get_profile("learner"), max_examples=20
 settings.register_profile("alternatives", settings.get_profile("learner"), max_examples=60)
 
 CODE_TREE = pytest.StashKey[Path]()
+EXPLAINED = pytest.StashKey[RuleExplanations]()
 RECORDER = pytest.StashKey["_Recorder"]()
 PREVIOUS_TREE = pytest.StashKey[Path | None]()
 WAS_DUMPABLE = pytest.StashKey[bool]()
@@ -103,6 +104,7 @@ def pytest_configure(config: pytest.Config) -> None:
     else:
         tree = config.rootpath / "katas"
     config.stash[CODE_TREE] = tree
+    config.stash[EXPLAINED] = RuleExplanations()
     # in the graded mode this process resolves no kata module's name: it never imports one
     config.stash[PREVIOUS_TREE] = use_tree(None if config.getoption("learner_process") else tree)
     if config.getoption("learner_process"):
@@ -261,7 +263,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     summary = diagnosis = None
     if report.failed and call.excinfo is not None:
         diagnosis = diagnose(call.excinfo.value)
-        summary = failure_summary(call.excinfo, item.config.stash[CODE_TREE], diagnosis)
+        summary = item.config.stash[EXPLAINED].once(
+            failure_summary(call.excinfo, item.config.stash[CODE_TREE], diagnosis), report.nodeid)
         if item.config.option.tbstyle == "auto":
             report.longrepr = short_failure(summary, Workspace(item.config.rootpath).reached_hints(
                 kata, _functions(item, kata), failure_cause(call.excinfo.value)))
@@ -279,7 +282,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
             functions=tuple(_functions(item, kata)),
             gpu=item.get_closest_marker("gpu") is not None, output=report.capstdout,
             test_code=_source(item),
-            detail=failure_detail(call.excinfo, item.config.stash[CODE_TREE]) if failed else None,
+            detail=failure_detail(call.excinfo, item.config.stash[CODE_TREE],
+                                  item.config.stash[EXPLAINED], report.nodeid) if failed else None,
             diagnosis=diagnosis)
 
 
