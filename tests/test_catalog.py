@@ -7,8 +7,13 @@ import pytest
 
 from kata.core.manifest import load_manifest
 from kata.harness.loader import import_kata, use_tree
-from kata.instructor.catalog import (load_catalog, mistake_wording_problems, mistakes_module_problems,
-                                     verdict, write_tree)
+from kata.instructor.catalog import (
+    load_catalog,
+    mistake_wording_problems,
+    mistakes_module_problems,
+    verdict,
+    write_tree,
+)
 
 VARIANTS = [variant for variants, _ in load_catalog().values() for variant in variants]
 

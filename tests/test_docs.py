@@ -71,7 +71,8 @@ def test_readme_sample_failure_is_what_a_run_prints_today(tmp_path):
     done = subprocess.run(
         [sys.executable, "-m", "pytest", "katas/03_matmul/test_matmul.py::test_matvec_matches_loop_spec",
          "--impl", str(tmp_path / "katas"), "--rootdir", str(tmp_path), "-p", "no:cacheprovider"],
-        cwd=REPO_ROOT, capture_output=True, text=True, env={**os.environ, "COLUMNS": "80"})
+        cwd=REPO_ROOT, capture_output=True, text=True,
+        env={**os.environ, "COLUMNS": "80", "PYTHONPATH": str(REPO_ROOT / "src")})
     end = "(--tb=long shows the full traceback)\n"
     start = done.stdout.find(" test_matvec_matches_loop_spec _")
     assert start >= 0 and end in done.stdout, done.stdout + done.stderr

@@ -37,8 +37,9 @@ from kata.core.errors import KataError, Mismatch
 from kata.core.manifest import load_manifest
 from kata.core.records import Cause, Foreign
 
-__all__ = ["Mismatch", "ContractError", "Compared", "stated", "type_name", "tensor_result", "assert_tensor",
-           "assert_value", "same_value", "assert_true", "raises", "raises_value_error", "assert_type",
+__all__ = ["Mismatch", "ContractError", "Compared", "stated", "type_name", "tensor_result",
+           "assert_tensor", "assert_value", "same_value", "assert_true", "raises",
+           "raises_value_error", "assert_type",
            "assert_contract", "assert_mentions", "shown_on_failure"]
 
 
@@ -104,7 +105,7 @@ def _side_by_side(summary: str, expected: object, actual: object, cause: Cause) 
     mismatch = Mismatch(f"{summary}\n{block('expected:', shown_expected)}\n"
                         f"{block('actual:', shown_actual)}")
     mismatch.summary, mismatch.expected, mismatch.actual = summary, shown_expected, shown_actual
-    mismatch.cause = cause
+    mismatch.cause = cause  # type: ignore[attr-defined]
     return mismatch
 
 
@@ -124,7 +125,7 @@ def tensor_result(actual: object, *, call: str) -> torch.Tensor:
     if not isinstance(actual, torch.Tensor):
         wrong_kind = Mismatch(f"{call} should return a torch.Tensor, but returned "
                               f"{type_name(actual)}: {actual!r}")
-        wrong_kind.cause = Cause.KIND
+        wrong_kind.cause = Cause.KIND  # type: ignore[attr-defined]
         raise wrong_kind
     return actual
 
@@ -178,7 +179,8 @@ def _tensor_mismatch(actual: object, expected: torch.Tensor, *, call: str, dtype
         same = torch.isinf(want) & (got == want)
         if nan_matches:
             same |= torch.isnan(want) & torch.isnan(got)
-        close = (got - want).abs() <= torch.as_tensor(atol).double() + torch.as_tensor(rtol).double() * want.abs()
+        allowed = torch.as_tensor(atol).double() + torch.as_tensor(rtol).double() * want.abs()
+        close = (got - want).abs() <= allowed
         wrong = ~(close | same)
     else:
         wrong = got != want
@@ -187,7 +189,6 @@ def _tensor_mismatch(actual: object, expected: torch.Tensor, *, call: str, dtype
     index = tuple(int(i) for i in wrong.nonzero()[0])
     bound = ""
     if dtype.is_floating_point:
-        allowed = (torch.as_tensor(atol).double() + torch.as_tensor(rtol).double() * want.abs())
         bound = f" (allowed error {float(allowed.expand(want.shape)[index]):.3g})"
     return _side_by_side(
         f"{call} returned wrong values at {int(wrong.sum())} of {wrong.numel()} positions; "
@@ -272,7 +273,7 @@ def same_value(candidate: object, reference: object, rel: float = 0.0) -> bool:
             same_value(c, r, rel) for c, r in zip(candidate, reference))  # type: ignore[call-overload]
     try:
         return bool(candidate == reference)
-    except Exception:  # a comparison that has no single truth value is no match
+    except Exception:  # noqa: BLE001 -- a comparison with no single truth value is no match
         return False
 
 
@@ -305,7 +306,7 @@ def _value_mismatch(actual: object, expected: object, *, call: str, rel: float) 
     if not _same_kind(actual, expected):
         wrong_kind = Mismatch(f"{call} should return a Python {type(expected).__name__}, but "
                               f"returned {type_name(actual)}: {actual!r}")
-        wrong_kind.cause = Cause.KIND
+        wrong_kind.cause = Cause.KIND  # type: ignore[attr-defined]
         return wrong_kind
     if isinstance(expected, float):
         wrong = not abs(actual - expected) <= rel * abs(expected)  # type: ignore[operator]

@@ -148,7 +148,8 @@ class Diagnosis:
         """What a failure says under its values, in every view (pytest's report, ``kata run``,
         the notebook, a grade's message).
 
-        >>> print(Diagnosis("matvec", "sums over the wrong axis", "Row i's products lie along axis 1.").text)
+        >>> found = Diagnosis("matvec", "sums over the wrong axis", "Row i's products lie along axis 1.")
+        >>> print(found.text)
         Your matvec gave the same result as a classic mistake: it sums over the wrong axis.
           Row i's products lie along axis 1.
         """

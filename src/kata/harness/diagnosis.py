@@ -32,6 +32,7 @@ import warnings
 import zlib
 from collections import deque
 from collections.abc import Callable
+from typing import cast
 
 import torch
 
@@ -76,12 +77,12 @@ def _result_of(mistake: Callable, args: tuple, kwargs: dict) -> tuple[bool, obje
     (False, None) when it raises. It draws no random number the tests would miss."""
     from kata.harness.boundary import plain  # which logs its calls here
 
-    copies_of_args, copies_of_kwargs = plain((args, kwargs))
+    copies_of_args, copies_of_kwargs = cast(tuple, plain((args, kwargs)))
     try:
         with torch.random.fork_rng(devices=[]), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             return True, plain(mistake(*copies_of_args, **copies_of_kwargs))
-    except Exception:  # a mistake that cannot take this input does not give this result
+    except Exception:  # noqa: BLE001 -- a mistake that cannot take this input does not give its result
         return False, None
 
 
@@ -117,6 +118,6 @@ def _explains(mistake: Callable, compared, args: tuple, kwargs: dict, others: li
             ran, result = _result_of(mistake, other_args, other_kwargs)
             if not (ran and same_value(result, learners, _AGREEMENT)):
                 return False
-    except Exception:  # a comparison that cannot be made is no match
+    except Exception:  # noqa: BLE001 -- a comparison that cannot be made is no match
         return False
     return True

@@ -219,8 +219,8 @@ def solution_names_needed(variant: Variant, imports: str) -> list[str]:
     and its file's imports: the solution's functions and helpers it calls (a class variant
     also needs the class it subclasses). Without them it cannot run on its own.
 
-    >>> solution_names_needed(Variant("03_matmul", "mistake", "matvec", "", "def matvec(m, c):\\n"
-    ...                                "    return torch.stack([dot(r, c) for r in m])"), "import torch")
+    >>> source = "def matvec(m, c):\\n    return torch.stack([dot(r, c) for r in m])"
+    >>> solution_names_needed(Variant("03_matmul", "mistake", "matvec", "", source), "import torch")
     ['dot']
     """
     module = symtable.symtable(variant.source, "<variant>", "exec")
@@ -246,6 +246,23 @@ def _packed(source: str) -> str:
     return base64.b64encode(zlib.compress(source.encode("utf-8"), 9)).decode("ascii")
 
 
+def _wrapped(text: str, indent: int, width: int = 99) -> str:
+    """``text`` as string literals that fit ``width`` columns from ``indent`` (Python joins
+    adjacent literals into one string)."""
+    room = width - indent - 2
+    pieces = []
+    while len(text) > room:  # break after a space where there is one: the prose stays readable
+        cut = text.rfind(" ", 0, room) + 1 or room
+        pieces.append(text[:cut])
+        text = text[cut:]
+    pieces.append(text)
+    # a piece's repr may grow (escapes): split further until each fits
+    literals = [repr(piece) for piece in pieces]
+    if any(len(literal) > width - indent for literal in literals):
+        return _wrapped(text, indent, width - 4)
+    return ("\n" + " " * indent).join(literals)
+
+
 def mistakes_module(catalog: dict[str, tuple[list[Variant], str]] | None = None) -> str:
     """The text of ``kata/harness/mistakes.py``: the shipped mistakes of every kata, ranked
     as the catalog lists them, and the imports each kata's need."""
@@ -255,12 +272,14 @@ def mistakes_module(catalog: dict[str, tuple[list[Variant], str]] | None = None)
         chosen = [variant for variant in variants if shipped(variant, kata_imports)]
         if chosen:
             imports[kata] = kata_imports
-        mistakes += [(kata, v.replaces, v.description, v.explanation, _packed(v.source))
+        mistakes += [(kata, v.replaces, v.description, v.explanation or "", _packed(v.source))
                      for v in chosen]
-    rows = "".join(f"    {entry!r},\n" for entry in mistakes)
+    rows = "".join("    (" + ",\n     ".join(_wrapped(field, 5) for field in entry) + "),\n"
+                   for entry in mistakes)
     import_rows = "".join(f"    {kata!r}: {lines!r},\n" for kata, lines in imports.items())
     return (f'"""The cataloged mistakes a failing test can name (``kata.harness.diagnosis``):\n'
-            f'generated from tests/catalog/ by ``python -m kata.instructor.catalog``. Do not edit.\n\n'
+            f'generated from tests/catalog/ by ``python -m kata.instructor.catalog``. Do not\n'
+            f'edit.\n\n'
             f'Only the mistakes that need nothing of the reference solutions are here: a\n'
             f"learner's repository carries them, never the catalog's alternatives. Each one's\n"
             f'code is packed (zlib, then base64): a mistake is one slip away from the answer,\n'
@@ -277,7 +296,8 @@ def mistakes_module_problems(root: Path = REPO_ROOT) -> list[str]:
     """The shipped mistakes differ from what the catalog generates."""
     path = root / SHIPPED_MISTAKES
     if not path.is_file() or path.read_text(encoding="utf-8") != mistakes_module():
-        return [f"{SHIPPED_MISTAKES.as_posix()} is out of date; run `python -m kata.instructor.catalog`"]
+        return [f"{SHIPPED_MISTAKES.as_posix()} is out of date; run "
+                f"`python -m kata.instructor.catalog`"]
     return []
 
 
@@ -300,8 +320,9 @@ def mistake_wording_problems(variants: list[Variant]) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m kata.instructor.catalog [--check]``: write (or check) the shipped mistakes."""
-    parser = argparse.ArgumentParser(prog="python -m kata.instructor.catalog",
-                                     description="write kata/harness/mistakes.py from tests/catalog/")
+    parser = argparse.ArgumentParser(
+        prog="python -m kata.instructor.catalog",
+        description="write kata/harness/mistakes.py from tests/catalog/")
     parser.add_argument("--check", action="store_true", help="only say whether it is out of date")
     args = parser.parse_args(argv)
     stale = mistakes_module_problems()

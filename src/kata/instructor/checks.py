@@ -32,8 +32,15 @@ from kata.core.records import FailureKind, Outcome, TestRecord
 from kata.core.stubs import expected_stubs
 from kata.harness.loader import import_from_path, import_kata, use_tree
 from kata.instructor import contracts
-from kata.instructor.catalog import (INDEPENDENT_DIR, Variant, load_catalog, mistake_wording_problems,
-                                     mistakes_module_problems, verdict, write_tree)
+from kata.instructor.catalog import (
+    INDEPENDENT_DIR,
+    Variant,
+    load_catalog,
+    mistake_wording_problems,
+    mistakes_module_problems,
+    verdict,
+    write_tree,
+)
 from kata.runs.runner import Run, run_katas
 
 

@@ -105,7 +105,7 @@ def _named_contracts(node: ast.AST, functions: set[str]) -> list[str] | None:
     return None
 
 
-def _markers(function: ast.FunctionDef, kata: Kata, constants: dict[str, ast.AST]) -> set[str]:
+def _markers(function: ast.FunctionDef, kata: Kata, constants: dict[str, ast.expr]) -> set[str]:
     """The function markers (``@pytest.mark.matvec``) on a test, parametrized ones included,
     also where the parameters are a module-level name (``constants``: name -> value)."""
     found = [node for decorator in function.decorator_list for node in ast.walk(decorator)]
