@@ -17,6 +17,20 @@ class DataLoaderDroppingTheLastBatch(DataLoader):
             yield self.dataset[order[start:start + self.batch_size]]
 
 
+@mistake("DataLoader", "stops its batch starts one batch early, range(0, n - batch_size, batch_size)",
+         caught_by=["test_next_fetches_one_batch_lazily_with_one_lookup",
+                    "test_an_epoch_yields_every_example_once_in_full_batches"],
+         explanation=("range stops before its end: starts below n - batch_size miss the last "
+                      "batch, all of them when n is at most batch_size. range(0, n, batch_size) "
+                      "reaches every one."))
+class DataLoaderOneBatchShort(DataLoader):
+    def __iter__(self):
+        n = len(self.dataset)
+        order = torch.randperm(n, generator=self.generator) if self.shuffle else torch.arange(n)
+        for start in range(0, n - self.batch_size, self.batch_size):
+            yield self.dataset[order[start:start + self.batch_size]]
+
+
 @mistake("DataLoader", "shuffles once, in __init__, so every epoch has the same order",
          caught_by=["test_shuffle_is_reproducible_and_fresh_every_epoch"],
          explanation=("Each epoch needs a fresh order: draw the permutation at the start of "
