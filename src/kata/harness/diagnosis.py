@@ -63,12 +63,12 @@ def _mistakes(kata: str, function: str) -> tuple[tuple[str, str, Callable], ...]
     from kata.harness import mistakes  # only a failure needs them
 
     found = []
-    for folder, name, description, explanation, packed in mistakes.MISTAKES:
-        if (folder, name) == (kata, function):
+    for folder, replaced, name, explanation, packed in mistakes.MISTAKES:
+        if (folder, replaced) == (kata, function):
             namespace: dict = {}
             exec(mistakes.IMPORTS[folder], namespace)  # the instructor's code, never a learner's
             exec(zlib.decompress(base64.b64decode(packed)).decode("utf-8"), namespace)
-            found.append((description, explanation, namespace[function]))
+            found.append((name, explanation, namespace[function]))
     return tuple(found)
 
 
@@ -82,7 +82,7 @@ def _result_of(mistake: Callable, args: tuple, kwargs: dict) -> tuple[bool, obje
         with torch.random.fork_rng(devices=[]), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             return True, plain(mistake(*copies_of_args, **copies_of_kwargs))
-    except Exception:  # noqa: BLE001 -- a mistake that cannot take this input does not give its result
+    except Exception:  # noqa: BLE001 -- a mistake that cannot take the input gives no result
         return False, None
 
 
