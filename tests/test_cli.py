@@ -4,6 +4,7 @@ the repository, edited the way a learner would edit it."""
 import json
 import os
 import queue
+import re
 import shutil
 import subprocess
 import sys
@@ -74,26 +75,29 @@ def test_the_board_after_kata_01_with_a_syntax_error_and_an_endless_loop(checkou
     assert f"SyntaxError at line {broken_line}" in _board_line(done.stdout, "03_matmul")
     assert "broken" in _board_line(done.stdout, "03_matmul")
     assert f"timed out after {limit} s" in _board_line(done.stdout, "08_mnist")
-    # the current kata's first failing test is outer's, whose two hints were shown: the board
-    # shows the second
-    assert "Hint 2 of 2 for outer:" in done.stdout
+    # the current kata's first failing test is outer's, whose first two hints were shown: the
+    # board shows the second
+    assert f"Hint 2 of {len(MANIFEST.kata('02').hints['outer'])} for outer:" in done.stdout
     # the loop was stopped at its limit; the other katas ran beside it, not after it
     assert elapsed < limit + 45, f"the board took {elapsed:.0f} s"
 
 
 def test_hints_come_one_more_at_a_time_for_each_function_and_stop_at_the_last(checkout):
-    outputs = [kata(checkout, "hint", "02_outer_ops").stdout for _ in range(3)]
     hints = MANIFEST.kata("02").hints
-    assert "Hint 1 of 2 for outer:" in outputs[0] and "Hint 2 of 2" not in outputs[0]
-    assert all(hint in outputs[1] for hint in hints["outer"]) and "(new)" in outputs[1]
+    count = len(hints["outer"])
+    outputs = [kata(checkout, "hint", "02_outer_ops").stdout for _ in range(count + 1)]
+    assert f"Hint 1 of {count} for outer:" in outputs[0] and f"Hint 2 of {count}" not in outputs[0]
+    assert all(hint in outputs[count - 1] for hint in hints["outer"])
+    assert "(new)" in outputs[count - 1]
     # outer's hints are all shown: the next goes to the next function with hints left
-    assert "Hint 1 of 1 for outer_product:" in outputs[2] and "for outer:" not in outputs[2]
+    assert f"Hint 1 of {len(hints['outer_product'])} for outer_product:" in outputs[count]
+    assert "for outer:" not in outputs[count]
     named = kata(checkout, "hint", "02", "outer").stdout
     assert "That was the last hint for outer" in named and "(new)" not in named
-    assert "Hint 1 of 2 for pairwise_distances" in kata(checkout, "hint", "02",
-                                                        "pairwise_distances").stdout
+    assert f"Hint 1 of {len(hints['pairwise_distances'])} for pairwise_distances" in kata(
+        checkout, "hint", "02", "pairwise_distances").stdout
     state = json.loads((checkout / ".kata" / "state.json").read_text())
-    assert state["hints_shown"] == {"02_outer_ops": {"outer": 2, "outer_product": 1,
+    assert state["hints_shown"] == {"02_outer_ops": {"outer": count, "outer_product": 1,
                                                      "pairwise_distances": 1}}
     wrong = kata(checkout, "hint", "02", "outer_prod")
     assert wrong.returncode == 2 and "its functions are: outer, outer_product" in wrong.stderr
@@ -257,8 +261,15 @@ def test_check_proves_one_kata_sound_as_a_table():
     done = kata(REPO_ROOT, "check", "02", "--workers", "2", "--profile", "learner", timeout=600)
     assert done.returncode == 0, done.stdout + done.stderr
     for row in ("solutions pass every test", "stubs fail every test with NotImplementedError",
-                "cataloged mistakes rejected", "cataloged alternatives accepted"):
+                "cataloged mistakes rejected", "cataloged alternatives accepted",
+                "hints guide without the solution's lines",
+                "mistakes named and explained, shipped as generated"):
         assert row in done.stdout
+    # the diagnosis, measured: how many failing tests it named rightly, none named wrongly
+    assert re.search(r"diagnosis of cataloged mistakes' failures +\d+ right, \d+ silent, 0 wrong",
+                     done.stdout)
+    assert re.search(r"diagnosis of independent wrong code's failures +\d+ right, \d+ silent, 0 "
+                     r"wrong", done.stdout)
     assert "The repository is sound." in done.stdout
 
 

@@ -28,6 +28,15 @@ def test_kata_readme_names_its_rules_and_how_to_run_it(kata):
     assert not unnamed, f"{kata.folder}/README.md should say that it uses {unnamed}"
 
 
+@pytest.mark.parametrize("kata", MANIFEST.katas, ids=lambda kata: kata.folder)
+def test_kata_readme_links_the_moment_of_the_lesson_that_teaches_it(kata):
+    text = (REPO_ROOT / "katas" / kata.folder / "README.md").read_text(encoding="utf-8")
+    lead = text.split("## ", 1)[0]  # before the first section: the first thing a learner reads
+    assert "**In the lesson:**" in lead and "course18.fast.ai/lessonsml1/lessonml9.html" in lead
+    assert re.search(r"\[\d+(:\d\d)+\]\(https://youtu\.be/PGC0UxakTvM\?t=\d+\)", lead), \
+        f"{kata.folder}/README.md should link the video at the moment the lesson teaches it"
+
+
 def test_readme_lists_every_kata():
     assert [kata.folder for kata in MANIFEST.katas if f"`{kata.folder}`" in README] == \
         [kata.folder for kata in MANIFEST.katas]
@@ -63,7 +72,8 @@ def test_readme_sample_failure_is_what_a_run_prints_today(tmp_path):
         [sys.executable, "-m", "pytest",
          "katas/03_matmul/test_matmul.py::test_matvec_matches_loop_spec",
          "--impl", str(tmp_path / "katas"), "--rootdir", str(tmp_path), "-p", "no:cacheprovider"],
-        cwd=REPO_ROOT, capture_output=True, text=True, env={**os.environ, "COLUMNS": "80"})
+        cwd=REPO_ROOT, capture_output=True, text=True,
+        env={**os.environ, "COLUMNS": "80", "PYTHONPATH": str(REPO_ROOT / "src")})
     end = "(--tb=long shows the full traceback)\n"
     start = done.stdout.find(" test_matvec_matches_loop_spec _")
     assert start >= 0 and end in done.stdout, done.stdout + done.stderr

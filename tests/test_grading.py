@@ -44,6 +44,18 @@ def test_a_release_holds_no_answers_passes_its_checks_and_catches_an_edited_test
         env={**os.environ, "PYTHONPATH": str(target / "src")})
     assert checks.returncode == 0, checks.stdout[-2000:]
     assert "needs the reference solutions" in checks.stdout
+    # the release carries the mistakes the diagnosis needs, and it names them without the
+    # solutions or the catalog: a learner's matvec summing the wrong axis
+    right = "    return (m * c).sum(1, dtype=m.dtype)"
+    solution = (REPO_ROOT / "solutions" / "03_matmul" / "matmul.py").read_text(encoding="utf-8")
+    (target / "katas" / "03_matmul" / "matmul.py").write_text(
+        solution.replace(right, right.replace("sum(1", "sum(0")), encoding="utf-8")
+    diagnosed = subprocess.run(
+        [sys.executable, "-m", "pytest", "katas/03_matmul", "-k", "matvec_matches", "-q", "-p",
+         "no:cacheprovider"], cwd=target, capture_output=True, text=True, timeout=300,
+        env={**os.environ, "PYTHONPATH": str(target / "src")})
+    assert "classic mistake: it sums over axis 0 instead of axis 1" in diagnosed.stdout, \
+        diagnosed.stdout[-2000:]
     assert kata(target, "verify").returncode == 0
     test_file = target / "katas" / "03_matmul" / "test_matmul.py"
     test_file.write_text(test_file.read_text() + "\n# always pass\n")

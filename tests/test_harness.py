@@ -179,15 +179,15 @@ def test_a_learner_sees_a_short_report_with_the_line_and_a_hint(pytester):
     result.stdout.fnmatch_lines(["code under test: your katas in *katas",
                                  "IndexError: Dimension out of range*",
                                  "  raised at matmul.py:2:  return m.sum(2)",
-                                 "Hint 1 of 2 for matvec: m has shape*",
+                                 "Hint 1 of 3 for matvec: m has shape*",
                                  "  (kata hint 03 matvec shows the next)"])
     assert "Traceback" not in result.stdout.str()
-    # once `kata hint` has shown the second hint, a failure shows that one
+    # once `kata hint` has shown the last hint, a failure shows that one
     pytester.mkdir(".kata")
     (pytester.path / ".kata" / "state.json").write_text(
-        '{"hints_shown": {"03_matmul": {"matvec": 2}}}')
+        '{"hints_shown": {"03_matmul": {"matvec": 3}}}')
     result = pytester.runpytest("katas/03_matmul")
-    result.stdout.fnmatch_lines(["Hint 2 of 2 for matvec: (m [*] c).sum(1)*"])
+    result.stdout.fnmatch_lines(["Hint 3 of 3 for matvec: Give sum a dtype*"])
     assert "Hint 1 of" not in result.stdout.str() and "shows the next" not in result.stdout.str()
 
 

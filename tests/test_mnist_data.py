@@ -74,8 +74,24 @@ def test_a_truncated_download_is_refused(tmp_path):
 
 
 def test_a_directory_without_the_files_says_what_to_do(tmp_path):
-    with pytest.raises(MnistUnavailableError, match=r"is not in .*Put the four MNIST files there"):
+    with pytest.raises(MnistUnavailableError, match="holds none of the four MNIST files"):
         mnist_data.read_verified("t10k-labels-idx1-ubyte", tmp_path)
+    _copy_labels(tmp_path, gzip.compress)
+    with pytest.raises(MnistUnavailableError, match=r"t10k-images-idx3-ubyte\(\.gz\) is missing "
+                                                    r"from .*holds 1 of the four MNIST files"):
+        mnist_data.read_verified("t10k-images-idx3-ubyte", tmp_path)
+
+
+def test_mnist_dir_set_to_the_wrong_folder_says_so(tmp_path, monkeypatch):
+    monkeypatch.setenv("MNIST_DIR", str(tmp_path / "nowhere"))
+    with pytest.raises(MnistUnavailableError, match=r"MNIST_DIR is set to .*nowhere, which does "
+                                                    r"not exist: the folder set is wrong"):
+        load_mnist("test")
+    monkeypatch.setenv("MNIST_DIR", str(tmp_path))
+    with pytest.raises(MnistUnavailableError, match=r"(?s)MNIST_DIR is set to .*, which holds none "
+                                                    r"of the four MNIST files.*the folder set is "
+                                                    r"wrong.*unset it to download"):
+        load_mnist("test")
 
 
 @pytest.fixture
@@ -112,8 +128,8 @@ def _mirrors_serve(monkeypatch, payload):
 
 def test_without_network_an_empty_cache_gives_a_clear_error(empty_cache, monkeypatch):
     _mirrors_serve(monkeypatch, urllib.error.URLError("no network"))
-    with pytest.raises(MnistUnavailableError,
-                       match=r"(?s)could not be downloaded.*set MNIST_DIR") as error:
+    with pytest.raises(MnistUnavailableError, match=r"(?s)could not be downloaded: none of its 2 "
+                                                    r"mirrors.*no network.*set MNIST_DIR") as error:
         load_mnist("test")
     assert str(empty_cache) in str(error.value)
     assert not any(empty_cache.rglob("*.gz")), "a failed download must leave no file behind"

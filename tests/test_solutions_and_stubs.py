@@ -54,3 +54,9 @@ def test_stub_bodies_only_raise_not_implemented_error(kata):
 @each_kata
 def test_solutions_import_only_the_katas_they_declare(kata):
     assert not checks.import_problems(kata)
+
+
+@each_kata
+def test_no_hint_holds_a_line_of_its_solution(kata):
+    """Hints guide (a question, the idea, a nudge); the answer is the learner's to write."""
+    assert not checks.hint_problems(kata)

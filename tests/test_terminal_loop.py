@@ -1,7 +1,7 @@
 """The terminal loop's newer commands, in-process on a copy of the repository: `kata run KATA
 NAME` runs one function's tests, `kata spec` says what a function must do, `kata restore`
-brings back the newest backup (after asking), `kata watch` offers the next kata that is not
-done, and `kata curve` says what its points average."""
+lists the backups and brings back the one named (after asking), `kata watch` offers the next
+kata that is not done, and `kata curve` says what its points average."""
 
 import io
 import shutil
@@ -64,7 +64,7 @@ def test_spec_of_a_deleted_function_falls_back_to_the_stub(checkout, capsys, mon
     assert status == 0 and "Matrix times vector" in out
 
 
-def test_restore_asks_first_and_puts_back_the_newest_backup(checkout, capsys, monkeypatch):
+def test_restore_lists_the_backups_and_puts_back_the_one_named(checkout, capsys, monkeypatch):
     module = MATMUL.path_in(checkout / "katas")
     stub = module.read_text()
     status, out = kata(checkout, "restore", "03", capsys=capsys, monkeypatch=monkeypatch)
@@ -73,17 +73,27 @@ def test_restore_asks_first_and_puts_back_the_newest_backup(checkout, capsys, mo
     module.write_text(mine)
     kata(checkout, "reset", "03", "-y", capsys=capsys, monkeypatch=monkeypatch)  # keeps `mine`
     assert module.read_text() == stub
-    status, out = kata(checkout, "restore", "03", stdin="n\n", capsys=capsys,
+    status, out = kata(checkout, "restore", "03", stdin="\n", capsys=capsys,
                        monkeypatch=monkeypatch)
-    assert status == 1 and "[y/N]" in out and "Nothing changed" in out
+    assert status == 1 and "  1  " in out and "Nothing changed" in out
     assert module.read_text() == stub
-    status, out = kata(checkout, "restore", "3", stdin="y\n", capsys=capsys,
+    status, out = kata(checkout, "restore", "3", stdin="1\n", capsys=capsys,
                        monkeypatch=monkeypatch)
     assert status == 0 and module.read_text() == mine
     backups = Workspace(checkout).backups(module)
     assert [backup.read_text() for backup in backups] == [mine, stub]  # the stub was kept too
+    # a second restore names what each backup is: the stub comes back only when asked for
     status, out = kata(checkout, "restore", "03", "-y", capsys=capsys, monkeypatch=monkeypatch)
-    assert module.read_text() == stub  # the newest backup is now the stub restore kept
+    assert status == 1 and module.read_text() == mine and "kata restore 03 NUMBER" in out
+    listed = [line for line in out.splitlines() if line.startswith("  ")]
+    assert "the untouched stub" in listed[0] and "the same as your file now" in listed[1]
+    status, out = kata(checkout, "restore", "03", "2", "-y", capsys=capsys, monkeypatch=monkeypatch)
+    assert status == 0 and "already the same as backup 2" in out
+    status, out = kata(checkout, "restore", "03", "1", stdin="y\n", capsys=capsys,
+                       monkeypatch=monkeypatch)
+    assert status == 0 and "the untouched stub" in out and module.read_text() == stub
+    status, out = kata(checkout, "restore", "03", "9", "-y", capsys=capsys, monkeypatch=monkeypatch)
+    assert status == 2 and "there is no backup 9" in out
 
 
 def test_watch_offers_the_next_kata_that_is_not_done(checkout):

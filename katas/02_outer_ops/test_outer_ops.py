@@ -163,6 +163,7 @@ def test_pairwise_distances_obey_the_triangle_inequality(impl, points):
 def test_pairwise_distances_reject_different_dimensions(impl, points, extra):
     x, y = points
     wider = torch.cat([y, torch.zeros(y.shape[0], extra)], dim=1)
-    with raises_value_error("pairwise_distances(x, y)", contract="pairwise_distances.misfit",
+    with raises_value_error(f"pairwise_distances(x of shape {tuple(x.shape)}, y of shape "
+                            f"{tuple(wider.shape)})", contract="pairwise_distances.misfit",
                             shapes=(tuple(x.shape), tuple(wider.shape))):
         impl.pairwise_distances(x, wider)

@@ -34,10 +34,10 @@ def check_product(result, a, b, call):
 
 
 @st.composite
-def operands(draw, batch_dims=0, vector=False):
-    """a (..., n, k) and b (..., k, m) of one dtype, n, k and m all different; with
-    ``vector=True``, b is a vector (k,) instead."""
-    dtype = draw(st.sampled_from(FLOAT_DTYPES + INT_DTYPES), label="dtype")
+def operands(draw, batch_dims=0, vector=False, dtypes=FLOAT_DTYPES + INT_DTYPES):
+    """a (..., n, k) and b (..., k, m) of one dtype (one of ``dtypes``), n, k and m all
+    different; with ``vector=True``, b is a vector (k,) instead."""
+    dtype = draw(st.sampled_from(dtypes), label="dtype")
     sizes = draw(distinct_sizes("n", "k", "m"), label="sizes")
     batch_a, batch_b = (draw(broadcastable_shapes(2, max_dims=batch_dims, max_side=3), label="batch")
                         if batch_dims else ((), ()))
@@ -70,6 +70,20 @@ def test_matmul_matches_torch(impl, operands):
     check_product(impl.matmul(a, b), a, b, "matmul(a, b)")
 
 
+_EACH_FUNCTION = [pytest.param("matvec", marks=pytest.mark.matvec),
+                  pytest.param("matmul_by_columns", marks=pytest.mark.matmul_by_columns),
+                  pytest.param("matmul", marks=pytest.mark.matmul)]
+
+
+@pytest.mark.parametrize("function", _EACH_FUNCTION)
+@pytest.mark.parametrize("dtype", INT_DTYPES, ids=str)
+@given(st.data())
+def test_integer_inputs_give_exact_results_of_their_dtype(impl, function, dtype, data):
+    # every function's docstring says so; a run of the other tests may draw no int32 at all
+    a, b = data.draw(operands(vector=function == "matvec", dtypes=(dtype,)), label="operands")
+    check_product(getattr(impl, function)(a, b), a, b, f"{function}(a, b) with {dtype} inputs")
+
+
 @pytest.mark.matmul
 @given(operands(batch_dims=2))
 def test_matmul_broadcasts_batch_axes(impl, operands):
@@ -96,15 +110,14 @@ def test_transpose_of_product_is_product_of_transposes(impl, operands):
                   atol=dot_product_error(a, b).T, call="matmul(b.T, a.T) against (a @ b).T")
 
 
-@pytest.mark.parametrize("function", [pytest.param("matvec", marks=pytest.mark.matvec),
-                                      pytest.param("matmul_by_columns", marks=pytest.mark.matmul_by_columns),
-                                      pytest.param("matmul", marks=pytest.mark.matmul)])
+@pytest.mark.parametrize("function", _EACH_FUNCTION)
 @given(operands(), st.integers(1, 3))
 def test_mismatched_inner_size_is_a_value_error(impl, function, operands, extra):
     a, b = operands
     b = torch.cat([b, torch.ones(extra, b.shape[1], dtype=b.dtype)])  # k + extra rows
     other = b[:, 0] if function == "matvec" else b
-    with raises_value_error(f"{function}(a, b)", contract=f"{function}.misfit",
+    with raises_value_error(f"{function}(a of shape {tuple(a.shape)}, b of shape "
+                            f"{tuple(other.shape)})", contract=f"{function}.misfit",
                             shapes=(tuple(a.shape), tuple(other.shape))):
         getattr(impl, function)(a, other)
 
@@ -136,8 +149,8 @@ def test_wrong_number_of_axes_is_a_value_error(impl, function, shapes):
 def test_matmul_rejects_batch_axes_that_do_not_broadcast(impl, clash, sizes):
     a = torch.ones(clash.first + (sizes["n"], sizes["k"]))
     b = torch.ones(clash.second + (sizes["k"], sizes["m"]))
-    with raises_value_error("matmul(a, b)", contract="matmul.misfit",
-                            shapes=(tuple(a.shape), tuple(b.shape))):
+    with raises_value_error(f"matmul(a of shape {tuple(a.shape)}, b of shape {tuple(b.shape)})",
+                            contract="matmul.misfit", shapes=(tuple(a.shape), tuple(b.shape))):
         impl.matmul(a, b)
 
 

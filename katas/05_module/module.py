@@ -129,7 +129,11 @@ class ReLU(Module):
     """
 
     def forward(self, x):
-        """Negative entries become 0, the rest pass through."""
+        """Negative entries become 0, the rest pass through.
+
+        It returns a new tensor and leaves ``x`` as it was: the caller, and autograd, may
+        still need it.
+        """
         raise NotImplementedError(
             'kata 05_module: ReLU.forward() is yours to write, in katas/05_module/module.py. The README beside it explains the idea, and each failing test shows a hint.'
         )
@@ -138,7 +142,8 @@ class ReLU(Module):
 class Sequential(Module):
     """Layers called in turn, each on the previous one's output.
 
-    Its ``parameters()`` are its layers' parameters, layer by layer, in order.
+    Its ``parameters()`` are its layers' parameters, layer by layer, in order, each one
+    once: a layer used twice gives its parameters once.
 
     >>> model = Sequential(Linear(3, 2), ReLU())
     >>> len(list(model.parameters()))
@@ -166,7 +171,11 @@ class LogSoftmax(Module):
     """
 
     def forward(self, x):
-        """Log-probabilities along the last axis."""
+        """Log-probabilities along the last axis.
+
+        It returns a new tensor and leaves ``x`` as it was: the caller, and autograd, may
+        still need it.
+        """
         raise NotImplementedError(
             'kata 05_module: LogSoftmax.forward() is yours to write, in katas/05_module/module.py. The README beside it explains the idea, and each failing test shows a hint.'
         )

@@ -150,18 +150,20 @@ def run_linear(local, seed, n_in, n_out, bias, x):
 
 
 def apply_layer(local, name, x):
-    """``name()(x)`` for a layer without arguments, and the number of its parameters."""
+    """``name()(x)`` for a layer without arguments, the number of its parameters, and ``x``
+    as the layer left it."""
     layer = getattr(local, name)()
-    return {"out": layer(x), "parameters": len(list(layer.parameters()))}
+    return {"out": layer(x), "parameters": len(list(layer.parameters())), "x_after": x}
 
 
 #: the layers of the Sequential test, by name: plain functions both sides can recompute
 STEPS = {"double": lambda t: 2 * t, "add_one": lambda t: t + 1, "square": lambda t: t * t}
 
 
-def run_sequential(local, steps, x):
-    """``Sequential`` of one layer per step (each with a parameter of its own) applied to x,
-    and which layer's parameter ``parameters()`` yields, in order."""
+def run_sequential(local, steps, x, order=None):
+    """``Sequential`` of one layer per step (each with a parameter of its own), in ``order``
+    (indexes into ``steps``, a layer used twice where one repeats; default: each once, in
+    turn), applied to x, and which layer's parameter ``parameters()`` yields, in order."""
     class Step(local.Module):
         def __init__(self, step):
             super().__init__()
@@ -172,7 +174,7 @@ def run_sequential(local, steps, x):
             return STEPS[self.step](t)
 
     layers = [Step(step) for step in steps]
-    model = local.Sequential(*layers)
+    model = local.Sequential(*(layers[index] for index in (order or range(len(steps)))))
     return {"out": model(x), "order": _which(model.parameters(), [layer.p for layer in layers], "layer")}
 
 
@@ -228,8 +230,19 @@ def _expected_parameters(tree):
 
 
 def _tree_call(tree, call):
-    return (f"{call} of this tree of modules (assignments per module, root first: "
-            f"{tree.assignments})")
+    """``call`` of the tree, with the tree as the code that builds it: modules m0 (the root),
+    m1, ..., and pool[i] for parameter i, each one held in two places said so."""
+    lines = [f"m{node}.{kind}{position} = " + {"parameter": f"pool[{index}]", "child": f"m{index}",
+                                               "tensor": "torch.zeros(2, requires_grad=True)"}[kind]
+             for node, plan in enumerate(tree.assignments)
+             for position, (kind, index) in enumerate(plan)]
+    held = [index for node, plan in enumerate(tree.assignments) for kind, index in plan
+            if kind == "parameter"]
+    shared = sorted({index for index in held if held.count(index) > 1})
+    return (f"{call} of this tree of modules (m0 is the root; parameter i is pool[i])\n  "
+            + "\n  ".join(lines or ["(no assignments)"])
+            + "".join(f"\n  (pool[{index}] is held in {held.count(index)} places: tied weights, "
+                      f"listed once)" for index in shared) + "\n")
 
 
 @pytest.mark.Module
@@ -238,9 +251,8 @@ def test_parameters_lists_each_registered_parameter_once_in_order(impl, tree):
     found = impl.scenario(list_parameters, tree.assignments, tree.pool_size)
     expected = _expected_parameters(tree)
     assert_contract(found == expected,
-                    f"{_tree_call(tree, 'parameters()')} yielded the wrong objects (parameter i "
-                    f"is the i-th of the pool it was built from, as torch.nn.Module lists them):\n"
-                    f"  expected: {expected}\n  actual:   {found}",
+                    f"{_tree_call(tree, 'parameters()')}yielded the wrong objects (expected: as "
+                    f"torch.nn.Module lists them):\n  expected: {expected}\n  actual:   {found}",
                     contract="Module.parameters")
 
 
@@ -374,12 +386,20 @@ def test_linear_matches_torch(impl, sizes, seed):
                   call=f"{call}(x) with x of shape {tuple(x.shape)}")
 
 
+def _changed_input(got, x, call):
+    """How the layer changed the caller's ``x``, or "" where it left it as it was."""
+    return "" if torch.equal(got["x_after"], x) else (
+        f"{call} changed x, the caller's tensor, in place: x was\n{x}\nand is now\n{got['x_after']}")
+
+
 @pytest.mark.ReLU
 @given(tensors((3, 4)))
 def test_relu_matches_torch(impl, x):
     got = impl.scenario(apply_layer, "ReLU", x)
     assert_tensor(got["out"], torch.relu(x), call="ReLU()(x)")
     assert_value(got["parameters"], 0, call="len(list(ReLU().parameters()))")
+    changed = _changed_input(got, x, "ReLU()(x)")
+    assert_contract(not changed, changed, contract="ReLU.keeps_input")
 
 
 @pytest.mark.Sequential
@@ -398,12 +418,28 @@ def test_sequential_calls_its_layers_in_turn(impl, steps, x):
                     contract="Sequential.parameters")
 
 
+@pytest.mark.Sequential
+@given(tensors((2, 3), bound=4.0, exact=True))
+def test_sequential_lists_a_layer_used_twice_once(impl, x):
+    got = impl.scenario(run_sequential, ["double", "add_one"], x, [0, 1, 0])
+    call = "Sequential(double, add_one, double), its first layer used twice,"
+    assert_tensor(got["out"], 2 * (2 * x + 1), call=f"{call} applied to x")
+    assert_contract(got["order"] == ["layer 0", "layer 1"],
+                    f"{call} should list each parameter once, as its layers hold them: the first "
+                    f"layer's, then the second's. Its parameters() yielded those of "
+                    f"{got['order']}; an optimizer would step the first layer's twice per step.",
+                    contract="Sequential.parameters")
+
+
 @pytest.mark.LogSoftmax
 @given(st.sampled_from([(2, 3), (4, 5, 3)]).flatmap(lambda shape: tensors(shape, bound=50.0)))
 def test_log_softmax_layer_matches_torch_over_the_last_axis(impl, x):
     got = impl.scenario(apply_layer, "LogSoftmax", x)
+    call = f"LogSoftmax()(x) with x of shape {tuple(x.shape)}"
     assert_tensor(got["out"], torch.log_softmax(x.double(), -1), dtype=x.dtype,
-                  atol=log_softmax_error(x, -1), call=f"LogSoftmax()(x) with x of shape {tuple(x.shape)}")
+                  atol=log_softmax_error(x, -1), call=call)
+    changed = _changed_input(got, x, call)
+    assert_contract(not changed, changed, contract="LogSoftmax.keeps_input")
 
 
 @pytest.mark.LogReg
@@ -424,23 +460,41 @@ def _torch_logreg(l1_w, l1_b):
     return nn.Sequential(nn.Flatten(), linear, nn.LogSoftmax(dim=1))
 
 
+def _check_logreg(got, x, call):
+    """LogReg's output on x against torch's layers with its own weights, within the rounding
+    of the product and of log-softmax; each row exponentiates to probabilities."""
+    w, b = got["l1_w"].detach(), got["l1_b"].detach()
+    expected = _torch_logreg(w, b)(x.double())
+    flat = x.reshape(len(x), 784)
+    error = dot_product_error(flat, w) + log_softmax_error(flat @ w + b, -1)
+    assert_tensor(got["out"], expected, dtype=torch.float32, atol=error, call=call)
+    # each entry is within `error` of the exact one, so each row's sum of exp is within
+    # expm1(max error) of 1
+    total = got["out"].detach().double().exp().sum(1)
+    assert_true(((total - 1).abs() <= torch.expm1(error.amax(1))).all(),
+                f"LogReg's rows should exponentiate to probabilities that sum to 1: {total}")
+
+
 @pytest.mark.LogReg
 @given(st.integers(1, 5), st.booleans(), st.integers(0, 2**31 - 1))
 def test_logreg_matches_torch_layers_with_the_same_weights(impl, n, as_images, seed):
     generator = torch.Generator().manual_seed(seed)
     x = torch.rand((n, 28, 28) if as_images else (n, 784), generator=generator)
     got = impl.scenario(run_logreg, seed, x)
-    w, b = got["l1_w"].detach(), got["l1_b"].detach()
-    expected = _torch_logreg(w, b)(x.double())
-    flat = x.reshape(n, 784)
-    error = dot_product_error(flat, w) + log_softmax_error(flat @ w + b, -1)
-    assert_tensor(got["out"], expected, dtype=torch.float32, atol=error,
-                  call=f"LogReg()(x) with x of shape {tuple(x.shape)}")
-    # each entry is within `error` of the exact one, so each row's sum of exp is within
-    # expm1(max error) of 1
-    total = got["out"].detach().double().exp().sum(1)
-    assert_true(((total - 1).abs() <= torch.expm1(error.amax(1))).all(),
-                f"LogReg's rows should exponentiate to probabilities that sum to 1: {total}")
+    _check_logreg(got, x, f"LogReg()(x) with x of shape {tuple(x.shape)}")
+
+
+@pytest.mark.LogReg
+def test_logreg_is_finite_for_large_inputs(impl):
+    # pixels up to 1e4 make logits of a few hundred: exp overflows float32 above about 88
+    x = torch.rand(4, 784, generator=torch.Generator().manual_seed(SEED)) * 1e4
+    got = impl.scenario(run_logreg, SEED, x)
+    call = "LogReg()(x) with pixel values up to 1e4"
+    assert_true(torch.isfinite(got["out"]).all(),
+                f"{call} is not finite: its logits reach a few hundred, and exp of them is inf "
+                f"in float32. Your log_softmax of kata 04 subtracts the max first; "
+                f"log(softmax(...)) without that overflows:\n{got['out']}")
+    _check_logreg(got, x, call)
 
 
 @pytest.mark.LogReg

@@ -65,15 +65,16 @@ def walk_epochs(local, n, batch_size, shuffle, drop_last, seed, epochs=1):
 
 def count_lookups(local, n, batch_size, shuffle):
     """How often the loader indexed the dataset: after ``iter()``, after one ``next()``,
-    after the whole epoch."""
+    after the whole epoch; and whether that ``next()`` found a batch at all."""
     data = NumberedExamples(n)
     batches = iter(local.DataLoader(data, batch_size=batch_size, shuffle=shuffle))
     after_iter = data.lookups
-    next(batches)
+    first = next(batches, None)  # None: the epoch ended before its first batch
     after_next = data.lookups
     for _ in batches:
         pass
-    return {"after_iter": after_iter, "after_next": after_next, "after_epoch": data.lookups}
+    return {"after_iter": after_iter, "after_next": after_next, "after_epoch": data.lookups,
+            "first_batch": first is not None}
 
 
 def batches_on_a_device(local, x, y, seed):
@@ -194,10 +195,15 @@ def test_shuffle_is_reproducible_and_fresh_every_epoch(impl, n, batch_size, seed
 def test_next_fetches_one_batch_lazily_with_one_lookup(impl, n, batch_size, shuffle):
     got = impl.scenario(count_lookups, n, batch_size, shuffle)
     call = f"DataLoader(<{n} examples>, batch_size={batch_size}, shuffle={shuffle})"
+    batches = -(-n // batch_size)
+    assert_true(got["first_batch"],
+                f"the first next() of iter({call}) found no batch: the epoch ended at once, but "
+                f"{n} examples in batches of {batch_size} make {batches} batch(es). Does the "
+                f"loop over batch starts reach the last one? (range(0, n, batch_size) does; "
+                f"range(0, n - batch_size, ...) misses it.)")
     assert_value(got["after_iter"], 0, call=f"dataset lookups after iter({call}), before next()")
     assert_value(got["after_next"], 1, call=f"dataset lookups after one next() of {call}: a "
                                             f"batch should be one indexing operation")
-    batches = -(-n // batch_size)
     assert_value(got["after_epoch"], batches,
                  call=f"dataset lookups after the whole epoch of {call} ({batches} batches)")
 

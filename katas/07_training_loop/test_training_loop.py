@@ -41,10 +41,11 @@ def predictions(draw):
 
 
 def nll_loss_gradient(local, log_probs, targets):
-    """The gradient that backward() of your nll_loss leaves on ``log_probs``."""
+    """The gradient that backward() of your nll_loss leaves on ``log_probs``, and whether it
+    left one at all."""
     log_probs = log_probs.detach().clone().requires_grad_()
     local.nll_loss(log_probs, targets).backward()
-    return log_probs.grad
+    return {"grad": log_probs.grad, "left_one": log_probs.grad is not None}
 
 
 @pytest.mark.nll_loss
@@ -63,11 +64,14 @@ def test_nll_loss_gradient_matches_torch(impl, case):
     log_probs, targets = case
     ours = log_probs.double().clone().requires_grad_()  # .double() of float64 is log_probs itself
     nn.functional.nll_loss(ours, targets).backward()
+    got = impl.scenario(nll_loss_gradient, log_probs, targets)
+    call = "the gradient that backward() of nll_loss(log_probs, targets) leaves on log_probs"
+    assert_true(got["left_one"], f"{call} is None: the loss is not computed from log_probs by "
+                                 f"tensor operations (a detour through .item(), a list or numpy "
+                                 f"cuts the graph)")
     # -1/n at each row's target, 0 elsewhere: one rounding of 1/n
-    assert_tensor(impl.scenario(nll_loss_gradient, log_probs, targets), ours.grad,
-                  dtype=log_probs.dtype, rtol=unit_roundoff(log_probs.dtype),
-                  call="the gradient that backward() of nll_loss(log_probs, targets) leaves on "
-                       "log_probs (None: the loss is not computed from log_probs by tensor operations)")
+    assert_tensor(got["grad"], ours.grad, dtype=log_probs.dtype, rtol=unit_roundoff(log_probs.dtype),
+                  call=call)
 
 
 @pytest.mark.nll_loss

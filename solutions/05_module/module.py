@@ -138,14 +138,19 @@ class ReLU(Module):
     """
 
     def forward(self, x):
-        """Negative entries become 0, the rest pass through."""
+        """Negative entries become 0, the rest pass through.
+
+        It returns a new tensor and leaves ``x`` as it was: the caller, and autograd, may
+        still need it.
+        """
         return x.clamp_min(0.0)
 
 
 class Sequential(Module):
     """Layers called in turn, each on the previous one's output.
 
-    Its ``parameters()`` are its layers' parameters, layer by layer, in order.
+    Its ``parameters()`` are its layers' parameters, layer by layer, in order, each one
+    once: a layer used twice gives its parameters once.
 
     >>> model = Sequential(Linear(3, 2), ReLU())
     >>> len(list(model.parameters()))
@@ -174,7 +179,11 @@ class LogSoftmax(Module):
     """
 
     def forward(self, x):
-        """Log-probabilities along the last axis."""
+        """Log-probabilities along the last axis.
+
+        It returns a new tensor and leaves ``x`` as it was: the caller, and autograd, may
+        still need it.
+        """
         return log_softmax(x, dim=-1)
 
 

@@ -28,19 +28,21 @@ from __future__ import annotations
 import re
 import sys
 import types
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
 from kata.core.errors import KataError, Mismatch
 from kata.core.manifest import Kata, load_manifest
-from kata.core.records import Foreign
+from kata.core.records import Cause, Foreign
 
-__all__ = ["ContractError", "Mismatch", "assert_contract", "assert_mentions", "assert_tensor",
-           "assert_true", "assert_type", "assert_value", "raises", "raises_value_error",
-           "shown_on_failure", "stated", "tensor_result", "type_name"]
+__all__ = ["Compared", "ContractError", "Mismatch", "assert_contract", "assert_mentions",
+           "assert_tensor", "assert_true", "assert_type", "assert_value", "raises",
+           "raises_value_error", "same_value", "shown_on_failure", "stated", "tensor_result",
+           "type_name"]
 
 
 class ContractError(KataError):
@@ -96,15 +98,17 @@ def type_name(value: object) -> str:
         else f"{kind.__module__}.{kind.__qualname__}"
 
 
-def _side_by_side(summary: str, expected: object, actual: object) -> Mismatch:
+def _side_by_side(summary: str, expected: object, actual: object, cause: Cause) -> Mismatch:
     """A ``Mismatch`` that says ``summary``, then shows ``expected`` above ``actual``; views
-    that lay a failure out (the notebook's table) read the two values from its attributes."""
+    that lay a failure out (the notebook's table) read the two values from its attributes,
+    and the hint it shows is chosen by its ``cause``."""
     def block(label: str, text: str) -> str:
         return f"  {label:<9} " + text.replace("\n", "\n" + " " * 12)
     shown_expected, shown_actual = repr(expected), repr(actual)
     mismatch = Mismatch(f"{summary}\n{block('expected:', shown_expected)}\n"
                         f"{block('actual:', shown_actual)}")
     mismatch.summary, mismatch.expected, mismatch.actual = summary, shown_expected, shown_actual
+    mismatch.cause = cause  # type: ignore[attr-defined]
     return mismatch
 
 
@@ -122,9 +126,90 @@ def tensor_result(actual: object, *, call: str) -> torch.Tensor:
     kata.core.errors.Mismatch: f(x) should return a torch.Tensor, but returned numpy.ndarray: ...
     """
     if not isinstance(actual, torch.Tensor):
-        raise Mismatch(f"{call} should return a torch.Tensor, but returned "
-                       f"{type_name(actual)}: {actual!r}")
+        wrong_kind = Mismatch(f"{call} should return a torch.Tensor, but returned "
+                              f"{type_name(actual)}: {actual!r}")
+        wrong_kind.cause = Cause.KIND  # type: ignore[attr-defined]
+        raise wrong_kind
     return actual
+
+
+@dataclass(frozen=True)
+class Compared:
+    """What a failed check held, attached to its ``Mismatch`` as ``compared``: the learner's
+    value, whether another value would have passed the same check, and whether another
+    value is the learner's own within the check's tolerance. ``kata.harness.diagnosis``
+    asks both of a cataloged mistake's result on the same input, to name the mistake that
+    gives exactly what the learner's code gave."""
+
+    actual: object
+    accepts: Callable[[object], bool]
+    reproduces: Callable[[object], bool]
+
+
+def _compared(failure: Mismatch, compared: Compared) -> Mismatch:
+    failure.compared = compared  # type: ignore[attr-defined]
+    return failure
+
+
+def _scalar(tolerance: float | torch.Tensor, shape: tuple[int, ...]) -> float | torch.Tensor:
+    """A tolerance that applies to ``shape``: itself where it broadcasts to it, else its
+    largest entry (a result of the wrong shape is compared as a whole)."""
+    if not isinstance(tolerance, torch.Tensor):
+        return tolerance
+    try:
+        torch.broadcast_shapes(tolerance.shape, shape)
+    except RuntimeError:
+        return float(tolerance.max()) if tolerance.numel() else 0.0
+    return tolerance
+
+
+def _tensor_mismatch(actual: object, expected: torch.Tensor, *, call: str, dtype: torch.dtype,
+                     atol: float | torch.Tensor, rtol: float | torch.Tensor,
+                     nan_matches: bool = False) -> Mismatch | None:
+    """What ``assert_tensor`` raises for ``actual``, or None when it passes; with
+    ``nan_matches``, a NaN matches a NaN where ``expected`` has one."""
+    actual = tensor_result(actual, call=call)
+    if _shape(actual) != _shape(expected):
+        return _side_by_side(f"{call} returned the wrong shape: expected {_shape(expected)}, got "
+                             f"{_shape(actual)}.", expected.to(dtype), actual, Cause.SHAPE)
+    if actual.dtype != dtype:
+        return _side_by_side(f"{call} returned the wrong dtype: expected {dtype}, got "
+                             f"{actual.dtype}.", expected.to(dtype), actual, Cause.DTYPE)
+    # torch's own methods, never the tensor's: an object that crossed may not be what it says
+    got = torch.Tensor.cpu(torch.Tensor.detach(actual))
+    want = torch.Tensor.cpu(torch.Tensor.detach(expected))
+    if dtype.is_floating_point:
+        got, want = got.double(), want.double()
+        same = torch.isinf(want) & (got == want)
+        if nan_matches:
+            same |= torch.isnan(want) & torch.isnan(got)
+        allowed = torch.as_tensor(atol).double() + torch.as_tensor(rtol).double() * want.abs()
+        close = (got - want).abs() <= allowed
+        wrong = ~(close | same)
+    else:
+        wrong = got != want
+    if not wrong.any():
+        return None
+    index = tuple(int(i) for i in wrong.nonzero()[0])
+    bound = ""
+    if dtype.is_floating_point:
+        bound = f" (allowed error {float(allowed.expand(want.shape)[index]):.3g})"
+    return _side_by_side(
+        f"{call} returned wrong values at {int(wrong.sum())} of {wrong.numel()} positions; "
+        f"the first is at {list(index)}: expected {want[index].item()!r}, got "
+        f"{got[index].item()!r}{bound}.", expected.to(dtype), actual, Cause.VALUES)
+
+
+def _tensor_check(actual: object, expected: torch.Tensor, *, call: str, dtype: torch.dtype,
+                  atol: float | torch.Tensor, rtol: float | torch.Tensor, nan_matches: bool = False
+                  ) -> bool:
+    """Whether ``actual`` passes ``assert_tensor``'s check (a result that is no tensor
+    fails it)."""
+    try:
+        return _tensor_mismatch(actual, expected, call=call, dtype=dtype, atol=atol, rtol=rtol,
+                                nan_matches=nan_matches) is None
+    except Mismatch:
+        return False
 
 
 def assert_tensor(actual: object, expected: torch.Tensor, *, call: str,
@@ -139,34 +224,23 @@ def assert_tensor(actual: object, expected: torch.Tensor, *, call: str,
     never matches.
     """
     dtype = dtype or expected.dtype
-    actual = tensor_result(actual, call=call)
-    if _shape(actual) != _shape(expected):
-        raise _side_by_side(f"{call} returned the wrong shape: expected {_shape(expected)}, got "
-                            f"{_shape(actual)}.", expected.to(dtype), actual)
-    if actual.dtype != dtype:
-        raise _side_by_side(f"{call} returned the wrong dtype: expected {dtype}, got "
-                            f"{actual.dtype}.", expected.to(dtype), actual)
-    # torch's own methods, never the tensor's: an object that crossed may not be what it says
-    got = torch.Tensor.cpu(torch.Tensor.detach(actual))
-    want = torch.Tensor.cpu(torch.Tensor.detach(expected))
-    if dtype.is_floating_point:
-        got, want = got.double(), want.double()
-        same_infinity = torch.isinf(want) & (got == want)
-        close = (got - want).abs() <= (torch.as_tensor(atol).double()
-                                       + torch.as_tensor(rtol).double() * want.abs())
-        wrong = ~(close | same_infinity)
-    else:
-        wrong = got != want
-    if wrong.any():
-        index = tuple(int(i) for i in wrong.nonzero()[0])
-        bound = ""
-        if dtype.is_floating_point:
-            allowed = (torch.as_tensor(atol).double() + torch.as_tensor(rtol).double() * want.abs())
-            bound = f" (allowed error {float(allowed.expand(want.shape)[index]):.3g})"
-        raise _side_by_side(
-            f"{call} returned wrong values at {int(wrong.sum())} of {wrong.numel()} positions; "
-            f"the first is at {list(index)}: expected {want[index].item()!r}, got "
-            f"{got[index].item()!r}{bound}.", expected.to(dtype), actual)
+
+    def accepts(candidate: object) -> bool:
+        return _tensor_check(candidate, expected, call=call, dtype=dtype, atol=atol, rtol=rtol)
+
+    def reproduces(candidate: object) -> bool:
+        if not isinstance(actual, torch.Tensor):
+            return same_value(candidate, actual)
+        shape = _shape(actual)
+        return _tensor_check(candidate, actual, call=call, dtype=actual.dtype,
+                             atol=_scalar(atol, shape), rtol=_scalar(rtol, shape), nan_matches=True)
+
+    try:
+        failure = _tensor_mismatch(actual, expected, call=call, dtype=dtype, atol=atol, rtol=rtol)
+    except Mismatch as not_a_tensor:
+        failure = not_a_tensor
+    if failure is not None:
+        raise _compared(failure, Compared(actual, accepts, reproduces))
 
 
 def _same_kind(actual: object, expected: object) -> bool:
@@ -174,6 +248,37 @@ def _same_kind(actual: object, expected: object) -> bool:
     never a bool standing for a number."""
     return isinstance(actual, type(expected)) and (
         isinstance(expected, bool) or not isinstance(actual, bool))
+
+
+def same_value(candidate: object, reference: object, rel: float = 0.0) -> bool:
+    """Whether ``candidate`` is ``reference``'s value: the same type, and equal (floats within
+    ``rel`` of it, a NaN matching a NaN; tensors of the same shape and dtype, each entry
+    within ``rel`` of the largest finite one), element by element in tuples and lists.
+
+    >>> same_value((1, torch.tensor([1.0, float("nan")])), (1, torch.tensor([1.0, float("nan")])))
+    True
+    >>> same_value(1.0, 1, rel=0.5), same_value(1.0, 1.25, rel=0.5), same_value(1.0, 2.5, rel=0.5)
+    (False, True, False)
+    """
+    if type(candidate) is not type(reference):
+        return False
+    if isinstance(reference, torch.Tensor):
+        scale = 0.0
+        if rel and reference.dtype.is_floating_point:
+            finite = reference.detach()[torch.isfinite(reference.detach())]
+            scale = float(finite.abs().max()) if finite.numel() else 0.0
+        return _tensor_check(candidate, reference, call="", dtype=reference.dtype,
+                             atol=rel * scale, rtol=rel, nan_matches=True)
+    if isinstance(reference, float):
+        return (candidate != candidate and reference != reference) or \
+            abs(candidate - reference) <= rel * abs(reference)  # type: ignore[operator]
+    if isinstance(reference, (tuple, list)):
+        return len(candidate) == len(reference) and all(  # type: ignore[arg-type]
+            same_value(c, r, rel) for c, r in zip(candidate, reference))  # type: ignore[call-overload]
+    try:
+        return bool(candidate == reference)
+    except Exception:  # noqa: BLE001 -- a comparison with no single truth value is no match
+        return False
 
 
 def assert_value(actual: object, expected: object, *, call: str, rel: float = 0.0) -> None:
@@ -190,9 +295,23 @@ def assert_value(actual: object, expected: object, *, call: str, rel: float = 0.
     ...
     kata.core.errors.Mismatch: f(a, b) should return a Python tuple, but returned list: [2, 3]
     """
+    failure = _value_mismatch(actual, expected, call=call, rel=rel)
+    if failure is not None:
+        def accepts(candidate: object) -> bool:
+            return _value_mismatch(candidate, expected, call=call, rel=rel) is None
+
+        def reproduces(candidate: object) -> bool:
+            return same_value(candidate, actual, rel)
+        raise _compared(failure, Compared(actual, accepts, reproduces))
+
+
+def _value_mismatch(actual: object, expected: object, *, call: str, rel: float) -> Mismatch | None:
+    """What ``assert_value`` raises for ``actual``, or None when it passes."""
     if not _same_kind(actual, expected):
-        raise Mismatch(f"{call} should return a Python {type(expected).__name__}, but returned "
-                       f"{type_name(actual)}: {actual!r}")
+        wrong_kind = Mismatch(f"{call} should return a Python {type(expected).__name__}, but "
+                              f"returned {type_name(actual)}: {actual!r}")
+        wrong_kind.cause = Cause.KIND  # type: ignore[attr-defined]
+        return wrong_kind
     # _same_kind made actual an instance of expected's type: a float, a tuple
     if isinstance(expected, float) and isinstance(actual, float):
         wrong = not abs(actual - expected) <= rel * abs(expected)
@@ -201,7 +320,8 @@ def assert_value(actual: object, expected: object, *, call: str, rel: float = 0.
             isinstance(expected, tuple) and isinstance(actual, tuple)
             and not all(_same_kind(a, e) for a, e in zip(actual, expected)))
     if wrong:
-        raise _side_by_side(f"{call} returned the wrong value.", expected, actual)
+        return _side_by_side(f"{call} returned the wrong value.", expected, actual, Cause.VALUES)
+    return None
 
 
 def assert_true(condition: bool | torch.Tensor, message: str) -> None:

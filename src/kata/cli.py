@@ -8,7 +8,7 @@
     kata watch [KATA]         rerun the kata whenever one of its files is saved
     kata stop                 end this checkout's warm worker now (it ends by itself when idle)
     kata reset KATA           put back the untouched stub (your file is backed up first)
-    kata restore KATA         put back your newest backup (your file is backed up first)
+    kata restore KATA [N]     list your backups; put back backup N (your file is backed up first)
     kata notebook [KATA]      write a starter Jupyter notebook for a kata
     kata mnist                train your logistic regression, show test digits and the loss
     kata curve                the loss curve of the last `kata mnist` run (text, or --png)
@@ -36,7 +36,7 @@ from pathlib import Path
 
 from kata.core.devices import CHOICES
 from kata.core.layout import NotACheckoutError, find_checkout
-from kata.core.manifest import load_manifest
+from kata.core.manifest import Kata, load_manifest
 from kata.core.records import KataState
 from kata.core.workspace import Workspace
 from kata.learner import terminal, views
@@ -117,19 +117,60 @@ def command_restore(args: argparse.Namespace, workspace: Workspace) -> int:
     kata = choose_kata(args.kata)
     path = workspace.module(kata)
     shown = path.relative_to(workspace.checkout).as_posix()
-    backups = workspace.backups(path)
+    backups = workspace.backups(path)[::-1]  # newest first: backup 1 is the newest
     if not backups:
-        print(f"There is no backup of {shown} yet: `kata reset` and the notebook's %%kata "
-              f"cells keep one before they change the file.")
+        print(f"There is no backup of {shown} yet: `kata reset`, `kata restore` and the "
+              f"notebook's %%kata cells keep one before they change the file.")
         return 1
-    newest = backups[-1]
-    saved = newest.relative_to(workspace.checkout).as_posix()
-    if path.exists() and path.read_bytes() == newest.read_bytes():
-        print(f"{shown} is already the same as its newest backup, {saved}; nothing to do.")
+    notes = _backup_notes(kata, workspace, path, backups)
+    if args.number is None:
+        print(f"The backups of {shown}, newest first:")
+        print("\n".join(f"  {number}  {note}" for number, note in enumerate(notes, 1)))
+        if args.yes:
+            print(f"Say which one to put back: kata restore {kata.number:02d} NUMBER")
+            return 1
+        print("Which one goes back? Type its number (Enter: none) ", end="", flush=True)
+        answer = sys.stdin.readline().strip()
+        if not answer:
+            print("Nothing changed.")
+            return 1
+        if not answer.isdigit():
+            raise UsageError(f"{answer!r} is not one of the numbers listed")
+        args.number, args.yes = int(answer), True  # chosen by number: asked once is enough
+    if not 1 <= args.number <= len(backups):
+        raise UsageError(f"there is no backup {args.number} of {shown}: `kata restore "
+                         f"{kata.number:02d}` lists the {len(backups)} there are")
+    chosen = backups[args.number - 1]
+    if path.exists() and path.read_bytes() == chosen.read_bytes():
+        print(f"{shown} is already the same as backup {args.number}; nothing to do.")
         return 0
-    return _replace_after_asking(args, workspace, path, newest.read_bytes(),
-                                 f"Put your newest backup, {saved}, back in {shown}?",
-                                 f"{shown} is {saved} again.")
+    return _replace_after_asking(args, workspace, path, chosen.read_bytes(),
+                                 f"Put backup {args.number} ({notes[args.number - 1]}) back in "
+                                 f"{shown}?", f"{shown} is backup {args.number} again.")
+
+
+def _backup_notes(kata: Kata, workspace: Workspace, path: Path, backups: list[Path]) -> list[str]:
+    """For each backup: when it was made, and whether it is the untouched stub or the same
+    as the file now (so that no restore brings the stub back unawares)."""
+    from kata.core.stubs import untouched_stub
+
+    try:
+        stub = untouched_stub(kata, workspace.checkout).encode("utf-8")
+    except LookupError:
+        stub = None
+    now = path.read_bytes() if path.exists() else None
+    notes = []
+    for backup in backups:
+        data = backup.read_bytes()
+        day, time = backup.stem.rsplit("-", 3)[1:3]  # module-YYYYmmdd-HHMMSS-n
+        lines = data.count(b"\n")
+        note = f"{day[:4]}-{day[4:6]}-{day[6:]} {time[:2]}:{time[2:4]}:{time[4:]}, {lines} lines"
+        if data == stub:
+            note += ", the untouched stub"
+        if data == now:
+            note += ", the same as your file now"
+        notes.append(f"{note}  ({backup.relative_to(workspace.checkout).as_posix()})")
+    return notes
 
 
 def _replace_after_asking(args: argparse.Namespace, workspace: Workspace, path: Path,
@@ -371,9 +412,12 @@ def build_parser() -> argparse.ArgumentParser:
     reset = add("reset", command_reset, "put back a kata's untouched stub (after a backup)")
     reset.add_argument("kata")
     reset.add_argument("-y", "--yes", action="store_true", help="do not ask first")
-    restore = add("restore", command_restore, "put back your newest backup of a kata's file "
-                                              "(after a backup of the file as it is)")
+    restore = add("restore", command_restore, "list the backups of a kata's file and put back "
+                                              "the one you name (after a backup of the file as "
+                                              "it is)")
     restore.add_argument("kata")
+    restore.add_argument("number", nargs="?", type=int, metavar="NUMBER",
+                         help="the backup to put back, as the list numbers it (1: the newest)")
     restore.add_argument("-y", "--yes", action="store_true", help="do not ask first")
     notebook = add("notebook", command_notebook, "write a starter Jupyter notebook for a kata "
                                                  "(the current one by default)")

@@ -103,10 +103,7 @@ def read_verified(name: str, directory: str | Path | None = None) -> bytes:
     if chosen:
         path = _find(Path(chosen), name)
         if path is None:
-            raise MnistUnavailableError(
-                f"{name}(.gz) is not in {chosen} (set by "
-                f"{'the caller' if directory else 'MNIST_DIR'}). Put the four MNIST files "
-                f"there, or unset MNIST_DIR to download them into {cache_dir()}.")
+            raise MnistUnavailableError(_not_there(Path(chosen), name, directory is not None))
         return _checked(path, name, how_to_fix="replace it with a good copy")
     path = _find(cache_dir(), name)
     if path is not None:
@@ -115,6 +112,24 @@ def read_verified(name: str, directory: str | Path | None = None) -> bytes:
         except MnistUnavailableError:
             path.unlink()  # a damaged cache entry is fetched again
     return _download(name)
+
+
+def _not_there(folder: Path, name: str, given: bool) -> str:
+    """Why ``name`` cannot be read from ``folder`` (given by the caller, else ``MNIST_DIR``),
+    and what to do: a folder that does not exist, or holds no MNIST file at all, is the
+    wrong folder; one that holds some of them lacks the rest."""
+    named = f"the folder given, {folder}," if given else f"MNIST_DIR is set to {folder}, which"
+    fix = (f"Set MNIST_DIR to the folder that holds the four MNIST files, or unset it to "
+           f"download them into {cache_dir()}.")
+    if not folder.is_dir():
+        return f"{named} does not exist: the folder set is wrong. {fix}" if not given else \
+            f"{named} does not exist."
+    found = [file for file in FILES if _find(folder, file) is not None]
+    if not found:
+        return (f"{named} holds none of the four MNIST files ({', '.join(FILES)}, each "
+                f"maybe .gz): the folder set is wrong. {fix}")
+    return (f"{name}(.gz) is missing from {folder}, which holds {len(found)} of the four MNIST "
+            f"files ({', '.join(found)}): put the rest there. {fix}")
 
 
 def _find(directory: Path, name: str) -> Path | None:
@@ -160,7 +175,8 @@ def _download(name: str) -> bytes:
         os.replace(partial.name, target)  # atomic: readers see the whole file or none
         return data
     raise MnistUnavailableError(
-        f"MNIST's {name}.gz could not be downloaded (no network?):\n  " + "\n  ".join(failures)
+        f"MNIST's {name}.gz could not be downloaded: none of its {len(MIRRORS)} mirrors gave "
+        f"a good copy. What each one answered:\n  " + "\n  ".join(failures)
         + f"\nCopy the four MNIST .gz files into {cache_dir()}, or set MNIST_DIR to a "
         f"directory that holds them.")
 

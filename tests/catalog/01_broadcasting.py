@@ -6,7 +6,9 @@ from kata.instructor.catalog import alternative, cheat, mistake
 
 
 @mistake("broadcast_shape", "lines the shapes up from the left",
-         caught_by=["test_broadcast_shape_matches_numpy"])
+         caught_by=["test_broadcast_shape_matches_numpy"],
+         explanation=("Broadcasting lines shapes up from the right: the last axes meet first, and "
+                      "a shorter shape gets its missing axes at the front."))
 def broadcast_shape_aligned_left(*shapes):
     ndim = max((len(s) for s in shapes), default=0)
     padded = [tuple(s) + (1,) * (ndim - len(s)) for s in shapes]
@@ -20,7 +22,9 @@ def broadcast_shape_aligned_left(*shapes):
 
 
 @mistake("broadcast_shape", "checks the axes from the left, so it reports the wrong clash",
-         caught_by=["test_broadcast_shape_rejects_clashing_shapes"])
+         caught_by=["test_broadcast_shape_rejects_clashing_shapes"],
+         explanation=("Work from the last axis towards the first: the clash to name is the first "
+                      "one met from the right (axis -1, then -2, ...)."))
 def broadcast_shape_checked_from_the_left(*shapes):
     ndim = max((len(s) for s in shapes), default=0)
     padded = [(1,) * (ndim - len(s)) + tuple(s) for s in shapes]
@@ -33,7 +37,9 @@ def broadcast_shape_checked_from_the_left(*shapes):
 
 
 @mistake("broadcast_shape", "lets a size of 0 broadcast like a size of 1",
-         caught_by=["test_broadcast_shape_rejects_clashing_shapes"])
+         caught_by=["test_broadcast_shape_rejects_clashing_shapes"],
+         explanation=("Only a size of 1 stretches. A size of 0 is a size like any other: it fits "
+                      "0 and 1 and clashes with anything else."))
 def broadcast_shape_zero_fits_anything(*shapes):
     ndim = max((len(s) for s in shapes), default=0)
     padded = [(1,) * (ndim - len(s)) + tuple(s) for s in shapes]
@@ -51,13 +57,17 @@ def broadcast_shape_zero_fits_anything(*shapes):
 
 
 @mistake("fraction_less", "divides by the size of a instead of the broadcast result",
-         caught_by=["test_fraction_less_matches_numpy"])
+         caught_by=["test_fraction_less_matches_numpy"],
+         explanation=("a < b has the broadcast shape, which can hold more entries than a: the "
+                      "fraction is over all of them."))
 def fraction_less_counts_over_a(a, b):
     return ((a < b).sum() / a.numel()).item()
 
 
 @mistake("broadcast_to", "adds 0, which makes a copy",
-         caught_by=["test_broadcast_to_shares_memory_with_stride_0"])
+         caught_by=["test_broadcast_to_shares_memory_with_stride_0"],
+         explanation=("x + 0 is a new tensor, so the view is lost: as_strided with stride 0 on "
+                      "the broadcast axes gives a view with no copy."))
 def broadcast_to_copies(x, shape):
     new_axes = len(shape) - x.dim()
     strides = [0] * new_axes + [0 if size == 1 and target != 1 else stride
@@ -68,7 +78,9 @@ def broadcast_to_copies(x, shape):
 
 
 @mistake("broadcast_to", "computes strides as if x were contiguous",
-         caught_by=["test_broadcast_to_matches_torch"])
+         caught_by=["test_broadcast_to_matches_torch"],
+         explanation=("x may be a transposed or stepped view: keep x.stride() for its own axes, "
+                      "not the strides a fresh tensor of its shape has."))
 def broadcast_to_assumes_contiguous(x, shape):
     new_axes = len(shape) - x.dim()
     if new_axes < 0 or any(s not in (1, t) for s, t in zip(x.shape, shape[new_axes:])):
@@ -80,14 +92,18 @@ def broadcast_to_assumes_contiguous(x, shape):
 
 
 @mistake("subtract_channel_means", "takes the mean over the channel axis instead",
-         caught_by=["test_subtract_channel_means_matches_numpy"])
+         caught_by=["test_subtract_channel_means_matches_numpy"],
+         explanation=("Each channel's mean is over every axis but the last one: a mean over axis "
+                      "-1 averages the channels of one pixel."))
 def subtract_means_over_channels(images):
     if images.dim() < 3:
         raise ValueError(f"need (..., H, W, C), got {tuple(images.shape)}")
     return images - images.mean(dim=-1, keepdim=True)
 
 
-@mistake("as_column", "returns a row", caught_by=["test_as_column_is_a_view_of_shape_n_1"])
+@mistake("as_column", "returns a row", caught_by=["test_as_column_is_a_view_of_shape_n_1"],
+         explanation=("v[None] puts the new axis first: (1, n), a row. A column is (n, 1): the "
+                      "new axis goes after v's own axis."))
 def as_column_as_row(v):
     return v[None]
 
@@ -135,12 +151,16 @@ def as_column_by_transpose(v):
 
 
 @mistake("fraction_less", "returns a 0-d tensor, where the docstring asks for a Python float",
-         caught_by=["test_fraction_less_matches_numpy"])
+         caught_by=["test_fraction_less_matches_numpy"],
+         explanation=("The mean of a tensor is still a tensor (0-d); .item() turns it into the "
+                      "Python float the docstring promises."))
 def fraction_less_as_tensor(a, b):
     return (a < b).double().mean()
 
 
-@mistake("as_row", "copies v before adding the unit axis", caught_by=["test_as_row_is_a_view_of_shape_1_n"])
+@mistake("as_row", "copies v before adding the unit axis", caught_by=["test_as_row_is_a_view_of_shape_1_n"],
+         explanation=("v + 0 is a copy, so the result no longer shares v's memory: index v itself "
+                      "with None to get a view."))
 def as_row_copied(v):
     return (v + 0)[None]
 
@@ -176,7 +196,9 @@ def broadcast_to_sized(x, shape):
 
 
 @mistake("broadcast_to", "returns a numpy view of x's memory instead of a tensor",
-         caught_by=["test_broadcast_to_matches_torch", "test_broadcast_to_shares_memory_with_stride_0"])
+         caught_by=["test_broadcast_to_matches_torch", "test_broadcast_to_shares_memory_with_stride_0"],
+         explanation=("The docstring asks for a tensor, and numpy's as_strided makes an ndarray: "
+                      "Tensor.as_strided makes the same view as a tensor."))
 def broadcast_to_in_numpy(x, shape):
     import numpy as np
 

@@ -6,7 +6,9 @@ from kata.instructor.catalog import alternative, cheat, mistake
 
 
 @mistake("outer", "puts the unit axes the wrong way round (a transposed table)",
-         caught_by=["test_outer_matches_loop_spec", "test_outer_product_matches_torch"])
+         caught_by=["test_outer_matches_loop_spec", "test_outer_product_matches_torch"],
+         explanation=("Row i of the table belongs to a[i]: a gets the trailing unit axis, a[:, "
+                      "None], and b the leading one, b[None, :]."))
 def outer_transposed(a, b, op):
     if a.dim() != 1 or b.dim() != 1:
         raise ValueError(f"need 1-D tensors, got {tuple(a.shape)} and {tuple(b.shape)}")
@@ -14,7 +16,9 @@ def outer_transposed(a, b, op):
 
 
 @mistake("outer", "swaps the operands: op(b[j], a[i])",
-         caught_by=["test_outer_matches_loop_spec", "test_outer_greater_matches_numpy"])
+         caught_by=["test_outer_matches_loop_spec", "test_outer_greater_matches_numpy"],
+         explanation=("Entry [i, j] is op(a[i], b[j]): a stays op's first operand, which matters "
+                      "for -, / and comparisons."))
 def outer_swapped_operands(a, b, op):
     if a.dim() != 1 or b.dim() != 1:
         raise ValueError(f"need 1-D tensors, got {tuple(a.shape)} and {tuple(b.shape)}")
@@ -22,19 +26,27 @@ def outer_swapped_operands(a, b, op):
 
 
 @mistake("outer", "accepts matrices and returns a 3-D table",
-         caught_by=["test_outer_rejects_non_vectors"])
+         caught_by=["test_outer_rejects_non_vectors"],
+         explanation=("The docstring asks for a ValueError unless both inputs are 1-D: check "
+                      "a.ndim and b.ndim first."))
 def outer_without_checks(a, b, op):
     return op(a[:, None], b[None, :])
 
 
 @mistake("outer_greater", "uses >=, so ties count as greater",
-         caught_by=["test_outer_greater_matches_numpy", "test_outer_greater_is_a_strict_order"])
+         caught_by=["test_outer_greater_matches_numpy", "test_outer_greater_is_a_strict_order"],
+         explanation=("Strictly greater: where a[i] equals b[j] the entry is False, and >= counts "
+                      "those ties as True."))
 def outer_greater_or_equal(a, b):
-    return outer(a, b, torch.ge)
+    if a.dim() != 1 or b.dim() != 1:
+        raise ValueError(f"need 1-D tensors, got {tuple(a.shape)} and {tuple(b.shape)}")
+    return a[:, None] >= b[None, :]
 
 
 @mistake("pairwise_distances", "expands |x - y|^2 as |x|^2 + |y|^2 - 2 x.y",
-         caught_by=["test_pairwise_distances_match_cdist"])
+         caught_by=["test_pairwise_distances_match_cdist"],
+         explanation=("That expansion subtracts large numbers, so rounding can swamp a small "
+                      "distance, and a point's distance to itself is not exactly 0."))
 def distances_by_expansion(x, y):
     if x.dim() != 2 or y.dim() != 2 or x.shape[1] != y.shape[1]:
         raise ValueError(f"need (n, d) and (m, d), got {tuple(x.shape)} and {tuple(y.shape)}")
@@ -44,7 +56,9 @@ def distances_by_expansion(x, y):
 
 
 @mistake("pairwise_distances", "adds a small epsilon under the square root",
-         caught_by=["test_distance_from_a_point_to_itself_is_exactly_0"])
+         caught_by=["test_distance_from_a_point_to_itself_is_exactly_0"],
+         explanation=("sqrt(d + 1e-12) is never exactly 0, yet a point's distance to itself must "
+                      "be: take the root of the exact sum."))
 def distances_with_epsilon(x, y):
     if x.dim() != 2 or y.dim() != 2 or x.shape[1] != y.shape[1]:
         raise ValueError(f"need (n, d) and (m, d), got {tuple(x.shape)} and {tuple(y.shape)}")
@@ -52,14 +66,18 @@ def distances_with_epsilon(x, y):
 
 
 @mistake("pairwise_distances", "sums over the points instead of the coordinates",
-         caught_by=["test_pairwise_distances_match_cdist"])
+         caught_by=["test_pairwise_distances_match_cdist"],
+         explanation=("x[:, None, :] - y[None, :, :] has shape (n, m, d): the coordinates are the "
+                      "last axis, so sum over -1 to get (n, m)."))
 def distances_summed_over_points(x, y):
     if x.dim() != 2 or y.dim() != 2 or x.shape[1] != y.shape[1]:
         raise ValueError(f"need (n, d) and (m, d), got {tuple(x.shape)} and {tuple(y.shape)}")
     return ((x[:, None, :] - y[None, :, :]) ** 2).sum(0).sqrt()
 
 
-@mistake("grid", "returns two flat aranges", caught_by=["test_grid_matches_numpy_ogrid"])
+@mistake("grid", "returns two flat aranges", caught_by=["test_grid_matches_numpy_ogrid"],
+         explanation=("The pair should broadcast into the (h, w) grid: the rows as (h, 1), the "
+                      "columns as (1, w), each with a unit axis."))
 def grid_flat(h, w):
     return torch.arange(h), torch.arange(w)
 

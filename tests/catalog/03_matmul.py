@@ -5,21 +5,27 @@ import torch
 from kata.instructor.catalog import alternative, cheat, mistake
 
 
-@mistake("matvec", "sums over the wrong axis", caught_by=["test_matvec_matches_loop_spec"])
+@mistake("matvec", "sums over axis 0 instead of axis 1", caught_by=["test_matvec_matches_loop_spec"],
+         explanation=("(m * c) has shape (n, k); the k products of row i lie along axis 1, so "
+                      "that is the axis to sum."))
 def matvec_wrong_axis(m, c):
     if m.dim() != 2 or c.dim() != 1 or m.shape[1] != c.shape[0]:
         raise ValueError(f"shapes {tuple(m.shape)} and {tuple(c.shape)} do not fit")
     return (m * c[:, None].T).sum(0, dtype=m.dtype)
 
 
-@mistake("matvec", "lets sum promote int32 to int64", caught_by=["test_matvec_matches_loop_spec"])
+@mistake("matvec", "lets sum promote int32 to int64", caught_by=["test_matvec_matches_loop_spec"],
+         explanation=("sum() widens int32 to int64 unless told otherwise: ask it for the inputs' "
+                      "dtype to give int32 back for int32."))
 def matvec_promotes_int32(m, c):
     if m.dim() != 2 or c.dim() != 1 or m.shape[1] != c.shape[0]:
         raise ValueError(f"shapes {tuple(m.shape)} and {tuple(c.shape)} do not fit")
     return (m * c).sum(1)
 
 
-@mistake("matmul", "returns floats for integer inputs", caught_by=["test_matmul_matches_torch"])
+@mistake("matmul", "returns floats for integer inputs", caught_by=["test_matmul_matches_torch"],
+         explanation=("Integer inputs give exact results of their own dtype: a detour through "
+                      "floats rounds large values and changes the dtype."))
 def matmul_int_to_float(a, b):
     if a.dim() < 2 or b.dim() < 2 or a.shape[-1] != b.shape[-2]:
         raise ValueError(f"shapes {tuple(a.shape)} and {tuple(b.shape)} do not fit")
@@ -27,7 +33,9 @@ def matmul_int_to_float(a, b):
 
 
 @mistake("matmul", "sums over the wrong axis of the broadcast product",
-         caught_by=["test_matmul_matches_torch", "test_identity_is_neutral"])
+         caught_by=["test_matmul_matches_torch", "test_identity_is_neutral"],
+         explanation=("a[..., :, :, None] * b[..., None, :, :] has shape (..., n, k, m): the "
+                      "shared k is axis -2, the one to sum."))
 def matmul_sums_wrong_axis(a, b):
     if a.dim() < 2 or b.dim() < 2 or a.shape[-1] != b.shape[-2]:
         raise ValueError(f"shapes {tuple(a.shape)} and {tuple(b.shape)} do not fit")
@@ -35,18 +43,32 @@ def matmul_sums_wrong_axis(a, b):
 
 
 @mistake("matmul", "never checks the inner sizes",
-         caught_by=["test_mismatched_inner_size_is_a_value_error"])
+         caught_by=["test_mismatched_inner_size_is_a_value_error"],
+         explanation=("When a.shape[-1] != b.shape[-2] there is no product: raise ValueError "
+                      "naming both shapes instead of cutting one short."))
 def matmul_unchecked(a, b):
     k = min(a.shape[-1], b.shape[-2])
     return (a[..., :, :k, None] * b[..., None, :k, :]).sum(-2, dtype=a.dtype)
 
 
 @mistake("matmul_by_columns", "stacks the columns as rows (a transposed result)",
-         caught_by=["test_matmul_by_columns_matches_torch"])
+         caught_by=["test_matmul_by_columns_matches_torch"],
+         explanation=("torch.stack adds its new axis first (dim=0), so each column becomes a row; "
+                      "dim=1 lays them side by side as columns."))
 def by_columns_transposed(a, b):
     if a.dim() != 2 or b.dim() != 2 or a.shape[1] != b.shape[0]:
         raise ValueError(f"shapes {tuple(a.shape)} and {tuple(b.shape)} do not fit")
-    return torch.stack([matvec(a, b[:, j]) for j in range(b.shape[1])])
+    return torch.stack([(a * b[:, j]).sum(1, dtype=a.dtype) for j in range(b.shape[1])])
+
+
+@mistake("matmul_by_columns", "lets sum promote int32 to int64 in each column",
+         caught_by=["test_integer_inputs_give_exact_results_of_their_dtype"],
+         explanation=("sum() widens int32 to int64 unless told otherwise, and the stack keeps "
+                      "that dtype: the columns need the inputs' dtype."))
+def by_columns_promoting_int32(a, b):
+    if a.dim() != 2 or b.dim() != 2 or a.shape[1] != b.shape[0]:
+        raise ValueError(f"shapes {tuple(a.shape)} and {tuple(b.shape)} do not fit")
+    return torch.stack([(a * b[:, j]).sum(1) for j in range(b.shape[1])], dim=1)
 
 
 @cheat("matmul", "uses @", rule="no_library_matmul", caught_by=["test_matmul_matches_torch"])

@@ -10,21 +10,27 @@ from kata.instructor.catalog import alternative, cheat, mistake
 
 
 @mistake("Module", "parameters() does not look into child modules",
-         caught_by=["test_parameters_lists_each_registered_parameter_once_in_order"])
+         caught_by=["test_parameters_lists_each_registered_parameter_once_in_order"],
+         explanation=("A model's layers are its children: parameters() must yield theirs too, or "
+                      "the optimizer never sees them."))
 class ModuleWithoutChildren(Module):
     def parameters(self):
         yield from self._parameters.values()
 
 
 @mistake("Module", "parameters() yields a shared parameter once per place it is held",
-         caught_by=["test_parameters_lists_each_registered_parameter_once_in_order"])
+         caught_by=["test_parameters_lists_each_registered_parameter_once_in_order"],
+         explanation=("A parameter held in two places (tied weights) must come once, or an "
+                      "optimizer would step it twice per step."))
 class ModuleWithDuplicates(Module):
     def parameters(self):
         return self._all_parameters()
 
 
 @mistake("Module", "registers any tensor that requires grad as a parameter",
-         caught_by=["test_plain_tensors_and_other_values_are_not_parameters"])
+         caught_by=["test_plain_tensors_and_other_values_are_not_parameters"],
+         explanation=("Only an nn.Parameter is registered; a plain tensor is stored as it is, "
+                      "even with requires_grad."))
 class ModuleRegisteringTensors(Module):
     def __setattr__(self, name, value):
         if isinstance(value, torch.Tensor) and value.requires_grad:
@@ -33,7 +39,9 @@ class ModuleRegisteringTensors(Module):
 
 
 @mistake("Module", "to() makes new Parameter objects, which an optimizer made before never sees",
-         caught_by=["test_to_moves_parameters_and_keeps_them_the_same_objects"])
+         caught_by=["test_to_moves_parameters_and_keeps_them_the_same_objects"],
+         explanation=("Move p.data and keep the Parameter objects: an optimizer made before to() "
+                      "holds those very objects."))
 class ModuleMovingCopies(Module):
     def to(self, device):
         for name, parameter in list(self._parameters.items()):
@@ -44,13 +52,17 @@ class ModuleMovingCopies(Module):
 
 
 @mistake("get_weights", "divides by the last dimension instead of the first",
-         caught_by=["test_get_weights_is_standard_normal_over_the_first_dim"])
+         caught_by=["test_get_weights_is_standard_normal_over_the_first_dim"],
+         explanation=("The lesson scales by the first dimension, the number of inputs each output "
+                      "sums over."))
 def get_weights_by_last_dim(*dims):
     return nn.Parameter(torch.randn(dims) / dims[-1])
 
 
 @mistake("Linear", "stores the weight as (n_out, n_in), the layout of torch's nn.Linear",
-         caught_by=["test_linear_matches_torch"])
+         caught_by=["test_linear_matches_torch"],
+         explanation=("Here weight is (n_in, n_out) and forward is x @ weight + bias, as in the "
+                      "lesson; torch's nn.Linear stores the transpose."))
 class LinearTransposed(Linear):
     def __init__(self, n_in, n_out):
         super().__init__(n_in, n_out)
@@ -61,16 +73,49 @@ class LinearTransposed(Linear):
 
 
 @mistake("LogReg", "returns the logits, without log-softmax",
-         caught_by=["test_logreg_matches_torch_layers_with_the_same_weights"])
+         caught_by=["test_logreg_matches_torch_layers_with_the_same_weights"],
+         explanation=("LogReg returns log-probabilities: log-softmax of the logits along the last "
+                      "axis, with your log_softmax of kata 04."))
 class LogRegWithoutSoftmax(LogReg):
     def forward(self, x):
         return x.reshape(x.shape[0], -1) @ self.l1_w + self.l1_b
 
 
 @mistake("mlp", "forgets the ReLU, so the model is affine",
-         caught_by=["test_mlp_default_sizes_and_it_is_not_affine"])
+         caught_by=["test_mlp_default_sizes_and_it_is_not_affine"],
+         explanation=("Without a ReLU between them, two Linear layers make one affine map: the "
+                      "hidden layer adds nothing."))
 def mlp_without_relu(n_in=784, n_hidden=100, n_out=10):
     return Sequential(Linear(n_in, n_hidden), Linear(n_hidden, n_out), LogSoftmax())
+
+
+@mistake("ReLU", "forward zeroes x's negative entries in place, changing the caller's tensor",
+         caught_by=["test_relu_matches_torch"],
+         explanation=("x[x < 0] = 0 writes into the caller's tensor, which the caller (and "
+                      "autograd) may still need: make a new tensor instead."))
+class ReLUInPlace(ReLU):
+    def forward(self, x):
+        x[x < 0] = 0
+        return x
+
+
+@mistake("Sequential", "parameters() concatenates its layers' lists, so a layer used twice is listed twice",
+         caught_by=["test_sequential_lists_a_layer_used_twice_once"],
+         explanation=("A layer used twice holds one set of parameters: each must come once, or an "
+                      "optimizer steps it twice per step."))
+class SequentialConcatenating(Sequential):
+    def parameters(self):
+        return [p for layer in self.layers for p in layer.parameters()]
+
+
+@mistake("LogReg", "takes log(softmax(logits)) with a softmax that skips the max-subtraction",
+         caught_by=["test_logreg_is_finite_for_large_inputs"],
+         explanation=("exp of a logit above about 88 is inf in float32, and inf / inf is NaN: "
+                      "your log_softmax of kata 04 subtracts the max."))
+class LogRegWithTheLessonsFirstSoftmax(LogReg):
+    def forward(self, x):
+        logits = x.reshape(x.shape[0], -1) @ self.l1_w + self.l1_b
+        return torch.log(logits.exp() / logits.exp().sum(-1, keepdim=True))
 
 
 @cheat("Module", "inherits from torch.nn.Module", rule="write_module_yourself",
@@ -109,7 +154,9 @@ class LogRegWithLayers(LogReg):
 
 
 @mistake("Module", "zero_grad() zeroes p.grad in place, which crashes on a fresh model whose gradients are None",
-         caught_by=["test_zero_grad_of_a_fresh_model_does_nothing", "test_zero_grad_clears_every_gradient"])
+         caught_by=["test_zero_grad_of_a_fresh_model_does_nothing", "test_zero_grad_clears_every_gradient"],
+         explanation=("p.grad is None until a backward() has run: set it to None, or zero only "
+                      "the gradients that exist."))
 class ModuleZeroingMissingGradients(Module):
     def zero_grad(self):
         for parameter in self.parameters():

@@ -6,30 +6,40 @@ from kata.instructor.catalog import alternative, cheat, mistake
 
 
 @mistake("nll_loss", "indexes log_probs[:, targets], an n x n table, and averages all of it",
-         caught_by=["test_nll_loss_matches_torch"])
+         caught_by=["test_nll_loss_matches_torch"],
+         explanation=("log_probs[:, targets] is every row at every target; the loss needs one "
+                      "entry per row, the row's own target."))
 def nll_loss_with_a_table(log_probs, targets):
     return -log_probs[:, targets].mean()
 
 
-@mistake("nll_loss", "forgets the minus sign", caught_by=["test_nll_loss_matches_torch"])
+@mistake("nll_loss", "forgets the minus sign", caught_by=["test_nll_loss_matches_torch"],
+         explanation=("Log-probabilities are at most 0: the loss is their negative mean, so that "
+                      "it goes down as the model gets better."))
 def nll_loss_without_minus(log_probs, targets):
     return log_probs[torch.arange(len(targets)), targets].mean()
 
 
 @mistake("accuracy", "takes the argmax over the wrong axis",
-         caught_by=["test_accuracy_is_the_fraction_of_rows_argmax_equals_target"])
+         caught_by=["test_accuracy_is_the_fraction_of_rows_argmax_equals_target"],
+         explanation=("Each row holds one example's scores: its prediction is the argmax along "
+                      "dim=1, over the classes."))
 def accuracy_over_columns(outputs, targets):
     return (outputs.argmax(dim=0)[:len(targets)] == targets).float().mean().item()
 
 
-@mistake("SGD", "ignores momentum", caught_by=["test_sgd_follows_torch_sgd_step_for_step"])
+@mistake("SGD", "ignores momentum", caught_by=["test_sgd_follows_torch_sgd_step_for_step"],
+         explanation=("With momentum, each step moves by the velocity, v = momentum * v + "
+                      "gradient, not by the gradient alone."))
 class SGDWithoutMomentum(SGD):
     def __init__(self, params, lr, momentum=0.0, weight_decay=0.0):
         super().__init__(params, lr, 0.0, weight_decay)
 
 
 @mistake("SGD", "keeps the iterator it was given, which is empty after the first step",
-         caught_by=["test_sgd_follows_torch_sgd_step_for_step"])
+         caught_by=["test_sgd_follows_torch_sgd_step_for_step"],
+         explanation=("model.parameters() is a one-pass generator: keep a list of it, or the "
+                      "second step finds nothing to update."))
 class SGDKeepingTheIterator(SGD):
     def __init__(self, params, lr, momentum=0.0, weight_decay=0.0):
         super().__init__([], lr, momentum, weight_decay)
@@ -42,7 +52,9 @@ class SGDKeepingTheIterator(SGD):
 
 
 @mistake("SGD", "adds weight decay after the momentum instead of to the gradient",
-         caught_by=["test_sgd_follows_torch_sgd_step_for_step"])
+         caught_by=["test_sgd_follows_torch_sgd_step_for_step"],
+         explanation=("Weight decay is part of the gradient: add weight_decay * p before the "
+                      "momentum, as torch.optim.SGD does."))
 class SGDDecayingLate(SGD):
     def step(self):
         with torch.no_grad():
@@ -57,7 +69,9 @@ class SGDDecayingLate(SGD):
 
 @mistake("fit", "forgets zero_grad, so gradients pile up from batch to batch",
          caught_by=["test_fit_trains_exactly_as_the_lesson_loop_does",
-                    "test_fit_clears_gradients_before_each_backward_and_validates_without_them"])
+                    "test_fit_clears_gradients_before_each_backward_and_validates_without_them"],
+         explanation=("backward() adds to p.grad: without zero_grad each step follows the sum of "
+                      "every gradient so far."))
 def fit_without_zero_grad(model, loss_fn, opt, train_dl, epochs=1, valid_dl=None, log_every=100):
     history = History()
     for _ in range(epochs):
@@ -74,7 +88,9 @@ def fit_without_zero_grad(model, loss_fn, opt, train_dl, epochs=1, valid_dl=None
 
 
 @mistake("fit", "validates with gradients on",
-         caught_by=["test_fit_clears_gradients_before_each_backward_and_validates_without_them"])
+         caught_by=["test_fit_clears_gradients_before_each_backward_and_validates_without_them"],
+         explanation=("Validation needs no gradients: under torch.no_grad() it builds no graph, "
+                      "which saves memory and time."))
 def fit_validating_with_gradients(model, loss_fn, opt, train_dl, epochs=1, valid_dl=None, log_every=100):
     history = History()
     for _ in range(epochs):
@@ -145,7 +161,9 @@ class SGDWithVelocityDict(SGD):
 
 
 @mistake("fit", "averages the validation loss and accuracy over batches, not over examples",
-         caught_by=["test_fit_reports_validation_loss_and_accuracy_over_all_examples"])
+         caught_by=["test_fit_reports_validation_loss_and_accuracy_over_all_examples"],
+         explanation=("A smaller last batch would weigh as much as a full one: weight each batch "
+                      "by its size and divide by all examples."))
 def fit_averaging_over_batches(model, loss_fn, opt, train_dl, epochs=1, valid_dl=None, log_every=100):
     history = History()
     for _ in range(epochs):
@@ -169,7 +187,9 @@ def fit_averaging_over_batches(model, loss_fn, opt, train_dl, epochs=1, valid_dl
 
 
 @mistake("fit", "keeps the loss tensors, graphs and all, in History instead of floats",
-         caught_by=["test_fit_trains_exactly_as_the_lesson_loop_does"])
+         caught_by=["test_fit_trains_exactly_as_the_lesson_loop_does"],
+         explanation=("A loss tensor keeps its whole graph alive; loss.item() is the Python float "
+                      "the History should hold."))
 def fit_keeping_loss_tensors(model, loss_fn, opt, train_dl, epochs=1, valid_dl=None, log_every=100):
     history = History()
     for _ in range(epochs):

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
+from kata.core.records import Cause
+
 
 @dataclass(frozen=True)
 class Rule:
@@ -42,7 +44,7 @@ class Kata:
     number: int
     folder: str
     title: str
-    #: public function or class name -> its hints, from a nudge to nearly the answer
+    #: public function or class name -> its hints, in steps: a question, the idea, a nudge
     hints: dict[str, tuple[str, ...]]
     #: public function or class name -> names of the rules it must follow, in manifest order
     functions: dict[str, tuple[str, ...]]
@@ -58,6 +60,8 @@ class Kata:
     #: evenly among the tests marked with it
     points: float = 10
     weights: dict[str, float] = field(default_factory=dict)
+    #: public name -> the hint a failure of that cause shows in place of its next step
+    cause_hints: dict[str, dict[Cause, str]] = field(default_factory=dict)
 
     def weight(self, function: str) -> float:
         """``function``'s weight in the kata's points (1 unless the manifest says)."""
@@ -130,13 +134,19 @@ class Manifest:
     def rules_of(self, kata: Kata, function: str) -> tuple[Rule, ...]:
         return tuple(self.rules[name] for name in kata.functions[function])
 
-    def hint(self, kata: Kata, function: str, number: int = 1) -> str:
+    def hint(self, kata: Kata, function: str, number: int = 1, cause: Cause | None = None) -> str:
         """Hint ``number`` (1-based) for ``function`` of ``kata``, with its place in the
-        sequence.
+        sequence; for a failure of ``cause``, the function's hint for that cause instead,
+        where it has one.
 
         >>> load_manifest().hint(load_manifest().kata("03"), "matvec")[:27]
-        'Hint 1 of 2 for matvec: m h'
+        'Hint 1 of 3 for matvec: m h'
+        >>> load_manifest().hint(load_manifest().kata("03"), "matvec", 1, Cause.DTYPE)[:35]
+        "Hint for matvec's wrong dtype: int3"
         """
+        by_cause = kata.cause_hints.get(function, {})
+        if cause in by_cause:
+            return f"Hint for {function}'s {cause.words}: {by_cause[cause]}"
         hints = kata.hints[function]
         return f"Hint {number} of {len(hints)} for {function}: {hints[number - 1]}"
 
@@ -171,6 +181,7 @@ def _parse(data: dict) -> Manifest:
             contracts=_contracts(entry, functions),
             points=_positive(entry, "points", entry.get("points", DEFAULT_POINTS)),
             weights=_weights(entry, functions),
+            cause_hints=_cause_hints(entry, functions),
         ))
     return Manifest(tuple(katas), rules)
 
@@ -194,6 +205,20 @@ def _hints(entry: dict, functions: dict) -> dict[str, tuple[str, ...]]:
         raise ValueError(f"{entry['folder']}: hints are missing for {missing} or given for "
                          f"names that are not public functions: {unknown}")
     return {name: tuple(" ".join(hint.split()) for hint in hints[name]) for name in functions}
+
+
+def _cause_hints(entry: dict, functions: dict) -> dict[str, dict[Cause, str]]:
+    """A kata's hints by cause (``"function.cause" = "hint"``), whitespace-normalized; each
+    belongs to a public name and names a ``Cause``."""
+    found: dict[str, dict[Cause, str]] = {}
+    for name, hint in entry.get("hints_by_cause", {}).items():
+        function, _, cause = name.partition(".")
+        if function not in functions or cause not in Cause.__members__.values():
+            raise ValueError(f"{entry['folder']}: hint {name!r} should be 'function.cause' with "
+                             f"function one of {sorted(functions)} and cause one of "
+                             f"{[c.value for c in Cause]}")
+        found.setdefault(function, {})[Cause(cause)] = " ".join(hint.split())
+    return found
 
 
 #: what a kata is worth when the manifest does not say

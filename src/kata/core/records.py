@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import textwrap
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -80,6 +81,26 @@ class KataState(StrEnum):
         return self in (KataState.DONE, KataState.FAILING, KataState.NOT_STARTED)
 
 
+class Cause(StrEnum):
+    """What a failed check was about, where the harness knows it (``kata.assertions`` says,
+    or the failure's kind does): a failure shows its function's hint for that cause where
+    the manifest has one (``[katas.hints_by_cause]``), not the next step of its hints."""
+
+    SHAPE = "shape"
+    DTYPE = "dtype"
+    VALUES = "values"
+    #: a result of the wrong kind (a tensor where the docstring promises a float)
+    KIND = "kind"
+    #: the code changed a tensor it was given
+    INPUT = "input"
+
+    @property
+    def words(self) -> str:
+        """The cause as a hint names it: ``Hint for matvec's wrong dtype: ...``."""
+        return {"kind": "wrong kind of result", "input": "changed input"}.get(
+            self.value, f"wrong {self.value}")
+
+
 @dataclass(frozen=True)
 class FailureDetail:
     """A failure's parts, for views that lay them out (a table of expected against actual,
@@ -94,13 +115,21 @@ class FailureDetail:
     pictures: tuple[str, ...] = ()
     #: the rest: the falsifying example, where the learner's line was...
     notes: tuple[str, ...] = ()
+    #: what the failed check was about, where the harness knows it
+    cause: Cause | None = None
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict) -> FailureDetail:
-        return cls(**{**data, "pictures": tuple(data["pictures"]), "notes": tuple(data["notes"])})
+        return cls(**{**data, "pictures": tuple(data["pictures"]), "notes": tuple(data["notes"]),
+                      "cause": Cause(data["cause"]) if data.get("cause") else None})
+
+
+#: The width a diagnosis's explanation is wrapped to: two lines of it at most (the catalog
+#: checks that each explanation fits).
+EXPLANATION_WIDTH = 92
 
 
 @dataclass(frozen=True)
@@ -115,6 +144,21 @@ class Diagnosis:
     mistake: str
     #: why it goes wrong, in two lines at most
     explanation: str
+
+    @property
+    def text(self) -> str:
+        """What a failure says under its values, in every view (pytest's report, ``kata run``,
+        the notebook, a grade's message).
+
+        >>> found = Diagnosis("matvec", "sums over the wrong axis",
+        ...                   "Row i's products lie along axis 1.")
+        >>> print(found.text)
+        Your matvec gave the same result as a classic mistake: it sums over the wrong axis.
+          Row i's products lie along axis 1.
+        """
+        return (f"Your {self.function} gave the same result as a classic mistake: it "
+                f"{self.mistake}.\n" + textwrap.fill(self.explanation, width=EXPLANATION_WIDTH,
+                                                     initial_indent="  ", subsequent_indent="  "))
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

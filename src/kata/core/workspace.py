@@ -18,6 +18,7 @@ from pathlib import Path
 from kata.core.files import write_atomically
 from kata.core.layout import REPO_ROOT
 from kata.core.manifest import Kata, load_manifest
+from kata.core.records import Cause
 
 
 class Workspace:
@@ -54,13 +55,15 @@ class Workspace:
         shown, or the first when none has been."""
         return max(self.hints_shown(kata, function), 1)
 
-    def reached_hints(self, kata: Kata, functions: list[str]) -> list[str]:
-        """For each of ``functions`` (a failing test's), its reached hint and how to see the
-        next one, as the short report prints them."""
+    def reached_hints(self, kata: Kata, functions: list[str], cause: Cause | None = None
+                      ) -> list[str]:
+        """For each of ``functions`` (a failing test's), its reached hint (or its hint for
+        the failure's ``cause``, where it has one) and how to see the next one, as the short
+        report prints them."""
         lines = []
         for function in functions:
             reached = self.reached(kata, function)
-            lines.append(load_manifest().hint(kata, function, reached))
+            lines.append(load_manifest().hint(kata, function, reached, cause))
             if reached < len(kata.hints[function]):
                 lines.append(f"  (kata hint {kata.number:02d} {function} shows the next)")
         return lines

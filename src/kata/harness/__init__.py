@@ -5,13 +5,14 @@ the allow-list a learner's module is read against before any of it runs (``allow
 what a failure is and says (``failures``), the exam's fail-fast order (``fail_fast``),
 importing a kata's module inside its guards (``loader``), the lesson's rules enforced while
 code runs (``guards``, ``loops``), the boundary a test reaches learner code through
-(``boundary``), and the graded mode's two sides and their wire (``remote``: the tests'
-side; ``boxed_side``: where learner code runs; ``wire``).
+(``boundary``), the classic mistake a failure reproduces (``diagnosis``, running the
+cataloged mistakes shipped in ``mistakes``), and the graded mode's two sides and their wire
+(``remote``: the tests' side; ``boxed_side``: where learner code runs; ``wire``).
 
 May import: ``kata.core``, ``kata.runs`` (to box the graded mode's side), the kata tests'
 API (``kata.mnist_data`` for the exam's data) and torch and pytest. Nothing here is imported
 by the ``kata`` client; the worker imports it by name before forking.
 """
 
-__all__ = ["allowlist", "boundary", "boxed_side", "fail_fast", "failures", "guards", "loader",
-           "loops", "plugin", "remote", "wire"]
+__all__ = ["allowlist", "boundary", "boxed_side", "diagnosis", "fail_fast", "failures", "guards",
+           "loader", "loops", "mistakes", "plugin", "remote", "wire"]

@@ -18,6 +18,7 @@ import torch
 
 from kata.core.errors import CodeRefused
 from kata.core.records import Foreign
+from kata.harness.diagnosis import log_call
 from kata.harness.loader import GuardedModule
 
 if TYPE_CHECKING:
@@ -125,7 +126,9 @@ class CodeUnderTest:
                                  f"manifest")
 
         def call(*args: object, **kwargs: object) -> object:
-            return self.scenario(call_public, name, *args, **kwargs)
+            result = self.scenario(call_public, name, *args, **kwargs)
+            log_call(self._local.kata.folder, name, args, kwargs, result)  # for a diagnosis
+            return result
         call.__name__ = call.__qualname__ = name
         return call
 

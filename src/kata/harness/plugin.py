@@ -8,9 +8,10 @@
 - Hypothesis profiles: ``learner`` (the default: quick), ``ci`` (more examples),
   ``alternatives`` (between the two: what the catalog's correct alternatives run under in CI)
   and ``grading`` (``kata grade``: more examples, drawn from a seed, not derandomized).
-- A failing kata test is reported in a few lines: what went wrong, on which input, where in
-  the learner's files, and the hint of the function that failed, at the level that
-  ``kata hint`` has reached in this checkout (its first when none has been shown).
+- A failing kata test is reported in a few lines: what went wrong, the classic mistake it
+  reproduces where one does (kata.harness.diagnosis), on which input, where in the learner's
+  files, and the hint of the function that failed, at the level that ``kata hint`` has
+  reached in this checkout (its first when none has been shown).
 - ``impl`` is the kata's code under test (a ``kata.harness.boundary.CodeUnderTest``),
   ``impl_of("07")`` an earlier kata's from the same tree. ``--tb=long`` (or any ``--tb``)
   shows pytest's own.
@@ -48,7 +49,15 @@ from kata.core.workspace import Workspace
 from kata.harness import fail_fast
 from kata.harness.allowlist import refusal
 from kata.harness.boundary import CodeUnderTest
-from kata.harness.failures import failure_detail, failure_kind, failure_summary, short_failure
+from kata.harness.diagnosis import diagnose, forget_calls
+from kata.harness.failures import (
+    RuleExplanations,
+    failure_cause,
+    failure_detail,
+    failure_kind,
+    failure_summary,
+    short_failure,
+)
 from kata.harness.loader import GuardedModule, use_tree
 from kata.runs.limits import CALL_TIMEOUT, GRADING_EXAMPLES
 from kata.runs.threads import chosen_threads
@@ -71,6 +80,7 @@ settings.register_profile("grading", settings.get_profile("learner"),
                           max_examples=GRADING_EXAMPLES, derandomize=False)
 
 CODE_TREE = pytest.StashKey[Path]()
+EXPLAINED = pytest.StashKey[RuleExplanations]()
 RECORDER = pytest.StashKey["_Recorder"]()
 PREVIOUS_TREE = pytest.StashKey[Path | None]()
 WAS_DUMPABLE = pytest.StashKey[bool]()
@@ -120,6 +130,7 @@ def pytest_configure(config: pytest.Config) -> None:
     else:
         tree = config.rootpath / "katas"
     config.stash[CODE_TREE] = tree
+    config.stash[EXPLAINED] = RuleExplanations()
     # in the graded mode this process resolves no kata module's name: it never imports one
     config.stash[PREVIOUS_TREE] = use_tree(None if config.getoption("learner_process") else tree)
     if config.getoption("learner_process"):
@@ -293,13 +304,16 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo
     if kata is None:
         return
     report.__dict__.pop(_HYPOTHESIS_PATCH_KEY, None)
-    summary = None
+    summary = diagnosis = None
     if report.failed and call.excinfo is not None:
-        summary = failure_summary(call.excinfo, item.config.stash[CODE_TREE])
+        diagnosis = diagnose(call.excinfo.value)
+        summary = item.config.stash[EXPLAINED].once(
+            failure_summary(call.excinfo, item.config.stash[CODE_TREE], diagnosis), report.nodeid)
         if item.config.option.tbstyle == "auto":
-            report.longrepr = short_failure(
-                call.excinfo, item.config.stash[CODE_TREE],
-                Workspace(item.config.rootpath).reached_hints(kata, _functions(item, kata)))
+            report.longrepr = short_failure(summary, Workspace(item.config.rootpath).reached_hints(
+                kata, _functions(item, kata), failure_cause(call.excinfo.value)))
+    if call.when == "call":
+        forget_calls()
     if RECORDER in item.config.stash and (report.when == "call" or not report.passed):
         if report.skipped and isinstance(report.longrepr, tuple):
             summary = report.longrepr[2]
@@ -312,8 +326,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo
             functions=tuple(_functions(item, kata)),
             gpu=item.get_closest_marker("gpu") is not None, output=report.capstdout,
             test_code=_source(item),
-            detail=failure_detail(failure, item.config.stash[CODE_TREE])
-            if failure is not None else None)
+            detail=failure_detail(failure, item.config.stash[CODE_TREE],
+                                  item.config.stash[EXPLAINED], report.nodeid)
+            if failure is not None else None,
+            diagnosis=diagnosis)
 
 
 def _source(item: pytest.Item) -> str:

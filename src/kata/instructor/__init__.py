@@ -1,7 +1,8 @@
 """The instructor's tools: proof that the repository is sound, the learner's repository,
 its Classroom workflow, Gradescope's autograder, and the benchmarks.
 
-Owns: the catalog of variants (``catalog``) and the checks that read it (``checks``), the
+Owns: the catalog of variants (``catalog``: it also writes the mistakes the harness ships
+for the diagnosis) and the checks that read it (``checks``, the diagnosis measured too), the
 proof that tests demand only what docstrings state (``contracts``), ``kata release`` and
 ``kata verify`` (``release``), the Classroom workflow and its rehearsal (``classroom``),
 Gradescope's autograder (``gradescope``),

@@ -7,7 +7,8 @@ process:
 - the untouched stubs in ``katas/``;
 - rounds of catalog variants: each round lays one variant of several katas over the
   solutions, so that one process checks many variants; katas that import one another never
-  share a round.
+  share a round. The independent mistakes (``tests/catalog/independent/``) run the same way:
+  what the diagnosis is measured on besides the catalog's own mistakes.
 
 Each check is a function that returns what is wrong (an empty list when nothing is): the
 tests in ``tests/`` assert that it is empty, and ``kata check`` prints them as one table.
@@ -22,6 +23,7 @@ import json
 import tempfile
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 from kata.core.layout import REPO_ROOT
@@ -31,7 +33,15 @@ from kata.core.stubs import expected_stubs
 from kata.harness.allowlist import check
 from kata.harness.loader import import_from_path, import_kata, use_tree
 from kata.instructor import contracts
-from kata.instructor.catalog import Variant, load_catalog, verdict, write_tree
+from kata.instructor.catalog import (
+    INDEPENDENT_DIR,
+    Variant,
+    load_catalog,
+    mistake_wording_problems,
+    mistakes_module_problems,
+    verdict,
+    write_tree,
+)
 from kata.runs.runner import Run, run_katas
 
 
@@ -43,6 +53,8 @@ class RepositoryRuns:
         self.scratch = Path(scratch)
         self.katas = [kata.folder for kata in katas or load_manifest().katas]
         self.catalog = {kata: entry for kata, entry in load_catalog().items() if kata in self.katas}
+        self.independent = {kata: entry for kata, entry in load_catalog(INDEPENDENT_DIR).items()
+                            if kata in self.katas}
         profile_args = [f"--hypothesis-profile={profile}"] if profile else []
         pool = ThreadPoolExecutor(max_workers=workers)
         # One thread per process: the pool already keeps every core busy, and torch's
@@ -63,27 +75,35 @@ class RepositoryRuns:
         # more examples than a learner's run where the session asks for more (ci): the
         # `alternatives` profile, since 200 examples for each of 40-odd variants would take
         # most of CI's time and the reference solutions already meet 200.
+        # The independent mistakes (wrong code written apart from the catalog, to measure
+        # the diagnosis on) run like the cataloged ones: their caught_by tests alone.
         alternative_args = (["--hypothesis-profile=alternatives"] if profile == "ci"
                             else profile_args)
-        for kinds, args in ((("mistake", "cheat"), []), (("alternative",), alternative_args)):
-            for number, replacements in enumerate(self._rounds(kinds)):
+        for catalog, kinds, args in ((self.catalog, ("mistake", "cheat"), []),
+                                     (self.catalog, ("alternative",), alternative_args),
+                                     (self.independent, ("independent",), [])):
+            for number, replacements in enumerate(self._rounds(catalog, kinds)):
                 tree = write_tree(self.scratch / f"{kinds[0]}-{number}", replacements)
                 catching = sorted({name for variant, _ in replacements.values()
                                    for name in variant.caught_by})
-                only = ["-k", " or ".join(catching)] if kinds[0] == "mistake" else []
+                only = (["-k", " or ".join(catching)] if kinds[0] in ("mistake", "independent")
+                        else [])
                 future = pool.submit(run, sorted(replacements), impl=tree,
                                      extra_args=[*args, *only])
                 for variant, _ in replacements.values():
                     self._variant_runs[variant] = future
         pool.shutdown(wait=False)
 
-    def _rounds(self, kinds: tuple[str, ...]) -> list[dict[str, tuple[Variant, str]]]:
-        """Variants grouped so that no round holds two katas where one imports the other
-        (a mistake in kata 05 would fail kata 08's tests in the same tree)."""
+    @staticmethod
+    def _rounds(catalog: dict[str, tuple[list[Variant], str]], kinds: tuple[str, ...]
+                ) -> list[dict[str, tuple[Variant, str]]]:
+        """``catalog``'s variants of ``kinds``, grouped so that no round holds two katas where
+        one imports the other (a mistake in kata 05 would fail kata 08's tests in the same
+        tree)."""
         manifest = load_manifest()
         related = {kata.folder: manifest.related_katas(kata) for kata in manifest.katas}
         chosen = [(number, kata, variant, imports)
-                  for kata, (variants, imports) in self.catalog.items()
+                  for kata, (variants, imports) in catalog.items()
                   for number, variant in enumerate(v for v in variants if v.kind in kinds)]
         rounds: list[dict[str, tuple[Variant, str]]] = []
         # every kata's first variant, then every kata's second...: rounds fill evenly
@@ -264,12 +284,110 @@ def allowlist_problems(kata: Kata) -> tuple[int, list[str]]:
                           for finding in check(text, kata)]
 
 
+#: A solution's line shorter than this, once its whitespace is gone, gives nothing away
+#: (``return x``, ``self.x = x``); a hint may say it.
+_TELLING_LINE = 12
+
+
+def _squeezed(text: str) -> str:
+    return "".join(text.split())
+
+
+def solution_lines(kata: Kata, root: Path = REPO_ROOT) -> list[str]:
+    """The lines of ``kata``'s solution that would give its answer away, whitespace removed:
+    every simple statement (and loop or branch header) of its public functions and methods,
+    without ``return``/``yield``, that is long enough to tell and that the stub does not
+    show already (its docstrings' examples are the learner's to read)."""
+    source = kata.path_in(root / "solutions").read_text(encoding="utf-8")
+    shown = _squeezed(kata.path_in(root / "katas").read_text(encoding="utf-8"))
+    found = []
+    for node in ast.parse(source).body:
+        if not isinstance(node, (ast.FunctionDef, ast.ClassDef)) or node.name not in kata.functions:
+            continue
+        for statement in ast.walk(node):
+            if isinstance(statement, (ast.For, ast.While, ast.If)):
+                parts = [statement.iter] if isinstance(statement, ast.For) else [statement.test]
+                text = "".join(ast.get_source_segment(source, part) or "" for part in parts)
+            elif isinstance(statement, ast.stmt) and not isinstance(
+                    statement, (ast.FunctionDef, ast.ClassDef, ast.With, ast.Try)) and not (
+                    isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant)):
+                text = ast.get_source_segment(source, statement) or ""
+            else:
+                continue
+            line = _squeezed(text).removeprefix("return").removeprefix("yieldfrom") \
+                .removeprefix("yield")
+            if len(line) >= _TELLING_LINE and line not in shown:
+                found.append(line)
+    return found
+
+
+def hint_problems(kata: Kata, root: Path = REPO_ROOT) -> list[str]:
+    """Hints (step hints and hints by cause) that hold a line of the solution verbatim, once
+    whitespace is ignored: a hint guides, it never hands over the answer."""
+    lines = solution_lines(kata, root)
+    hints = [(f"{name} hint {number}", text) for name, texts in kata.hints.items()
+             for number, text in enumerate(texts, 1)]
+    hints += [(f"{name} hint for its {cause.words}", text)
+              for name, by_cause in kata.cause_hints.items() for cause, text in by_cause.items()]
+    return [f"{kata.folder}: {where} holds the solution's line {line!r}"
+            for where, text in hints for line in lines if line in _squeezed(text)]
+
+
 def variant_problems(runs: RepositoryRuns, kata: Kata, kind: str) -> tuple[int, list[str]]:
     """How many of ``kata``'s cataloged variants of ``kind`` there are, and what went wrong
     with them (a mistake the tests accepted, an alternative they rejected...)."""
     variants = [v for v in runs.catalog.get(kata.folder, ([], ""))[0] if v.kind == kind]
     return len(variants), [f"{v.label}: {problem}" for v in variants
                            for problem in [verdict(v, runs.outcomes_of(v))] if problem]
+
+
+@dataclass(frozen=True)
+class DiagnosisTally:
+    """How the diagnosis (``kata.harness.diagnosis``) did on the failing tests of wrong code:
+    how many named the right mistake, how many named none, and the ones that named a wrong
+    one (there must be none)."""
+
+    right: int = 0
+    silent: int = 0
+    wrong: tuple[str, ...] = ()
+
+    def __add__(self, other: DiagnosisTally) -> DiagnosisTally:
+        return DiagnosisTally(self.right + other.right, self.silent + other.silent,
+                              self.wrong + other.wrong)
+
+    @property
+    def tests(self) -> int:
+        return self.right + self.silent + len(self.wrong)
+
+    def __str__(self) -> str:
+        return f"{self.right} right, {self.silent} silent, {len(self.wrong)} wrong"
+
+
+def _right_names(variant: Variant) -> tuple[str, ...]:
+    """The mistakes whose name is a right diagnosis of ``variant``: a cataloged mistake's
+    own, an independent one's ``diagnosed_as``."""
+    return (variant.description,) if variant.kind == "mistake" else variant.diagnosed_as
+
+
+def diagnosis_tally(runs: RepositoryRuns, kata: Kata, kind: str) -> DiagnosisTally:
+    """The diagnosis of every test that failed ``kata``'s cataloged mistakes (``kind``
+    ``"mistake"``) or its independent ones (``"independent"``) among the tests named to
+    catch them."""
+    source = runs.catalog if kind == "mistake" else runs.independent
+    tally = DiagnosisTally()
+    for variant in (v for v in source.get(kata.folder, ([], ""))[0] if v.kind == kind):
+        for test in runs.outcomes_of(variant):
+            if test.function not in variant.caught_by or test.outcome is not Outcome.FAILED:
+                continue
+            found = test.diagnosis
+            if found is None:
+                tally += DiagnosisTally(silent=1)
+            elif found.function == variant.replaces and found.mistake in _right_names(variant):
+                tally += DiagnosisTally(right=1)
+            else:
+                tally += DiagnosisTally(wrong=(f"{variant.label}: {test.name} named "
+                                               f"{found.function}() that {found.mistake}",))
+    return tally
 
 
 def check_table(katas: Sequence[Kata], *, workers: int = 2, profile: str | None = "ci"
@@ -288,6 +406,8 @@ def check_table(katas: Sequence[Kata], *, workers: int = 2, profile: str | None 
              [p for kata in katas for p in generated_stub_problems(kata) + api_problems(kata)
               + stub_body_problems(kata) + import_problems(kata)]),
             ("kata tests run every line of the solutions", len(katas), coverage_problems(runs)),
+            ("hints guide without the solution's lines", len(katas),
+             [p for kata in katas for p in hint_problems(kata)]),
             ("tests demand only what the docstrings state (contracts)", len(katas),
              [f"{kata.folder}: {p}" for kata in katas
               for p in contracts.problems(kata) + contracts.returns_problems(kata)]),
@@ -300,11 +420,21 @@ def check_table(katas: Sequence[Kata], *, workers: int = 2, profile: str | None 
                             ("alternative", "cataloged alternatives accepted")):
             counted = [variant_problems(runs, kata, kind) for kata in katas]
             rows.append((title, sum(n for n, _ in counted), [p for _, ps in counted for p in ps]))
+        variants = [v for kata in katas for v in runs.catalog.get(kata.folder, ([], ""))[0]]
+        rows.append(("mistakes named and explained, shipped as generated",
+                     sum(v.kind == "mistake" for v in variants),
+                     mistakes_module_problems() + mistake_wording_problems(variants)))
+        figures = {}
+        for kind, title in (("mistake", "diagnosis of cataloged mistakes' failures"),
+                            ("independent", "diagnosis of independent wrong code's failures")):
+            tally = sum((diagnosis_tally(runs, kata, kind) for kata in katas), DiagnosisTally())
+            rows.append((title, tally.tests, list(tally.wrong)))
+            figures[title] = str(tally)
     width = max(len(title) for title, _, _ in rows)
     lines = [f"{'check':<{width}}  result", f"{'-' * width}  ------"]
     for title, count, problems in rows:
-        verdict_text = (f"{count - len(problems)}/{count} ok" if not problems
-                        else f"FAILED ({len(problems)})")
+        verdict_text = (f"FAILED ({len(problems)})" if problems else figures.get(title)
+                        or f"{count - len(problems)}/{count} ok")
         lines.append(f"{title:<{width}}  {verdict_text}")
     details = [f"\n{title}:\n" + "\n".join(f"  - {p}" for p in problems)
                for title, _, problems in rows if problems]

@@ -113,9 +113,13 @@ def _named_contracts(node: ast.AST, functions: set[str]) -> list[str] | None:
     return None
 
 
-def _markers(function: ast.FunctionDef, kata: Kata) -> set[str]:
-    """The function markers (``@pytest.mark.matvec``) on a test, parametrized ones included."""
-    return {node.attr for decorator in function.decorator_list for node in ast.walk(decorator)
+def _markers(function: ast.FunctionDef, kata: Kata, constants: dict[str, ast.expr]) -> set[str]:
+    """The function markers (``@pytest.mark.matvec``) on a test, parametrized ones included,
+    also where the parameters are a module-level name (``constants``: name -> value)."""
+    found = [node for decorator in function.decorator_list for node in ast.walk(decorator)]
+    found += [node for name in found if isinstance(name, ast.Name) and name.id in constants
+              for node in ast.walk(constants[name.id])]
+    return {node.attr for node in found
             if isinstance(node, ast.Attribute) and node.attr in kata.functions
             and isinstance(node.value, ast.Attribute) and node.value.attr == "mark"}
 
@@ -140,7 +144,9 @@ def scan_tests(source: str, kata: Kata) -> Scan:
         found.append((node.lineno, text))
 
     tests = [node for node in tree.body if isinstance(node, ast.FunctionDef)]
-    marked = {id(sub): _markers(test, kata) for test in tests for sub in ast.walk(test)}
+    constants = {target.id: node.value for node in tree.body if isinstance(node, ast.Assign)
+                 for target in node.targets if isinstance(target, ast.Name)}
+    marked = {id(sub): _markers(test, kata, constants) for test in tests for sub in ast.walk(test)}
     for node in ast.walk(tree):
         if isinstance(node, ast.FunctionDef):
             for argument in node.args.args:
@@ -150,7 +156,7 @@ def scan_tests(source: str, kata: Kata) -> Scan:
             if node.name.startswith("test_") and any(
                     _name(call) in VALUE_HELPERS for call in ast.walk(node)
                     if isinstance(call, ast.Call)):
-                scan.compared |= _markers(node, kata)
+                scan.compared |= _markers(node, kata, constants)
         elif isinstance(node, ast.Attribute) and node.attr == "raises" \
                 and _name(node.value) == "pytest":
             wrong(node, "pytest.raises checks an error; use raises(..., contract=...)")

@@ -1,8 +1,9 @@
 """The learner's views (``kata.learner.views``) as HTML, for Jupyter: the board, a run's
-failures with expected against actual as a table and the broadcasting shapes lined up, a
-hint, MNIST digits as images and the loss curve as a plot. Each reads the same typed views
-and records as the terminal (``kata.learner.terminal``) and only draws them differently; a
-command it suggests is written as the notebook's magic (``%kata hint 03``).
+failures with expected against actual as a table, the classic mistake a failure reproduces
+and the broadcasting shapes lined up, a hint, MNIST digits as images and the loss curve as a
+plot. Each reads the same typed views and records as the terminal
+(``kata.learner.terminal``) and only draws them differently; a command it suggests is
+written as the notebook's magic (``%kata hint 03``).
 
 >>> "<table" in expected_actual_table("tensor([0.])", "tensor([0., 0.])")
 True
@@ -16,7 +17,7 @@ import zlib
 from collections.abc import Sequence
 from html import escape
 
-from kata.core.records import KataState, TestRecord
+from kata.core.records import Diagnosis, KataState, TestRecord
 from kata.learner.views import BoardView, Command, HintCount, HintView, RunView
 
 _COLOURS = {KataState.DONE: "#1a7f37", KataState.FAILING: "#bf3989",
@@ -59,15 +60,23 @@ def shapes_picture(picture: str) -> str:
     return f'<pre style="{_PRE};border-left:3px solid #0969da">{drawn}</pre>'
 
 
+def diagnosis(found: Diagnosis) -> str:
+    """The classic mistake a failure reproduces, set off from the values."""
+    return f'<pre style="{_PRE};border-left:3px solid #bf8700">{escape(found.text)}</pre>'
+
+
 def failure(test: TestRecord) -> str:
     """A failed test laid out: its summary, the expected and actual values as a table where
-    it compared them, the pictures it drew, then the rest (the falsifying example)."""
+    it compared them, the classic mistake it reproduces, the pictures it drew, then the
+    rest (the falsifying example)."""
     detail = test.detail
     if detail is None:
         return pre(test.message or test.outcome.value)
     parts = [pre(detail.summary)]
     if detail.expected is not None and detail.actual is not None:
         parts.append(expected_actual_table(detail.expected, detail.actual))
+    if test.diagnosis is not None:
+        parts.append(diagnosis(test.diagnosis))
     parts += [shapes_picture(picture) for picture in detail.pictures]
     parts += [pre(note) for note in detail.notes]
     return "".join(parts)

@@ -64,7 +64,8 @@ def notebook_cells(kata: Kata, checkout: Path) -> list[dict]:
                   f"old one (which is backed up in `.kata/backups/`) and runs its tests.\n\n"
                   f"`%kata` shows the board, `%kata run {number}` all of this kata's tests, "
                   f"`%kata hint {number}` the next hint, `%kata spec {number} NAME` what a "
-                  f"function must do, and `%kata restore {number}` puts your last backup back."),
+                  f"function must do, `%kata restore {number} -y` lists your backups and "
+                  f"`%kata restore {number} N -y` puts backup N back."),
         _code("%load_ext kata\n%kata"),
     ]
     readme = checkout / "katas" / kata.folder / "README.md"

@@ -150,14 +150,16 @@ def choose_function(kata: Kata, name: str) -> str:
 
 def _hints(progress: KataProgress, workspace: Workspace) -> tuple[Hint, ...] | HintCount:
     """The hint of each function whose test fails first, at the level ``kata hint`` has
-    reached; where no test fails, how many hints are shown so far."""
+    reached (or its hint for what the failure was about, where it has one); where no test
+    fails, how many hints are shown so far."""
     kata, failure = progress.kata, progress.first_failure
     if failure is not None and failure.functions and progress.state.ran:
         manifest = load_manifest()
+        cause = failure.detail.cause if failure.detail else None
         hints = []
         for function in (name for name in kata.hints if name in failure.functions):
             reached = workspace.reached(kata, function)
-            hints.append(Hint(manifest.hint(kata, function, reached),
+            hints.append(Hint(manifest.hint(kata, function, reached, cause),
                               Command(("hint", number(kata), function))
                               if reached < len(kata.hints[function]) else None))
         return tuple(hints)
