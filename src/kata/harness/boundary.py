@@ -106,6 +106,13 @@ class CodeUnderTest:
         call.__name__ = call.__qualname__ = name
         return call
 
+    def fails_alike(self, names) -> bool:
+        """Whether every call of each of ``names`` fails the same way whatever its input
+        (the module does not import, or each is still the stub's: see
+        ``GuardedModule.fails_alike``). Known only where the code runs in this process:
+        always False in the graded mode, which never imports it here."""
+        return self._remote is None and bool(names) and all(map(self._local.fails_alike, names))
+
     def scenario(self, function: FunctionType, *args, **kwargs) -> object:
         """``function(local, *args, **kwargs)`` run beside the learner's code; its result as
         plain data. ``function`` is a module-level function (the graded mode finds it by

@@ -28,6 +28,7 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
 from pathlib import Path
 
@@ -60,7 +61,7 @@ CODE_TREE = pytest.StashKey[Path]()
 RECORDER = pytest.StashKey["_Recorder"]()
 PREVIOUS_TREE = pytest.StashKey[Path | None]()
 WAS_DUMPABLE = pytest.StashKey[bool]()
-_HYPOTHESIS_PATCH_KEY = "_hypothesis_failing_examples"  # hypothesis writes .patch files from it
+_HYPOTHESIS_PATCH_KEY = "_hypothesis_failing_examples"  # hypothesis makes .patch files from it
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -242,6 +243,45 @@ def pytest_runtest_call(item: pytest.Item) -> None:
         pytest.fail(f"{_NO_GPU} (--require-gpu)", pytrace=False)
 
 
+#: hypothesis keeps a test's settings here, and reads them each time the test is called
+_HYPOTHESIS_SETTINGS = "_hypothesis_internal_use_settings"
+
+
+@pytest.hookimpl(hookwrapper=True, specname="pytest_runtest_call")
+def pytest_runtest_call_without_shrinking(item: pytest.Item):
+    """A test of functions that are all still stubs (or of a module that does not import)
+    fails on its first example whatever the example is: looking for a smaller one would
+    call the test again dozens of times and find nothing. It runs without hypothesis's
+    shrink phase, and fails exactly as it would have."""
+    kata = kata_of(item.path)
+    test = getattr(item, "obj", None)
+    current = getattr(test, _HYPOTHESIS_SETTINGS, None)
+    impl = getattr(item, "funcargs", {}).get("impl")
+    if kata is None or current is None or Phase.shrink not in current.phases \
+            or not isinstance(impl, CodeUnderTest) or not impl.fails_alike(_functions(item, kata)):
+        yield
+        return
+    setattr(test, _HYPOTHESIS_SETTINGS,
+            settings(current, phases=[phase for phase in current.phases if phase is not Phase.shrink]))
+    try:
+        yield
+    finally:  # parametrized cases share the test function: the next may need shrinking
+        setattr(test, _HYPOTHESIS_SETTINGS, current)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Where a failing kata test shows the short report (``--tb=auto``, the default),
+    pytest's own long traceback is never shown, so it is never built: building it reads
+    and parses the source of every file on the stack, and hypothesis asks for it once per
+    failing example it tries."""
+    if config.option.tbstyle != "auto":
+        return
+    tree = config.stash[CODE_TREE]
+    for item in items:
+        if kata_of(item.path) is not None:
+            item.repr_failure = functools.partial(failure_summary, tree=tree)
+
+
 def _functions(item: pytest.Item, kata: Kata) -> list[str]:
     """The public functions a test is marked with, in the kata's order."""
     return [function for function in kata.functions if item.get_closest_marker(function)]
@@ -249,12 +289,14 @@ def _functions(item: pytest.Item, kata: Kata) -> list[str]:
 
 @pytest.hookimpl(hookwrapper=True, tryfirst=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    # hypothesis would parse the test file (libcst) to write a .patch file for each
+    # falsifying example; the short report already shows it
+    item.__dict__.pop(_HYPOTHESIS_PATCH_KEY, None)
     outcome = yield
     report: pytest.TestReport = outcome.get_result()
     kata = kata_of(item.path)
     if kata is None:
         return
-    report.__dict__.pop(_HYPOTHESIS_PATCH_KEY, None)
     summary = None
     if report.failed and call.excinfo is not None:
         summary = failure_summary(call.excinfo, item.config.stash[CODE_TREE])

@@ -27,7 +27,7 @@ from pathlib import Path
 from kata.core.layout import REPO_ROOT
 from kata.core.manifest import Kata, load_manifest
 from kata.core.records import FailureKind, Outcome, TestRecord
-from kata.core.stubs import expected_stubs
+from kata.core.stubs import expected_stubs, only_raises
 from kata.harness.loader import import_from_path, import_kata, use_tree
 from kata.instructor import contracts
 from kata.instructor.catalog import Variant, load_catalog, verdict, write_tree
@@ -201,13 +201,6 @@ def api_problems(kata: Kata) -> list[str]:
     return problems
 
 
-def _only_raises(node: ast.FunctionDef) -> bool:
-    docstring, *rest = node.body
-    return (isinstance(docstring, ast.Expr) and isinstance(docstring.value, ast.Constant)
-            and len(rest) == 1 and isinstance(rest[0], ast.Raise)
-            and rest[0].exc.func.id == "NotImplementedError")
-
-
 def stub_body_problems(kata: Kata) -> list[str]:
     """Code in the stub beyond docstrings, imports, given names and ``raise NotImplementedError``."""
     problems = []
@@ -215,14 +208,14 @@ def stub_body_problems(kata: Kata) -> list[str]:
         if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and node.name in kata.given:
             continue
         if isinstance(node, ast.FunctionDef):
-            problems += [] if _only_raises(node) else [f"{node.name} has code in it"]
+            problems += [] if only_raises(node) else [f"{node.name} has code in it"]
         elif isinstance(node, ast.ClassDef):
             docstring, *methods = node.body
             if not isinstance(docstring, ast.Expr):
                 problems.append(f"class {node.name} needs its docstring")
             problems += [f"{node.name}.{getattr(method, 'name', '?')} has code in it"
                          for method in methods
-                         if not (isinstance(method, ast.FunctionDef) and _only_raises(method))]
+                         if not (isinstance(method, ast.FunctionDef) and only_raises(method))]
         elif not isinstance(node, (ast.Import, ast.ImportFrom, ast.Expr)):
             problems.append(f"line {node.lineno}: {ast.dump(node)[:80]}")
     return problems
