@@ -1,12 +1,17 @@
-"""The warm worker and the board's memory (issue 12): a forked run sees the files as they are,
-nothing leaks from one run to the next, a runaway run is stopped as before, the board reruns a
-kata exactly when a file its verdict depends on changed, and the worker is one per checkout
-and leaves nothing behind. Bounds are generous: these tests run on busy machines."""
+"""The warm worker and the board's memory (issues 12 and 19): a forked run sees the files as
+they are, imports nothing of torch that the worker has not, and nothing leaks from one run to
+the next; plain pytest through the worker gives the same report and exit code as a new
+process; a runaway run is stopped as before, the board reruns a kata exactly when a file its
+verdict depends on changed, and the worker is one per checkout and leaves nothing behind.
+Bounds are generous: these tests run on busy machines."""
 
 import os
+import re
+import signal
 import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -105,6 +110,152 @@ def test_a_runaway_run_is_stopped_with_the_test_it_was_in_and_the_worker_carries
         module.write_text(stub)
     again = _warm(clone)
     assert [test.exception for test in again.tests] == ["NotImplementedError"]
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root may write any process's memory")
+def test_a_run_cannot_write_into_the_worker(clone, tmp_path):
+    module = _module(clone, "01")
+    stub = module.read_text()
+    seen = tmp_path / "seen"
+    # code under test, run as the same user, reaches for the worker's memory
+    module.write_text(stub + f"""
+import os as _os
+try:
+    open(f"/proc/{{_os.getppid()}}/mem", "wb").close()
+    _outcome = "opened"
+except OSError as _error:
+    _outcome = type(_error).__name__
+open({str(seen)!r}, "w").write(_outcome)
+""")
+    try:
+        _warm(clone)
+    finally:
+        module.write_text(stub)
+    assert seen.read_text() == "PermissionError", "the worker is not dumpable"
+
+
+@pytest.mark.parametrize("tree", ["--solutions", "katas"])
+def test_a_forked_run_imports_nothing_new_of_torch(clone, tmp_path, tree):
+    """Every module of torch (and sympy, which torch's compiler imports) that a run needs
+    is imported in the worker before it forks: a run never pays for one (issue 19). All
+    katas run, solved and as stubs (failures, their reports)."""
+    imported = tmp_path / "imported"
+    options = ["--solutions"] if tree == "--solutions" else []
+    environment = {**os.environ, "PYTHONPATH": f"{clone / 'src'}{os.pathsep}"
+                   f"{os.environ.get('PYTHONPATH', '')}"}
+    code = worker.run_forked(clone, ["katas", *options, "-q", "-p", "no:cacheprovider"],
+                             environment=environment, timeout=900, memory_limit=None,
+                             output=tmp_path / "output", imports=imported)
+    assert code in (0, 1), (tmp_path / "output").read_text()[-3000:]
+    modules = imported.read_text().split()
+    assert modules, "the run reports what it imported"
+    assert [name for name in modules if name.split(".")[0] in ("torch", "sympy", "functorch")] \
+        == []
+
+
+# ---------------------------------------------------------------- plain pytest
+
+
+#: a conftest beside the probes that says which process ran each test (the worker's fork or
+#: a process of its own)
+_WHO_RAN = """
+import os
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def who_ran():
+    if "KATA_WHO_RAN" in os.environ:
+        with open(os.environ["KATA_WHO_RAN"], "a") as record:
+            record.write(f"{os.getppid()}\\n")
+"""
+#: probes with each outcome a run can have, by name
+_PROBES = {
+    "passing": "def test_probe():\n    assert sum([1, 2]) == 3\n",
+    "failing": "def test_probe():\n    assert sum([1, 2]) == 4, 'adds up wrong'\n",
+    "erroring": ("import pytest\n\n@pytest.fixture\ndef broken():\n    raise RuntimeError('no')\n\n"
+                 "def test_probe(broken):\n    pass\n"),
+    "interrupted": ("import os, time\n\ndef test_probe():\n"
+                    "    open(os.environ['KATA_STARTED'], 'w').close()\n    time.sleep(600)\n"),
+}
+
+
+@pytest.fixture(scope="module")
+def plain_clone(tmp_path_factory):
+    """A checkout with a warm worker, the probes in its own folder under katas/ (kata tests
+    only, so that plain pytest may hand them over), and the environment plain pytest runs
+    with there: the same Python and search path as the worker's, so that it does."""
+    root = clone_checkout(REPO_ROOT, tmp_path_factory.mktemp("plain") / "clone").resolve()
+    probes = root / "katas" / "probes"
+    probes.mkdir()
+    (probes / "conftest.py").write_text(_WHO_RAN)
+    for name, source in _PROBES.items():
+        (probes / f"test_{name}.py").write_text(source)
+    environment = {**os.environ, "PYTHONPATH": f"{root / 'src'}{os.pathsep}"
+                   f"{os.environ.get('PYTHONPATH', '')}"}
+    environment.pop("KATA_WORKER", None)
+    worker.run_forked(root, ["katas/probes/test_passing.py", "-q"], environment=environment,
+                      timeout=300, memory_limit=None, output=root / "started")  # starts it
+    yield root, environment
+    worker.stop(root)
+
+
+def _plain_pytest(root: Path, environment: dict, args: list[str], *, warm: bool,
+                  interrupt: bool = False) -> tuple[int, str, set[int]]:
+    """``python -m pytest ARGS`` in ``root``, through the worker or (``warm=False``) in a
+    process of its own; with ``interrupt``, Ctrl-C once its test has started. Its exit
+    code, its output (times left out) and the parents of the processes that ran tests."""
+    record, started = root / "who_ran", root / "started_test"
+    for path in (record, started):
+        path.unlink(missing_ok=True)
+    env = {**environment, "KATA_WHO_RAN": str(record), "KATA_STARTED": str(started),
+           **({} if warm else {"KATA_WORKER": "off"})}
+    process = subprocess.Popen([sys.executable, "-m", "pytest", *args], cwd=root, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if interrupt:
+        deadline = time.monotonic() + 300
+        while not started.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        process.send_signal(signal.SIGINT)  # what a terminal's Ctrl-C sends the command
+    output, _ = process.communicate(timeout=600)
+    parents = {int(line) for line in record.read_text().split()} if record.exists() else set()
+    return process.returncode, re.sub(r" in [0-9.]+s", " in (time)", output), parents
+
+
+@pytest.mark.parametrize("probe, args, code", [
+    ("passing", ["-q"], 0),
+    ("failing", ["-x", "--tb=short", "-rA"], 1),
+    ("erroring", ["-v"], 1),
+    ("interrupted", ["-q"], 2),
+])
+def test_plain_pytest_through_the_worker_reports_as_a_new_process(plain_clone, probe, args, code):
+    root, environment = plain_clone
+    command = [f"katas/probes/test_{probe}.py", *args]
+    interrupt = probe == "interrupted"
+    fresh = _plain_pytest(root, environment, command, warm=False, interrupt=interrupt)
+    warm = _plain_pytest(root, environment, command, warm=True, interrupt=interrupt)
+    worker_pid = _worker_pid(root)
+    assert warm[2] == {worker_pid} and worker_pid not in fresh[2], \
+        "the warm run is the worker's fork, the other is not"
+    assert warm[:2] == fresh[:2] and fresh[0] == code, "same exit code and report"
+
+
+def test_plain_pytest_of_a_kata_through_the_worker_reports_as_a_new_process(plain_clone):
+    """The kata's own tests: the harness's short reports of its stubs' failures, with the
+    terminal's colours forced on."""
+    root, environment = plain_clone
+    command = ["katas/01_broadcasting", "-x", "--color=yes"]
+    fresh = _plain_pytest(root, environment, command, warm=False)
+    warm = _plain_pytest(root, environment, command, warm=True)
+    assert warm[:2] == fresh[:2] and fresh[0] == 1 and "NotImplementedError" in fresh[1]
+
+
+def test_plain_pytest_runs_itself_where_the_options_do_not_fit(plain_clone):
+    root, environment = plain_clone
+    code, _, parents = _plain_pytest(root, environment,
+                                     ["katas/probes/test_passing.py", "-q", "--setup-show"],
+                                     warm=True)
+    assert code == 0 and parents and _worker_pid(root) not in parents
 
 
 def test_memory_is_limited_in_the_forked_run(clone):

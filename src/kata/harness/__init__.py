@@ -1,6 +1,7 @@
 """What runs inside pytest, around learner code: the plugin and the machinery it drives.
 
 Owns: the pytest plugin (``plugin``: options, fixtures, short reports, the run's record),
+plain pytest's door to the warm worker (``handover``, loaded first by pytest's settings),
 what a failure is and says (``failures``), the exam's fail-fast order (``fail_fast``),
 importing a kata's module inside its guards (``loader``), the lesson's rules enforced while
 code runs (``guards``, ``loops``), the boundary a test reaches learner code through
@@ -12,5 +13,5 @@ API (``kata.mnist_data`` for the exam's data) and torch and pytest. Nothing here
 by the ``kata`` client; the worker imports it by name before forking.
 """
 
-__all__ = ["boundary", "boxed_side", "fail_fast", "failures", "guards", "loader", "loops",
-           "plugin", "remote", "wire"]
+__all__ = ["boundary", "boxed_side", "fail_fast", "failures", "guards", "handover", "loader",
+           "loops", "plugin", "remote", "wire"]
