@@ -240,14 +240,18 @@ def test_plain_pytest_through_the_worker_reports_as_a_new_process(plain_clone, p
     assert warm[:2] == fresh[:2] and fresh[0] == code, "same exit code and report"
 
 
-def test_plain_pytest_of_a_kata_through_the_worker_reports_as_a_new_process(plain_clone):
-    """The kata's own tests: the harness's short reports of its stubs' failures, with the
-    terminal's colours forced on."""
+@pytest.mark.parametrize("args, code", [
+    # the harness's short reports of the stubs' failures, with the terminal's colours forced on
+    (["katas/01_broadcasting", "-x", "--color=yes"], 1),
+    # every example each test meets, printed: the worker's run meets the very same ones
+    (["katas/03_matmul", "--solutions", "-q", "-s", "--hypothesis-verbosity=verbose"], 0),
+])
+def test_plain_pytest_of_a_kata_through_the_worker_reports_as_a_new_process(plain_clone, args,
+                                                                            code):
     root, environment = plain_clone
-    command = ["katas/01_broadcasting", "-x", "--color=yes"]
-    fresh = _plain_pytest(root, environment, command, warm=False)
-    warm = _plain_pytest(root, environment, command, warm=True)
-    assert warm[:2] == fresh[:2] and fresh[0] == 1 and "NotImplementedError" in fresh[1]
+    fresh = _plain_pytest(root, environment, args, warm=False)
+    warm = _plain_pytest(root, environment, args, warm=True)
+    assert warm[:2] == fresh[:2] and fresh[0] == code
 
 
 def test_plain_pytest_runs_itself_where_the_options_do_not_fit(plain_clone):

@@ -58,6 +58,7 @@ settings.register_profile("ci", settings.get_profile("learner"), max_examples=20
 settings.register_profile("alternatives", settings.get_profile("learner"), max_examples=60)
 
 CODE_TREE = pytest.StashKey[Path]()
+LOCAL_CONSTANTS = pytest.StashKey[object]()
 RECORDER = pytest.StashKey["_Recorder"]()
 PREVIOUS_TREE = pytest.StashKey[Path | None]()
 WAS_DUMPABLE = pytest.StashKey[bool]()
@@ -121,6 +122,7 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError("--device cuda: no CUDA device is available here")
     if not config.getoption("hypothesis_profile", None):
         settings.load_profile("learner")
+    config.stash[LOCAL_CONSTANTS] = _without_local_constants()
     if config.getoption("kata_running"):
         config.pluginmanager.register(_RunningTest(config.getoption("kata_running")), "kata-running")
     # threads: the free cores, not every core (issue 12: no thread storms on a busy machine)
@@ -144,7 +146,27 @@ class _RunningTest:
         self.target.write_text(nodeid, encoding="utf-8")
 
 
+def _without_local_constants():
+    """Hypothesis mixes into its draws numbers it finds in the source of every module this
+    process has imported outside site-packages (the harness, the code under test), so the
+    examples a test meets would depend on what else happens to be imported: a run in the
+    warm worker, which imports more, a graded run, which never imports the code under
+    test, and a new process would each meet other examples. Without that pool the same
+    test of the same code meets the same examples everywhere. Returns what to restore."""
+    from hypothesis.internal.conjecture import providers
+
+    previous = getattr(providers, "_get_local_constants", None)
+    if previous is not None:
+        nothing = providers.Constants()
+        providers._get_local_constants = lambda: nothing
+    return previous
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
+    if config.stash.get(LOCAL_CONSTANTS, None) is not None:
+        from hypothesis.internal.conjecture import providers
+
+        providers._get_local_constants = config.stash[LOCAL_CONSTANTS]
     if PREVIOUS_TREE in config.stash:  # a pytest run inside another (pytester) hands it back
         use_tree(config.stash[PREVIOUS_TREE])
     if WAS_DUMPABLE in config.stash:
