@@ -22,9 +22,9 @@ from kata.runs import worker
 from kata.core.layout import clone_checkout
 from kata.core.layout import REPO_ROOT
 from kata.core.manifest import load_manifest
-from kata.core.records import KataState
-from kata.runs.runner import RunStoppedError, run_katas
-from kata.runs.verdicts import kata_key
+from kata.core.records import FailureKind, KataState, Outcome, TestRecord
+from kata.runs.runner import Run, RunStoppedError, run_katas
+from kata.runs.verdicts import kata_key, upstream_digests
 
 MANIFEST = load_manifest()
 #: a quick test beside kata 01's, so that each run here takes a fraction of a second
@@ -313,30 +313,40 @@ def _edit(path: Path) -> None:
     path.write_text(path.read_text() + "\n# an edit\n")
 
 
-@pytest.mark.parametrize("edited, changed", [
-    ("katas/07_training_loop/training_loop.py", {"07_training_loop", "08_mnist"}),
-    ("katas/04_softmax/softmax.py", {"04_softmax", "05_module", "08_mnist"}),
-    ("katas/03_matmul/test_matmul.py", {"03_matmul"}),
-    ("src/kata/harness/guards.py", {kata.folder for kata in MANIFEST.katas}),
-    ("conftest.py", {kata.folder for kata in MANIFEST.katas}),
-    ("katas/03_matmul/README.md", set()),
-    ("solutions/03_matmul/matmul.py", set()),
+@pytest.mark.parametrize("edited, changed, upstream", [
+    ("katas/07_training_loop/training_loop.py", {"07_training_loop"}, {"08_mnist"}),
+    ("katas/04_softmax/softmax.py", {"04_softmax"}, {"05_module", "08_mnist"}),
+    ("katas/03_matmul/test_matmul.py", {"03_matmul"}, set()),
+    ("src/kata/harness/guards.py", {kata.folder for kata in MANIFEST.katas}, set()),
+    ("conftest.py", {kata.folder for kata in MANIFEST.katas}, set()),
+    ("katas/03_matmul/README.md", set(), set()),
+    ("solutions/03_matmul/matmul.py", set(), set()),
 ])
-def test_a_verdict_key_changes_exactly_when_a_file_it_depends_on_does(checkout, edited, changed):
+def test_a_verdict_key_changes_exactly_when_a_file_it_depends_on_does(checkout, edited, changed,
+                                                                      upstream):
+    """A kata's own key follows its own files, the harness and the settings; the digests kept
+    beside it follow the modules of the katas it uses."""
     root = checkout
-    before = {kata.folder: kata_key(kata, root, options={}) for kata in MANIFEST.katas}
+
+    def state() -> dict:
+        return {kata.folder: (kata_key(kata, root, options={}), upstream_digests(kata, root))
+                for kata in MANIFEST.katas}
+    before = state()
     _edit(root / edited)
-    after = {kata.folder: kata_key(kata, root, options={}) for kata in MANIFEST.katas}
-    assert {folder for folder in before if before[folder] != after[folder]} == changed
+    after = state()
+    assert {folder for folder in before if before[folder][0] != after[folder][0]} == changed
+    assert {folder for folder in before if before[folder][1] != after[folder][1]} == upstream
 
 
 def test_the_board_runs_only_the_katas_whose_files_changed(checkout, monkeypatch):
     root = checkout
     ran = []
+    states = {}
 
     def run(katas, root, *, workers, **options):
         ran.append([kata.folder for kata in katas])
-        return [progress.KataProgress(kata, KataState.NOT_STARTED) for kata in katas]
+        return [progress.KataProgress(kata, states.get(kata.folder, KataState.DONE))
+                for kata in katas]
     monkeypatch.setattr(progress, "all_progress", run)
     katas = MANIFEST.katas
     first = progress.board_progress(katas, root, workers=2)
@@ -344,10 +354,58 @@ def test_the_board_runs_only_the_katas_whose_files_changed(checkout, monkeypatch
     assert progress.board_progress(katas, root, workers=2) == first and len(ran) == 1, \
         "nothing changed: no run at all"
     _edit(_module(root, "06"))
+    board = {entry.kata.folder: entry for entry in progress.board_progress(katas, root, workers=2)}
+    assert ran[-1] == ["06_dataloader"], "the exam is not trained again for an edit of 06"
+    assert board["08_mnist"].state is KataState.OUTDATED
+    assert board["08_mnist"].reason.startswith("06_dataloader changed since its last run")
+    states["08_mnist"] = KataState.NOT_STARTED
+    _edit(_module(root, "08"))
     progress.board_progress(katas, root, workers=2)
-    assert ran[-1] == ["06_dataloader", "08_mnist"]
+    assert ran[-1] == ["08_mnist"]
+    _edit(_module(root, "07"))
+    progress.board_progress(katas, root, workers=2)
+    assert ran[-1] == ["07_training_loop", "08_mnist"], "a kata not started runs again"
     assert progress.board_progress(katas, root, workers=2, time_limit=5) and \
         len(ran[-1]) == len(katas), "other limits: other verdicts"
+
+
+def test_a_save_is_checked_quickly_first_and_done_only_after_every_example(checkout,
+                                                                           monkeypatch):
+    """The quick check's failure is the verdict, and the full check beside it is stopped;
+    once the quick check passes, the verdict is the full check's, of the property tests
+    alone (the other tests keep the quick check's results)."""
+    root, kata = checkout, MANIFEST.kata("03")
+    test = "katas/03_matmul/test_matmul.py::test_x"
+    full_checks = []
+
+    def run(kata, checkout, *, extra_args=(), cancelled=None, **options):
+        source = _module(root, "03").read_text()
+        if "--hypothesis-profile=quick" in extra_args:  # every test, on its first examples
+            outcome = Outcome.FAILED if "early" in source else Outcome.PASSED
+            tests = (TestRecord(test, kata.folder, outcome, FailureKind.MISMATCH),
+                     TestRecord(f"{test}_without_examples", kata.folder, Outcome.PASSED))
+        else:  # the property tests, on every example
+            full_checks.append((list(extra_args), cancelled))
+            if cancelled is not None:
+                cancelled.wait(5)
+            outcome = Outcome.FAILED if "late" in source else Outcome.PASSED
+            tests = (TestRecord(test, kata.folder, outcome, FailureKind.MISMATCH),)
+        return progress.classify(kata, Run(1, tests, ""))
+    monkeypatch.setattr(progress, "kata_progress", run)
+    monkeypatch.setattr(worker, "is_up", lambda checkout: True)
+    heard = []
+    passing = progress.learner_progress(kata, root, quick_pass=heard.append,
+                                        extra_args=["-m", "matmul"])
+    assert passing.state is KataState.DONE and len(passing.tests) == 2 and len(heard) == 1
+    assert full_checks[-1][0] == ["-m", "(matmul) and hypothesis"]
+    assert not full_checks[-1][1].is_set()
+    _module(root, "03").write_text(_module(root, "03").read_text() + "\n# late\n")
+    late = progress.learner_progress(kata, root, quick_pass=heard.append)
+    assert late.state is KataState.FAILING and len(heard) == 2, "what only every example shows"
+    _module(root, "03").write_text(_module(root, "03").read_text() + "\n# early\n")
+    early = progress.learner_progress(kata, root, quick_pass=heard.append)
+    assert early.state is KataState.FAILING and len(heard) == 2
+    assert full_checks[-1][1].is_set(), "the full check was stopped"
 
 
 def test_a_kata_without_mnist_needs_mnist_and_says_what_to_do_once(tmp_path):

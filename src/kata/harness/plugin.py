@@ -5,8 +5,9 @@
 - ``--device auto|cpu|cuda`` picks the device for tests that take the ``device`` fixture; the
   ``gpu`` marker skips a test, visibly, where there is no CUDA, and ``--require-gpu`` makes
   that skip a failure.
-- Hypothesis profiles: ``learner`` (the default: quick), ``ci`` (more examples) and
-  ``alternatives`` (between the two: what the catalog's correct alternatives run under in CI).
+- Hypothesis profiles: ``learner`` (the default: 20 examples per test), ``quick`` (5: a
+  save's first check in ``kata run`` and ``kata watch``), ``ci`` (200) and ``alternatives``
+  (between the two: what the catalog's correct alternatives run under in CI).
 - A failing kata test is reported in a few lines: what went wrong, on which input, where in
   the learner's files, and the hint of the function that failed, at the level that
   ``kata hint`` has reached in this checkout (its first when none has been shown).
@@ -53,6 +54,10 @@ settings.register_profile(
     report_multiple_bugs=False, print_blob=False,
     phases=[Phase.explicit, Phase.generate, Phase.shrink])
 settings.register_profile("ci", settings.get_profile("learner"), max_examples=200)
+# A save's first check in the learner's own commands (kata.runs.progress): the first examples
+# of every test, which show most mistakes in a fraction of the time; a kata is done only once
+# its tests pass all of the learner profile's.
+settings.register_profile("quick", settings.get_profile("learner"), max_examples=5)
 # The catalog's correct alternatives (kata.instructor.checks), 40-odd of them, each a whole run of its
 # kata's tests: more examples than a learner's run meets, fewer than the reference's 200.
 settings.register_profile("alternatives", settings.get_profile("learner"), max_examples=60)

@@ -17,6 +17,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,7 +54,8 @@ def run_katas(katas: Sequence[str], *, solutions: bool = False, impl: Path | Non
               extra_args: Sequence[str] = (), environment: dict[str, str] | None = None,
               timeout: float = 600, memory_limit: int | None = None,
               checkout: Path = REPO_ROOT, warm: bool = False,
-              box: Callable[[list[str], Path], list[str]] | None = None) -> Run:
+              box: Callable[[list[str], Path], list[str]] | None = None,
+              cancelled: threading.Event | None = None) -> Run:
     """Run the tests of ``katas`` (folder names) against the learner's code, the solutions
     (``solutions=True``) or the tree at ``impl``, in a new process in ``checkout``, with
     ``environment`` added to this process's.
@@ -62,7 +64,8 @@ def run_katas(katas: Sequence[str], *, solutions: bool = False, impl: Path | Non
     bytes of data; past either, or if it dies, ``RunStoppedError`` says why (and, past the time
     limit, which test was running). With ``warm``, the process is a fork of the checkout's
     warm worker (kata.runs.worker), a plain new process where no worker can be had: only the
-    learner's own commands ask for it, never grading or the repository's checks.
+    learner's own commands ask for it, never grading or the repository's checks. A warm run
+    ends once ``cancelled`` is set (``kata.runs.worker.RunCancelledError``).
 
     ``box`` (grading) turns the command into one that runs it in a sandbox (see
     ``kata.runs.sandbox``); it is given the run's fresh scratch folder, where the report is written
@@ -82,7 +85,7 @@ def run_katas(katas: Sequence[str], *, solutions: bool = False, impl: Path | Non
         returncode, output = None, ""
         if warm:
             returncode, output = _run_forked(checkout, arguments, env, timeout, memory_limit,
-                                             Path(scratch) / "output", running)
+                                             Path(scratch) / "output", running, cancelled)
         if returncode is None:
             returncode, output = _run_process(checkout, arguments, env, timeout, memory_limit, running,
                                               box)
@@ -113,14 +116,16 @@ def _run_process(checkout: Path, arguments: list[str], env: dict[str, str], time
 
 
 def _run_forked(checkout: Path, arguments: list[str], env: dict[str, str], timeout: float,
-                memory_limit: int | None, output: Path, running: Path) -> tuple[int | None, str]:
+                memory_limit: int | None, output: Path, running: Path,
+                cancelled: threading.Event | None) -> tuple[int | None, str]:
     """The same run in a fork of the warm worker: its exit code and output; (None, "")
     when no worker can be had."""
     from kata.runs import worker  # the client side only: it imports neither torch nor pytest
 
     try:
         returncode = worker.run_forked(checkout, arguments, environment=env, timeout=timeout,
-                                       memory_limit=memory_limit, output=output)
+                                       memory_limit=memory_limit, output=output,
+                                       cancelled=cancelled)
     except worker.WorkerUnavailableError:
         return None, ""
     printed = output.read_text(encoding="utf-8", errors="replace") if output.exists() else ""

@@ -117,13 +117,19 @@ def _pid_path(checkout: Path, *, create: bool = True) -> Path:
 # ---------------------------------------------------------------- the client side
 
 
+class RunCancelledError(KataError):
+    """The caller no longer wanted the run (its ``cancelled`` event was set): it was ended."""
+
+
 def run_forked(checkout: Path, args: Sequence[str], *, environment: dict[str, str], timeout: float,
-               memory_limit: int | None, output: Path, imports: Path | None = None) -> int | None:
+               memory_limit: int | None, output: Path, imports: Path | None = None,
+               cancelled: threading.Event | None = None) -> int | None:
     """Run ``pytest ARGS`` in ``checkout`` in a fresh fork of the checkout's worker (started
     when there is none), with ``environment`` as its whole environment and its printed
     output going to the file ``output``. Returns the exit code (negative: killed by that
     signal), or None when it ran past ``timeout`` seconds and was killed. With ``imports``,
     the run writes there the names of the modules it imported (``kata bench`` shows them).
+    Once ``cancelled`` is set the run is ended and ``RunCancelledError`` raised.
     ``WorkerUnavailableError`` when no worker can be had: run it some other way then."""
     request = {"args": list(args), "environment": environment, "timeout": timeout,
                "memory_limit": memory_limit, "cwd": str(Path(checkout).resolve()),
@@ -131,9 +137,11 @@ def run_forked(checkout: Path, args: Sequence[str], *, environment: dict[str, st
     with open(os.devnull, "rb") as nothing, open(output, "wb") as printed:
         streams = (nothing.fileno(), printed.fileno(), printed.fileno())
         for _ in range(2):  # a worker with an older harness ends; the second try starts anew
-            reply = _request(checkout, request, streams, start=True)
+            reply = _request(checkout, request, streams, start=True, cancelled=cancelled)
             if not reply.get("stale"):
                 break
+    if reply.get("cancelled"):
+        raise RunCancelledError("the run was no longer wanted")
     if "returncode" in reply:
         return reply["returncode"]
     if reply.get("timed_out"):
@@ -160,6 +168,15 @@ def hand_over(checkout: Path, args: Sequence[str]) -> int | None:
     return reply.get("returncode")
 
 
+def is_up(checkout: Path) -> bool:
+    """Whether the checkout's worker takes runs right now."""
+    try:
+        _connect(checkout, start=False).close()
+    except (WorkerUnavailableError, OSError):
+        return False
+    return True
+
+
 def start_in_background(checkout: Path) -> None:
     """Start the checkout's worker, detached, for the runs to come; return at once."""
     with contextlib.suppress(WorkerUnavailableError, OSError):
@@ -172,14 +189,20 @@ _FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 def _request(checkout: Path, request: dict, streams: Sequence[int], *, start: bool,
-             forward_signals: bool = False) -> dict:
+             forward_signals: bool = False, cancelled: threading.Event | None = None) -> dict:
     """Send ``request`` with the descriptors ``streams`` (the run's stdin, stdout, stderr)
     to the checkout's worker and wait for its answer; with ``forward_signals`` (main thread
-    only), this process's Ctrl-C, SIGTERM and SIGHUP go to the run meanwhile."""
+    only), this process's Ctrl-C, SIGTERM and SIGHUP go to the run meanwhile. Once
+    ``cancelled`` is set, the connection closes (the worker then ends the run) and the
+    answer is ``{"cancelled": True}``."""
     request = {**request, "harness": harness_version(checkout)}
     with _connect(checkout, start=start) as connection:
         socket.send_fds(connection, [b"\0"], list(streams))
         connection.sendall(json.dumps(request).encode() + b"\n")
+        if cancelled is not None:
+            while not select.select([connection], [], [], 0.05)[0]:
+                if cancelled.is_set():
+                    return {"cancelled": True}
         if not forward_signals:
             return _read_reply(connection)
 
@@ -338,15 +361,16 @@ class _Worker:
             connection.settimeout(10)
             streams: list[int] = []
             try:
-                _, streams, _, _ = socket.recv_fds(connection, 1, 3)
-                line, rest = _read_line(connection)
-                request = json.loads(line)
-            except (OSError, ValueError):
+                first, streams, _, _ = socket.recv_fds(connection, 1, 3)
+                line, rest = _read_line(connection) if first else (b"", b"")
+                request = json.loads(line) if first else {}
+            except (OSError, ValueError):  # a client that left, or sent what is no request
+                request = {}
+            if not request:
                 for descriptor in streams:
                     os.close(descriptor)
-                # a client this worker cannot read (another harness's?): it starts a fresh one
-                self.farewell = (connection, {"stale": True})
-                return
+                connection.close()
+                continue
             connection.settimeout(None)
             self.last_used = time.monotonic()
             if request.get("command") == "stop":
