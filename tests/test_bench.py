@@ -34,9 +34,14 @@ def test_the_tiny_benchmark_prints_the_tables_and_writes_the_json(tmp_path, caps
     assert feedback["katas"]["01_broadcasting"]["ratio"] > 0 and "x floor" in printed
     loop = feedback["learner_loop"]
     assert loop["kata"] == "01_broadcasting" and "thread_storm" not in feedback
-    for figure in ("first_run", "warm_run"):
+    for figure in ("floor", "first_run", "run_failing"):
         assert 0 < loop[figure]["min_s"] <= loop[figure]["median_s"] <= loop[figure]["max_s"]
-    assert "kata run 01, worker up" in printed and "board" not in json.dumps(loop)
+    assert "kata run 01, a failing save" in printed and "board" not in json.dumps(loop)
+    profile = feedback["warm_profile"]
+    assert profile["kata"] == "01_broadcasting" and "collection" in profile["parts"]
+    assert all(seconds >= 0 for seconds in profile["parts"].values())
+    assert "Where a warm run's time goes" in printed
+    assert not [name for name in profile["imported"] if name.startswith(("torch", "sympy"))]
 
 
 def test_the_ladder_skips_rungs_that_would_run_for_hours_and_says_why():

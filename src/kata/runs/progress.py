@@ -50,6 +50,8 @@ QUICK_CHECK = ("--hypothesis-profile=quick",)
 #: what the property tests carry (hypothesis's pytest plugin marks them): the full check runs
 #: only these, since a test without examples runs the same in both checks
 PROPERTY_TESTS = "hypothesis"
+#: how much lower the full check's priority is while the quick check runs beside it
+WAITING = 5
 
 
 @dataclass(frozen=True)
@@ -112,15 +114,16 @@ def classify(kata: Kata, run: Run) -> KataProgress:
 def kata_progress(kata: Kata, checkout: Path, *, impl: Path | None = None,
                   time_limit: float = TIME_LIMIT, memory_limit: int | None = MEMORY_LIMIT,
                   extra_args: Sequence[str] = (), environment: dict[str, str] | None = None,
-                  box=None, warm: bool = False,
-                  cancelled: threading.Event | None = None) -> KataProgress:
+                  box=None, warm: bool = False, cancelled: threading.Event | None = None,
+                  nice: int = 0) -> KataProgress:
     """Run ``kata``'s tests from ``checkout`` (against its ``katas/`` or the tree ``impl``)
     in a new process, within the limits (in ``box``, or forked from the warm worker with
-    ``warm``, ended once ``cancelled`` is set: see ``run_katas``), and say where it stands."""
+    ``warm``, ended once ``cancelled`` is set, at a lower priority with ``nice``: see
+    ``run_katas``), and say where it stands."""
     try:
         run = run_katas([kata.folder], impl=impl, checkout=checkout, timeout=time_limit,
                         memory_limit=memory_limit, extra_args=extra_args, environment=environment,
-                        box=box, warm=warm, cancelled=cancelled)
+                        box=box, warm=warm, cancelled=cancelled, nice=nice)
     except RunStoppedError as stopped:
         return KataProgress(kata, KataState.STOPPED, reason=str(stopped), output=stopped.output)
     return classify(kata, run)
@@ -132,9 +135,9 @@ def learner_progress(kata: Kata, checkout: Path, *,
     """``kata_progress`` for the learner's own commands (run, watch): in forks of the warm
     worker, checked in two steps (the module's docstring), and remembered for the board.
     ``quick_pass`` hears the quick check's progress when it passes, before the full check's
-    verdict is in. Where the worker is up, the full check starts beside the quick one, the
-    free cores shared between them, and is stopped when the quick one fails; elsewhere it
-    starts once the quick one has passed."""
+    verdict is in. Where the worker is up, the full check starts beside the quick one (the
+    free cores shared between them, the quick one first in line for them) and is stopped
+    when the quick one fails; elsewhere it starts once the quick one has passed."""
     key = kata_key(kata, checkout, options=_key_options(options))
     upstream = upstream_digests(kata, checkout)
     extra_args = list(options.pop("extra_args", ()))
@@ -145,7 +148,7 @@ def learner_progress(kata: Kata, checkout: Path, *,
     with ThreadPoolExecutor(max_workers=1) as pool:
         if together:
             full = pool.submit(kata_progress, kata, checkout, warm=True, extra_args=full_args,
-                               environment=environment, cancelled=stop, **options)
+                               environment=environment, cancelled=stop, nice=WAITING, **options)
         quick = kata_progress(kata, checkout, warm=True, extra_args=[*extra_args, *QUICK_CHECK],
                               environment=environment, **options)
         if quick.state is not KataState.DONE:

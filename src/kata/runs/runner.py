@@ -55,7 +55,7 @@ def run_katas(katas: Sequence[str], *, solutions: bool = False, impl: Path | Non
               timeout: float = 600, memory_limit: int | None = None,
               checkout: Path = REPO_ROOT, warm: bool = False,
               box: Callable[[list[str], Path], list[str]] | None = None,
-              cancelled: threading.Event | None = None) -> Run:
+              cancelled: threading.Event | None = None, nice: int = 0) -> Run:
     """Run the tests of ``katas`` (folder names) against the learner's code, the solutions
     (``solutions=True``) or the tree at ``impl``, in a new process in ``checkout``, with
     ``environment`` added to this process's.
@@ -65,7 +65,8 @@ def run_katas(katas: Sequence[str], *, solutions: bool = False, impl: Path | Non
     limit, which test was running). With ``warm``, the process is a fork of the checkout's
     warm worker (kata.runs.worker), a plain new process where no worker can be had: only the
     learner's own commands ask for it, never grading or the repository's checks. A warm run
-    ends once ``cancelled`` is set (``kata.runs.worker.RunCancelledError``).
+    ends once ``cancelled`` is set (``kata.runs.worker.RunCancelledError``), and runs at a
+    lower priority with ``nice``.
 
     ``box`` (grading) turns the command into one that runs it in a sandbox (see
     ``kata.runs.sandbox``); it is given the run's fresh scratch folder, where the report is written
@@ -85,7 +86,7 @@ def run_katas(katas: Sequence[str], *, solutions: bool = False, impl: Path | Non
         returncode, output = None, ""
         if warm:
             returncode, output = _run_forked(checkout, arguments, env, timeout, memory_limit,
-                                             Path(scratch) / "output", running, cancelled)
+                                             Path(scratch) / "output", running, cancelled, nice)
         if returncode is None:
             returncode, output = _run_process(checkout, arguments, env, timeout, memory_limit, running,
                                               box)
@@ -117,7 +118,7 @@ def _run_process(checkout: Path, arguments: list[str], env: dict[str, str], time
 
 def _run_forked(checkout: Path, arguments: list[str], env: dict[str, str], timeout: float,
                 memory_limit: int | None, output: Path, running: Path,
-                cancelled: threading.Event | None) -> tuple[int | None, str]:
+                cancelled: threading.Event | None, nice: int) -> tuple[int | None, str]:
     """The same run in a fork of the warm worker: its exit code and output; (None, "")
     when no worker can be had."""
     from kata.runs import worker  # the client side only: it imports neither torch nor pytest
@@ -125,7 +126,7 @@ def _run_forked(checkout: Path, arguments: list[str], env: dict[str, str], timeo
     try:
         returncode = worker.run_forked(checkout, arguments, environment=env, timeout=timeout,
                                        memory_limit=memory_limit, output=output,
-                                       cancelled=cancelled)
+                                       cancelled=cancelled, nice=nice)
     except worker.WorkerUnavailableError:
         return None, ""
     printed = output.read_text(encoding="utf-8", errors="replace") if output.exists() else ""

@@ -123,17 +123,18 @@ class RunCancelledError(KataError):
 
 def run_forked(checkout: Path, args: Sequence[str], *, environment: dict[str, str], timeout: float,
                memory_limit: int | None, output: Path, imports: Path | None = None,
-               cancelled: threading.Event | None = None) -> int | None:
+               cancelled: threading.Event | None = None, nice: int = 0) -> int | None:
     """Run ``pytest ARGS`` in ``checkout`` in a fresh fork of the checkout's worker (started
     when there is none), with ``environment`` as its whole environment and its printed
     output going to the file ``output``. Returns the exit code (negative: killed by that
     signal), or None when it ran past ``timeout`` seconds and was killed. With ``imports``,
     the run writes there the names of the modules it imported (``kata bench`` shows them).
-    Once ``cancelled`` is set the run is ended and ``RunCancelledError`` raised.
+    Once ``cancelled`` is set the run is ended and ``RunCancelledError`` raised. ``nice``
+    lowers its priority (``os.nice``), for a run that may wait for another.
     ``WorkerUnavailableError`` when no worker can be had: run it some other way then."""
     request = {"args": list(args), "environment": environment, "timeout": timeout,
                "memory_limit": memory_limit, "cwd": str(Path(checkout).resolve()),
-               "imports": str(imports) if imports else None}
+               "imports": str(imports) if imports else None, "nice": nice}
     with open(os.devnull, "rb") as nothing, open(output, "wb") as printed:
         streams = (nothing.fileno(), printed.fileno(), printed.fileno())
         for _ in range(2):  # a worker with an older harness ends; the second try starts anew
@@ -511,6 +512,8 @@ def _child(request: dict, streams: list[int], inherited: list[int]) -> None:
         signal.signal(signal.SIGINT, signal.default_int_handler)
         if request.get("memory_limit"):
             limit_data(int(request["memory_limit"]))
+        if request.get("nice"):
+            os.nice(int(request["nice"]))
         os.environ.clear()
         os.environ.update(request["environment"])
         os.chdir(request["cwd"])
