@@ -97,3 +97,43 @@ def _running(marker: str) -> bool:
         except OSError:  # it ended while we looked
             pass
     return False
+
+
+def test_the_warm_grader_forks_each_tests_side_and_grades_as_new_processes_do(tmp_path,
+                                                                             monkeypatch):
+    """``kata grade`` forks the tests' side of every run from one warm grader
+    (``kata.grading.service.warm_grader``), and the grades are the very grades that new
+    processes give: for the solutions, and for a learner whose kata 01 is a stub and whose
+    kata 02 sums the wrong way; the grader is gone once grading is done."""
+    from kata.grading import service
+    from kata.runs import worker
+
+    learner = tmp_path / "learner"
+    for kata_ in load_manifest().katas[:2]:
+        module = kata_.path_in(learner)
+        module.parent.mkdir(parents=True)
+        module.write_text(kata_.path_in(REPO_ROOT / "katas").read_text())
+    outer = load_manifest().kata("02").path_in(learner)
+    outer.write_text(load_manifest().kata("02").path_in(REPO_ROOT / "solutions").read_text()
+                     .replace("return outer(a, b, torch.mul)", "return outer(a, b, torch.add)"))
+    targets, katas = [str(REPO_ROOT / "solutions"), str(learner)], load_manifest().katas[:2]
+    forked = []
+    run_forked = worker.run_forked
+
+    def counted(*args, **options):
+        forked.append(options.get("home"))
+        return run_forked(*args, **options)
+    monkeypatch.setattr(worker, "run_forked", counted)
+
+    def graded(warm):
+        return [(grade.target, [(kata_.kata, [(test.name, test.status, test.message)
+                                             for test in kata_.tests])
+                                for kata_ in grade.katas])
+                for grade in service.grade_targets(targets, REPO_ROOT, katas, workers=2,
+                                                   time_limit=600, warm=warm)]
+    warm = graded(True)
+    assert len(forked) == 4 and all(home is not None for home in forked)
+    assert not worker.is_up(forked[0].folder), "the grader stopped with the grading"
+    assert warm == graded(False)
+    statuses = {test[1] for _, tests in warm[1][1] for test in tests}
+    assert statuses == {"pass", "fail"}, "the learner's stub and mistake fail, the rest passes"

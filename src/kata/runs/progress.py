@@ -38,7 +38,7 @@ from kata.core.manifest import Kata
 from kata.core.records import FailureKind, KataState, TestRecord
 from kata.runs import worker
 from kata.runs.limits import MEMORY_LIMIT, TIME_LIMIT
-from kata.runs.runner import Run, RunStoppedError, run_katas
+from kata.runs.runner import Box, Run, RunStoppedError, run_katas
 from kata.runs.threads import PARALLEL_RUNS
 from kata.runs.verdicts import Verdicts, kata_key, upstream_digests
 
@@ -114,8 +114,8 @@ def classify(kata: Kata, run: Run) -> KataProgress:
 def kata_progress(kata: Kata, checkout: Path, *, impl: Path | None = None,
                   time_limit: float = TIME_LIMIT, memory_limit: int | None = MEMORY_LIMIT,
                   extra_args: Sequence[str] = (), environment: dict[str, str] | None = None,
-                  box=None, warm: bool = False, cancelled: threading.Event | None = None,
-                  nice: int = 0) -> KataProgress:
+                  box: Box | None = None, warm: bool | worker.Home = False,
+                  cancelled: threading.Event | None = None, nice: int = 0) -> KataProgress:
     """Run ``kata``'s tests from ``checkout`` (against its ``katas/`` or the tree ``impl``)
     in a new process, within the limits (in ``box``, or forked from the warm worker with
     ``warm``, ended once ``cancelled`` is set, at a lower priority with ``nice``: see

@@ -47,6 +47,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from kata.core.errors import KataError
@@ -62,9 +63,10 @@ START_SECONDS = 60
 _CHECK_SECONDS = 2.0
 #: harness modules the children use, imported once in the worker (never learner code): the
 #: plugin (and, through it, the loader, the guards and the boundary), plain pytest's door to
-#: the worker, and the kata tests' API
-_HARNESS = ("kata.harness.plugin", "kata.harness.handover", "kata.assertions", "kata.strategies",
-            "kata.tolerances", "kata.oracles", "kata.mnist_data", "kata.pictures")
+#: the worker, the graded mode's tests' side, and the kata tests' API
+_HARNESS = ("kata.harness.plugin", "kata.harness.handover", "kata.harness.remote",
+            "kata.assertions", "kata.strategies", "kata.tolerances", "kata.oracles",
+            "kata.mnist_data", "kata.pictures")
 #: what a run imports on demand, imported once here instead (tests/test_worker.py proves that
 #: a forked run imports nothing new of torch): pytest's debugging, capture and faulthandler
 #: plugins and its option parser import these while a run is configured; hypothesis seeds
@@ -74,6 +76,17 @@ _HARNESS = ("kata.harness.plugin", "kata.harness.handover", "kata.assertions", "
 _ON_DEMAND = ("pdb", "readline", "faulthandler", "_pytest._argcomplete", "numpy.random",
               "hypothesis.strategies._internal.flatmapped", "torch._subclasses.schema_check_mode",
               "encodings.unicode_escape")
+
+
+@dataclass(frozen=True)
+class Home:
+    """A warm worker other than a checkout's own: the folder whose harness (``src/kata``)
+    and settings it imports, which also names its private directory, and the whole
+    environment it starts with. ``kata grade`` starts one from a copy of the instructor's
+    harness, in a clean environment, to fork the tests' side of every graded run."""
+
+    folder: Path
+    environment: dict[str, str]
 
 
 class WorkerUnavailableError(KataError):
@@ -123,11 +136,13 @@ class RunCancelledError(KataError):
 
 def run_forked(checkout: Path, args: Sequence[str], *, environment: dict[str, str], timeout: float,
                memory_limit: int | None, output: Path, imports: Path | None = None,
-               cancelled: threading.Event | None = None, nice: int = 0) -> int | None:
-    """Run ``pytest ARGS`` in ``checkout`` in a fresh fork of the checkout's worker (started
-    when there is none), with ``environment`` as its whole environment and its printed
-    output going to the file ``output``. Returns the exit code (negative: killed by that
-    signal), or None when it ran past ``timeout`` seconds and was killed. With ``imports``,
+               cancelled: threading.Event | None = None, nice: int = 0,
+               home: Home | None = None) -> int | None:
+    """Run ``pytest ARGS`` in ``checkout`` in a fresh fork of the checkout's worker (or of
+    the worker of ``home``), started when there is none, with ``environment`` as its whole
+    environment and its printed output going to the file ``output``. Returns the exit code
+    (negative: killed by that signal), or None when it ran past ``timeout`` seconds and was
+    killed. With ``imports``,
     the run writes there the names of the modules it imported (``kata bench`` shows them).
     Once ``cancelled`` is set the run is ended and ``RunCancelledError`` raised. ``nice``
     lowers its priority (``os.nice``), for a run that may wait for another.
@@ -138,7 +153,8 @@ def run_forked(checkout: Path, args: Sequence[str], *, environment: dict[str, st
     with open(os.devnull, "rb") as nothing, open(output, "wb") as printed:
         streams = (nothing.fileno(), printed.fileno(), printed.fileno())
         for _ in range(2):  # a worker with an older harness ends; the second try starts anew
-            reply = _request(checkout, request, streams, start=True, cancelled=cancelled)
+            reply = _request(home.folder if home else checkout, request, streams, start=True,
+                             cancelled=cancelled, environment=home.environment if home else None)
             if not reply.get("stale"):
                 break
     if reply.get("cancelled"):
@@ -190,14 +206,15 @@ _FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 def _request(checkout: Path, request: dict, streams: Sequence[int], *, start: bool,
-             forward_signals: bool = False, cancelled: threading.Event | None = None) -> dict:
+             forward_signals: bool = False, cancelled: threading.Event | None = None,
+             environment: dict[str, str] | None = None) -> dict:
     """Send ``request`` with the descriptors ``streams`` (the run's stdin, stdout, stderr)
     to the checkout's worker and wait for its answer; with ``forward_signals`` (main thread
     only), this process's Ctrl-C, SIGTERM and SIGHUP go to the run meanwhile. Once
     ``cancelled`` is set, the connection closes (the worker then ends the run) and the
-    answer is ``{"cancelled": True}``."""
+    answer is ``{"cancelled": True}``. A worker started here gets ``environment``."""
     request = {**request, "harness": harness_version(checkout)}
-    with _connect(checkout, start=start) as connection:
+    with _connect(checkout, start=start, environment=environment) as connection:
         socket.send_fds(connection, [b"\0"], list(streams))
         connection.sendall(json.dumps(request).encode() + b"\n")
         if cancelled is not None:
@@ -274,28 +291,32 @@ def _try_connect(path: Path) -> socket.socket | None:
     return connection
 
 
-def _start(checkout: Path) -> subprocess.Popen:
-    """Start the checkout's worker, detached (its own session, no terminal)."""
+def _start(checkout: Path, environment: dict[str, str] | None = None) -> subprocess.Popen:
+    """Start the checkout's worker, detached (its own session, no terminal), with
+    ``environment`` (by default this process's, the checkout's harness first on the path)."""
     private_directory(checkout)
     source = python_path(Path(checkout) / HARNESS.parent, inherited=os.environ.get("PYTHONPATH"))
     process = subprocess.Popen(
         [sys.executable, "-m", "kata.runs.worker", str(Path(checkout).resolve())], cwd=checkout,
         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        start_new_session=True, env={**os.environ, "PYTHONPATH": source})
+        start_new_session=True,
+        env=environment if environment is not None else {**os.environ, "PYTHONPATH": source})
     # this process is its parent until it exits: reap it then, so that it leaves no zombie
     threading.Thread(target=process.wait, daemon=True).start()
     return process
 
 
-def _connect(checkout: Path, *, start: bool) -> socket.socket:
-    """A connection to the checkout's worker; with ``start``, one is started if needed."""
+def _connect(checkout: Path, *, start: bool, environment: dict[str, str] | None = None
+             ) -> socket.socket:
+    """A connection to the checkout's worker; with ``start``, one is started if needed (with
+    ``environment``: see ``_start``)."""
     path = _socket_path(checkout, create=start)
     connection = _try_connect(path)
     if connection is not None or not start:
         if connection is None:
             raise WorkerUnavailableError("no worker is running")
         return connection
-    process = _start(checkout)
+    process = _start(checkout, environment)
     deadline = time.monotonic() + START_SECONDS
     while time.monotonic() < deadline:
         connection = _try_connect(path)
