@@ -1,13 +1,15 @@
 """The repository's proof of soundness: the pytest runs that the checks read, and the checks.
 
-``RepositoryRuns`` starts every run at once, two at a time (one per core), each in its own
-process:
+``RepositoryRuns`` starts every run at once, two at a time (one per core), each in a process
+of its own, forked from the checkout's warm worker (``kata.runs.worker``: a new process
+where none can run), the longest first so that both cores finish together:
 
-- the reference solutions, with line coverage of ``solutions/``;
-- the untouched stubs in ``katas/``;
+- the reference solutions, one run per kata, with line coverage of ``solutions/``;
 - rounds of catalog variants: each round lays one variant of several katas over the
   solutions, so that one process checks many variants; katas that import one another never
-  share a round.
+  share a round (the correct alternatives run every test, the mistakes and cheats only the
+  tests named to catch them);
+- the untouched stubs in ``katas/``.
 
 Each check is a function that returns what is wrong (an empty list when nothing is): the
 tests in ``tests/`` assert that it is empty, and ``kata check`` prints them as one table.
@@ -38,7 +40,7 @@ class RepositoryRuns:
     """Starts the runs on creation; each accessor waits for the run it needs."""
 
     def __init__(self, scratch: Path, profile: str | None = None, workers: int = 2,
-                 katas: Sequence[Kata] | None = None):
+                 katas: Sequence[Kata] | None = None, warm: bool = True):
         self.scratch = Path(scratch)
         self.katas = [kata.folder for kata in katas or load_manifest().katas]
         self.catalog = {kata: entry for kata, entry in load_catalog().items() if kata in self.katas}
@@ -46,13 +48,16 @@ class RepositoryRuns:
         pool = ThreadPoolExecutor(max_workers=workers)
         # One thread per process: the pool already keeps every core busy, and torch's
         # threads spinning against another process's on the same cores cost 10x in time.
-        run = functools.partial(run_katas, environment={"OMP_NUM_THREADS": "1"})
-        self.coverage_report = self.scratch / "coverage.json"
-        self._solutions = pool.submit(
-            run_katas, self.katas, solutions=True,
-            extra_args=[*profile_args, "--cov=solutions", f"--cov-report=json:{self.coverage_report}"],
-            environment={"COVERAGE_FILE": str(self.scratch / ".coverage"), "OMP_NUM_THREADS": "1"})
-        self._stubs = pool.submit(run, self.katas)
+        run = functools.partial(run_katas, environment={"OMP_NUM_THREADS": "1"}, warm=warm)
+        # The reference run of each kata, the exam's first (it trains both models): one run
+        # per kata, so that the longest work of the check spreads over the cores.
+        self._solutions = {
+            kata: pool.submit(run_katas, [kata], solutions=True, warm=warm,
+                              extra_args=[*profile_args, "--cov=solutions",
+                                          f"--cov-report=json:{self._coverage_report(kata)}"],
+                              environment={"COVERAGE_FILE": str(self.scratch / f".coverage-{kata}"),
+                                           "OMP_NUM_THREADS": "1"})
+            for kata in sorted(self.katas, reverse=True)}
         self._variant_runs: dict[Variant, Future] = {}
         # Mistakes and cheats run under the learner's profile, the one whose feedback must
         # catch them; alternatives under the session's, with its larger number of examples.
@@ -62,7 +67,9 @@ class RepositoryRuns:
         # `alternatives` profile, since 200 examples for each of 40-odd variants would take
         # most of CI's time and the reference solutions already meet 200.
         alternative_args = ["--hypothesis-profile=alternatives"] if profile == "ci" else profile_args
-        for kinds, args in ((("mistake", "cheat"), []), (("alternative",), alternative_args)):
+        for kinds, args in ((("alternative",), alternative_args), (("mistake", "cheat"), [])):
+            if kinds[0] == "mistake":
+                self._stubs = pool.submit(run, self.katas)
             for number, replacements in enumerate(self._rounds(kinds)):
                 tree = write_tree(self.scratch / f"{kinds[0]}-{number}", replacements)
                 catching = sorted({name for variant, _ in replacements.values()
@@ -72,6 +79,9 @@ class RepositoryRuns:
                 for variant, _ in replacements.values():
                     self._variant_runs[variant] = future
         pool.shutdown(wait=False)
+
+    def _coverage_report(self, kata: str) -> Path:
+        return self.scratch / f"coverage-{kata}.json"
 
     def _rounds(self, kinds: tuple[str, ...]) -> list[dict[str, tuple[Variant, str]]]:
         """Variants grouped so that no round holds two katas where one imports the other
@@ -91,7 +101,11 @@ class RepositoryRuns:
         return rounds
 
     def solutions(self) -> Run:
-        return self._solutions.result()
+        """The reference runs of every kata, as one run."""
+        runs = [self._solutions[kata].result() for kata in self.katas]
+        return Run(max(run.exitstatus for run in runs),
+                   tuple(test for run in runs for test in run.tests),
+                   "\n".join(run.output for run in runs))
 
     def stubs(self) -> Run:
         return self._stubs.result()
@@ -100,11 +114,17 @@ class RepositoryRuns:
         return self._variant_runs[variant].result().of(variant.kata)
 
     def coverage(self) -> dict[str, list[int]]:
-        """For each file of ``solutions/`` that ran, the line numbers that no test reached."""
-        self.solutions()
-        files = json.loads(self.coverage_report.read_text(encoding="utf-8"))["files"]
-        return {Path(name).resolve().relative_to(REPO_ROOT).as_posix(): data["missing_lines"]
-                for name, data in files.items()}
+        """For each file of ``solutions/`` that ran, the line numbers that no test reached,
+        in any kata's run (kata 08's runs the modules of 05 to 07 too)."""
+        missing: dict[str, set[int]] = {}
+        for kata in self.katas:
+            self._solutions[kata].result()
+            report = json.loads(self._coverage_report(kata).read_text(encoding="utf-8"))
+            for name, data in report["files"].items():
+                path = Path(name).resolve().relative_to(REPO_ROOT).as_posix()
+                lines = set(data["missing_lines"])
+                missing[path] = missing[path] & lines if path in missing else lines
+        return {path: sorted(lines) for path, lines in missing.items()}
 
 
 # --- the checks: each returns what is wrong, an empty list when nothing is ---------------
