@@ -27,6 +27,7 @@ from kata.core.errors import KataError
 from kata.core.layout import HARNESS, REPO_ROOT
 from kata.core.processes import limit_data, python_path
 from kata.core.records import RunRecord, TestRecord
+from kata.runs.supervisor import DISK_LIMIT, PROCESS_LIMIT
 
 if TYPE_CHECKING:
     from kata.runs.worker import Home
@@ -103,12 +104,15 @@ def run_katas(katas: Sequence[str], *, solutions: bool = False, impl: Path | Non
                **(environment or {})}
         returncode, output = None, ""
         if warm:
-            if box is not None:
+            caps = None
+            if box is not None:  # what the supervisor would give it and hold it to
                 env = box.environment(Path(scratch))
+                caps = {"memory": memory_limit or 0, "processes": PROCESS_LIMIT,
+                        "disk": DISK_LIMIT, "scratch": scratch}
             home = None if warm is True else warm
             returncode, output = _run_forked(checkout, arguments, env, timeout, memory_limit,
                                              Path(scratch) / "output", running, cancelled, nice,
-                                             home)
+                                             home, caps)
         if returncode is None:
             returncode, output = _run_process(checkout, arguments, env, timeout, memory_limit, running,
                                               box)
@@ -140,8 +144,8 @@ def _run_process(checkout: Path, arguments: list[str], env: dict[str, str], time
 
 def _run_forked(checkout: Path, arguments: list[str], env: dict[str, str], timeout: float,
                 memory_limit: int | None, output: Path, running: Path,
-                cancelled: threading.Event | None, nice: int,
-                home: Home | None) -> tuple[int | None, str]:
+                cancelled: threading.Event | None, nice: int, home: Home | None,
+                caps: dict | None) -> tuple[int | None, str]:
     """The same run in a fork of the warm worker: its exit code and output; (None, "")
     when no worker can be had."""
     from kata.runs import worker  # the client side only: it imports neither torch nor pytest
@@ -149,7 +153,7 @@ def _run_forked(checkout: Path, arguments: list[str], env: dict[str, str], timeo
     try:
         returncode = worker.run_forked(checkout, arguments, environment=env, timeout=timeout,
                                        memory_limit=memory_limit, output=output,
-                                       cancelled=cancelled, nice=nice, home=home)
+                                       cancelled=cancelled, nice=nice, home=home, caps=caps)
     except worker.WorkerUnavailableError:
         return None, ""
     printed = _tail(output)

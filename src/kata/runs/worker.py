@@ -52,7 +52,8 @@ from pathlib import Path
 
 from kata.core.errors import KataError
 from kata.core.layout import HARNESS
-from kata.core.processes import limit_data, python_path, set_dumpable
+from kata.core.processes import descendants, kill_all, limit_data, python_path, set_dumpable
+from kata.runs.supervisor import STOPPED, over_a_cap
 from kata.runs.verdicts import harness_version
 
 #: seconds without a run before the worker ends (``KATA_WORKER_IDLE`` overrides it)
@@ -61,6 +62,8 @@ IDLE_SECONDS = 600
 START_SECONDS = 60
 #: how often an idle worker looks at the clock and at its checkout
 _CHECK_SECONDS = 2.0
+#: how often a supervised run's tree is measured against its caps (as the supervisor does)
+_CAPS_POLL = 0.1
 #: harness modules the children use, imported once in the worker (never learner code): the
 #: plugin (and, through it, the loader, the guards and the boundary), plain pytest's door to
 #: the worker, the graded mode's tests' side, and the kata tests' API
@@ -137,7 +140,7 @@ class RunCancelledError(KataError):
 def run_forked(checkout: Path, args: Sequence[str], *, environment: dict[str, str], timeout: float,
                memory_limit: int | None, output: Path, imports: Path | None = None,
                cancelled: threading.Event | None = None, nice: int = 0,
-               home: Home | None = None) -> int | None:
+               home: Home | None = None, caps: dict | None = None) -> int | None:
     """Run ``pytest ARGS`` in ``checkout`` in a fresh fork of the checkout's worker (or of
     the worker of ``home``), started when there is none, with ``environment`` as its whole
     environment and its printed output going to the file ``output``. Returns the exit code
@@ -145,11 +148,14 @@ def run_forked(checkout: Path, args: Sequence[str], *, environment: dict[str, st
     killed. With ``imports``,
     the run writes there the names of the modules it imported (``kata bench`` shows them).
     Once ``cancelled`` is set the run is ended and ``RunCancelledError`` raised. ``nice``
-    lowers its priority (``os.nice``), for a run that may wait for another.
+    lowers its priority (``os.nice``), for a run that may wait for another. ``caps`` (a
+    supervised run's: ``memory``, ``processes``, ``disk`` and its ``scratch``) are enforced
+    on its whole tree as ``kata.runs.supervisor`` enforces them: past one, the tree is
+    killed, the output ends with the supervisor's line and the exit code is SIGKILL's.
     ``WorkerUnavailableError`` when no worker can be had: run it some other way then."""
     request = {"args": list(args), "environment": environment, "timeout": timeout,
                "memory_limit": memory_limit, "cwd": str(Path(checkout).resolve()),
-               "imports": str(imports) if imports else None, "nice": nice}
+               "imports": str(imports) if imports else None, "nice": nice, "caps": caps}
     with open(os.devnull, "rb") as nothing, open(output, "wb") as printed:
         streams = (nothing.fileno(), printed.fileno(), printed.fileno())
         for _ in range(2):  # a worker with an older harness ends; the second try starts anew
@@ -159,6 +165,10 @@ def run_forked(checkout: Path, args: Sequence[str], *, environment: dict[str, st
                 break
     if reply.get("cancelled"):
         raise RunCancelledError("the run was no longer wanted")
+    if reply.get("stopped"):
+        with open(output, "a", encoding="utf-8") as printed:
+            printed.write(f"\n{STOPPED}{reply['stopped']}\n")
+        return -signal.SIGKILL
     if "returncode" in reply:
         return reply["returncode"]
     if reply.get("timed_out"):
@@ -423,13 +433,15 @@ class _Worker:
         for descriptor in streams:  # the run has them now
             os.close(descriptor)
         threading.Thread(target=self.supervise,
-                         args=(pid, connection, request.get("timeout"), received),
+                         args=(pid, connection, request.get("timeout"), received,
+                               request.get("caps")),
                          daemon=True).start()
 
     def supervise(self, pid: int, connection: socket.socket, timeout: float | None,
-                  received: bytes) -> None:
+                  received: bytes, caps: dict | None) -> None:
         """Wait for the child, its time limit (None: none) or its client leaving, pass on
-        the signals the client forwards; answer the client."""
+        the signals the client forwards, and, with ``caps`` (a supervised run's), stop its
+        whole tree past one of them, as ``kata.runs.supervisor`` does; answer the client."""
         deadline = None if timeout is None else time.monotonic() + timeout
         ended = _child_ended(pid)
         waited = [connection] + ([ended] if ended is not None else [])
@@ -437,24 +449,29 @@ class _Worker:
             while True:
                 remaining = None if deadline is None else deadline - time.monotonic()
                 if remaining is not None and remaining <= 0:
-                    _kill_group(pid)
-                    os.waitpid(pid, 0)
+                    _end_tree(pid)
                     _reply(connection, {"timed_out": True})
                     return
-                poll = 0.5 if ended else 0.05
+                poll = _CAPS_POLL if caps else 0.5 if ended else 0.05
                 ready, _, _ = select.select(waited, [], [],
                                             poll if remaining is None else min(remaining, poll))
                 if connection in ready:
                     chunk = connection.recv(4096)
                     if not chunk:
-                        _kill_group(pid)  # the client is gone: nobody wants the result
-                        os.waitpid(pid, 0)
+                        _end_tree(pid)  # the client is gone: nobody wants the result
                         return
                     received = _pass_signals(pid, received + chunk)
                 status = os.waitpid(pid, os.WNOHANG)
                 if status[0] == pid:
                     _kill_group(pid)  # whatever the run left behind in its group
                     _reply(connection, {"returncode": os.waitstatus_to_exitcode(status[1])})
+                    return
+                verdict = caps and over_a_cap(
+                    [pid, *descendants(pid)], memory=caps["memory"], processes=caps["processes"],
+                    disk=caps["disk"], scratch=Path(caps["scratch"]))
+                if verdict:
+                    _end_tree(pid)
+                    _reply(connection, {"stopped": verdict})
                     return
         finally:
             if ended is not None:
@@ -504,6 +521,15 @@ def _child_ended(pid: int) -> int | None:
 def _kill_group(pid: int) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, signal.SIGKILL)
+
+
+def _end_tree(pid: int) -> None:
+    """Kill run ``pid``'s process group and every process below it (a box's processes
+    are in sessions of their own), and reap the run."""
+    for _ in range(3):  # a process may fork while we look
+        kill_all(descendants(pid))
+    _kill_group(pid)
+    os.waitpid(pid, 0)
 
 
 def _reply(connection: socket.socket, message: dict) -> None:
