@@ -143,7 +143,9 @@ def test_a_forked_run_imports_nothing_new_of_torch(clone, tmp_path, tree):
     options = ["--solutions"] if tree == "--solutions" else []
     environment = {**os.environ, "PYTHONPATH": f"{clone / 'src'}{os.pathsep}"
                    f"{os.environ.get('PYTHONPATH', '')}"}
-    code = worker.run_forked(clone, ["katas", *options, "-q", "-p", "no:cacheprovider"],
+    # (the quick profile: what a run imports does not depend on how many examples it draws)
+    code = worker.run_forked(clone, ["katas", *options, "-q", "-p", "no:cacheprovider",
+                                     "--hypothesis-profile=quick"],
                              environment=environment, timeout=900, memory_limit=None,
                              output=tmp_path / "output", imports=imported)
     assert code in (0, 1), (tmp_path / "output").read_text()[-3000:]

@@ -384,7 +384,8 @@ UPSTREAM = "05"
 def learner_loop(repeats: int, kata_name: str, solved: bool, whole: bool = True) -> dict:
     """Wall times of the learner's commands in a scratch checkout, each repetition beside
     the floor, ``python -c "import torch"`` (see the module's doc); without ``whole``, only
-    the first ``kata run`` and ``kata run`` with the worker up."""
+    the first ``kata run`` and ``kata run`` with the worker up. Under ``profile``, where a
+    warm run's time goes there (``warm_profile``)."""
     kata = load_manifest().kata(kata_name)
     with tempfile.TemporaryDirectory() as scratch:
         root = _scratch_checkout(Path(scratch), solved)
@@ -431,45 +432,38 @@ def learner_loop(repeats: int, kata_name: str, solved: bool, whole: bool = True)
                 for first, done in watched[1::2]:
                     measure("watch_first", first)
                     measure("watch_done", done)
+            # the worker is up: every run is warm; the kata is as it was set up, saved again
+            profile = warm_profile(kata, root, repeats, solved)
         finally:
             _wall([*command, "stop"], env)
-    result = {name: _spread(times) for name, times in rows.items()}
-    result["kata"] = kata.folder
+    result: dict = {name: _spread(times) for name, times in rows.items()}
+    result["kata"], result["profile"] = kata.folder, profile
     return result
 
 
-def warm_profile(kata_name: str, repeats: int, solved: bool = True) -> dict:
+def warm_profile(kata, root: Path, repeats: int, solved: bool) -> dict:
     """Where a warm run's time goes: ``pytest katas/KATA`` (every example of every test) in
-    a fork of a scratch checkout's worker, ``repeats`` times, split by
+    a fork of the worker of the scratch checkout ``root``, ``repeats`` times, split by
     ``kata.instructor.run_profile`` (medians of each part), and the modules the run had to
     import (the worker imported all others before it forked)."""
     from kata.runs import worker
 
-    kata = load_manifest().kata(kata_name)
-    with tempfile.TemporaryDirectory() as scratch:
-        root = _scratch_checkout(Path(scratch) / "clone", solved)
-        environment = {**os.environ, "PYTHONPATH": str(root / "src")}
-        report, imported = Path(scratch) / "profile.json", Path(scratch) / "imported"
-        args = [f"katas/{kata.folder}", "-q", "-p", "kata.instructor.run_profile",
-                "--kata-profile", str(report)]
-        parts: dict[str, list[float]] = {}
-        try:
-            worker.stop(root)
-            for number in range(repeats + 1):  # the first starts the worker: not counted
-                start = time.time()
-                worker.run_forked(root, args, environment=environment, timeout=600,
-                                  memory_limit=None, output=Path(scratch) / "output",
-                                  imports=imported)
-                if number:
-                    split = run_profile.phases(json.loads(report.read_text()), start, time.time())
-                    for name, seconds in split.items():
-                        parts.setdefault(name, []).append(seconds)
-        finally:
-            worker.stop(root)
-        modules = imported.read_text(encoding="utf-8").split()
+    environment = {**os.environ, "PYTHONPATH": str(root / "src")}
+    report, imported = root / ".kata" / "profile.json", root / ".kata" / "imported"
+    report.parent.mkdir(exist_ok=True)
+    args = [f"katas/{kata.folder}", "-q", "-p", "kata.instructor.run_profile",
+            "--kata-profile", str(report)]
+    parts: dict[str, list[float]] = {}
+    for _ in range(repeats):
+        start = time.time()
+        worker.run_forked(root, args, environment=environment, timeout=600, memory_limit=None,
+                          output=root / ".kata" / "profiled", imports=imported)
+        for name, seconds in run_profile.phases(json.loads(report.read_text()), start,
+                                                time.time()).items():
+            parts.setdefault(name, []).append(seconds)
     return {"kata": kata.folder, "solved": solved,
             "parts": {name: statistics.median(times) for name, times in parts.items()},
-            "imported": modules}
+            "imported": imported.read_text(encoding="utf-8").split()}
 
 
 @contextlib.contextmanager
@@ -667,12 +661,10 @@ def main(argv: list[str] | None = None) -> int:
               "epoch": epoch_comparison(device, repeats, limit),
               "feedback": feedback_times(repeats, katas, not (args.tiny or args.skip_full_check))}
     # the tiny run: kata run on kata 01's stubs, once; no board, watch or exam beside busy cores
-    report["feedback"]["learner_loop"] = learner_loop(1 if args.tiny else repeats,
-                                                      "01" if args.tiny else "03",
-                                                      solved=not args.tiny, whole=not args.tiny)
-    report["feedback"]["warm_profile"] = warm_profile("01" if args.tiny else "03",
-                                                      1 if args.tiny else repeats,
-                                                      solved=not args.tiny)
+    loop = learner_loop(1 if args.tiny else repeats, "01" if args.tiny else "03",
+                        solved=not args.tiny, whole=not args.tiny)
+    report["feedback"]["warm_profile"] = loop.pop("profile")
+    report["feedback"]["learner_loop"] = loop
     if not (args.tiny or args.skip_storm):
         report["feedback"]["thread_storm"] = thread_storm("08_mnist")
     print(table(report))
