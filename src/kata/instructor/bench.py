@@ -58,6 +58,9 @@ from kata.runs.threads import usable_cores
 
 #: Python iterations a ladder rung may take; past it, the rung is skipped (minutes or hours)
 LOOP_LIMIT = 1_000_000
+#: the environment of a run measured as a new process: plain pytest then never hands its run
+#: to a warm worker of the checkout (kata.harness.handover)
+FRESH = {"KATA_WORKER": "off"}
 
 
 def _synchronize(device: torch.device) -> None:
@@ -281,12 +284,13 @@ def feedback_times(repeats: int, katas: list[str], full_check: bool) -> dict:
     pytest_command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
     floor = [_wall([sys.executable, "-c", "import torch"]) for _ in range(repeats)]
     result = {"floor": _spread(floor), "katas": {}}
-    for kata in katas:
-        times = [_wall([*pytest_command, f"katas/{kata}", "--solutions"]) for _ in range(repeats)]
+    for kata in katas:  # new processes: never handed to a worker this checkout may have
+        times = [_wall([*pytest_command, f"katas/{kata}", "--solutions"], FRESH)
+                 for _ in range(repeats)]
         result["katas"][kata] = _spread(times)
         result["katas"][kata]["ratio"] = result["katas"][kata]["median_s"] / result["floor"]["median_s"]
     if full_check:
-        result["full_check"] = _spread([_wall([*pytest_command, "--hypothesis-profile=ci"])])
+        result["full_check"] = _spread([_wall([*pytest_command, "--hypothesis-profile=ci"], FRESH)])
     return result
 
 
@@ -412,7 +416,7 @@ def learner_loop(repeats: int, kata_name: str, solved: bool, whole: bool = True)
                     continue
                 pytest_command = [sys.executable, "-m", "pytest", f"katas/{kata.folder}", "-q"]
                 measure("pytest_warm", _wall(pytest_command, env, root))
-                measure("pytest_fresh", _wall(pytest_command, {**env, "KATA_WORKER": "off"}, root))
+                measure("pytest_fresh", _wall(pytest_command, {**env, **FRESH}, root))
                 _save(module, _mistake(kata, root))
                 measure("run_failing", _wall([*command, "run", kata.folder], env, root))
                 _save(module, solution)
@@ -485,11 +489,12 @@ def thread_storm(kata: str) -> dict:
     cores = usable_cores()
     command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"katas/{kata}",
                "--solutions"]
-    torch_default = {"OMP_NUM_THREADS": str(cores)}
+    torch_default = {**FRESH, "OMP_NUM_THREADS": str(cores)}
     result = {"kata": kata, "cores": cores,
-              "quiet_chosen": _wall(command), "quiet_torch_default": _wall(command, torch_default)}
+              "quiet_chosen": _wall(command, FRESH),
+              "quiet_torch_default": _wall(command, torch_default)}
     with busy_cores(cores):
-        result["busy_chosen"] = _wall(command)
+        result["busy_chosen"] = _wall(command, FRESH)
         result["busy_torch_default"] = _wall(command, torch_default)
     return result
 

@@ -264,7 +264,7 @@ def stop(checkout: Path) -> bool:
         connection = _connect(checkout, start=False)
     except WorkerUnavailableError:
         return False
-    with connection:
+    with connection, contextlib.suppress(OSError):  # OSError: it was ending already
         connection.sendall(b'\0{"command": "stop"}\n')
         _read_reply(connection)
     deadline = time.monotonic() + 10
