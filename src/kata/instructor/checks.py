@@ -4,7 +4,9 @@
 of its own, forked from the checkout's warm worker (``kata.runs.worker``: a new process
 where none can run), the longest first so that both cores finish together:
 
-- the reference solutions, one run per kata, with line coverage of ``solutions/``;
+- the reference solutions, one run per kata (at the session's profile: 200 examples under
+  ``ci``), and again under the learner's profile with line coverage of ``solutions/``
+  (coverage slows a run by half; every line must be reached by a learner's run anyway);
 - rounds of catalog variants: each round lays one variant of several katas over the
   solutions, so that one process checks many variants; katas that import one another never
   share a round (the correct alternatives run every test, the mistakes and cheats only the
@@ -51,13 +53,8 @@ class RepositoryRuns:
         run = functools.partial(run_katas, environment={"OMP_NUM_THREADS": "1"}, warm=warm)
         # The reference run of each kata, the exam's first (it trains both models): one run
         # per kata, so that the longest work of the check spreads over the cores.
-        self._solutions = {
-            kata: pool.submit(run_katas, [kata], solutions=True, warm=warm,
-                              extra_args=[*profile_args, "--cov=solutions",
-                                          f"--cov-report=json:{self._coverage_report(kata)}"],
-                              environment={"COVERAGE_FILE": str(self.scratch / f".coverage-{kata}"),
-                                           "OMP_NUM_THREADS": "1"})
-            for kata in sorted(self.katas, reverse=True)}
+        self._solutions = {kata: pool.submit(run, [kata], solutions=True, extra_args=profile_args)
+                           for kata in sorted(self.katas, reverse=True)}
         self._variant_runs: dict[Variant, Future] = {}
         # Mistakes and cheats run under the learner's profile, the one whose feedback must
         # catch them; alternatives under the session's, with its larger number of examples.
@@ -70,6 +67,12 @@ class RepositoryRuns:
         for kinds, args in ((("alternative",), alternative_args), (("mistake", "cheat"), [])):
             if kinds[0] == "mistake":
                 self._stubs = pool.submit(run, self.katas)
+                self._coverage = {kata: pool.submit(
+                    run_katas, [kata], solutions=True, warm=warm,
+                    extra_args=["--hypothesis-profile=learner", "--cov=solutions",
+                                f"--cov-report=json:{self._coverage_report(kata)}"],
+                    environment={"COVERAGE_FILE": str(self.scratch / f".coverage-{kata}"),
+                                 "OMP_NUM_THREADS": "1"}) for kata in self.katas}
             for number, replacements in enumerate(self._rounds(kinds)):
                 tree = write_tree(self.scratch / f"{kinds[0]}-{number}", replacements)
                 catching = sorted({name for variant, _ in replacements.values()
@@ -114,11 +117,12 @@ class RepositoryRuns:
         return self._variant_runs[variant].result().of(variant.kata)
 
     def coverage(self) -> dict[str, list[int]]:
-        """For each file of ``solutions/`` that ran, the line numbers that no test reached,
-        in any kata's run (kata 08's runs the modules of 05 to 07 too)."""
+        """For each file of ``solutions/`` that ran, the line numbers that no test reached
+        under the learner's profile, in any kata's run (kata 08's runs the modules of 05 to
+        07 too)."""
         missing: dict[str, set[int]] = {}
         for kata in self.katas:
-            self._solutions[kata].result()
+            self._coverage[kata].result()
             report = json.loads(self._coverage_report(kata).read_text(encoding="utf-8"))
             for name, data in report["files"].items():
                 path = Path(name).resolve().relative_to(REPO_ROOT).as_posix()
