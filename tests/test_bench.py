@@ -61,3 +61,24 @@ def test_the_loop_rungs_compute_the_product():
     a, b = torch.randn(3, 4), torch.randn(4, 2)
     torch.testing.assert_close(bench.loop_matmul(a, b), a @ b)
     torch.testing.assert_close(bench.row_column_matmul(a, b), a @ b)
+
+
+def test_the_grading_benchmark_reports_a_class_per_kata_beside_the_floor(tmp_path, capsys,
+                                                                        monkeypatch):
+    """``kata bench --grading`` prints the class's time with the warm grader and without, per
+    kata and in floors, and writes the figures (the grading itself: tests/test_grading.py)."""
+    from kata.instructor import grading_cost
+
+    def cost(katas, learners, repeats):
+        assert (learners, repeats) == (30, 3) and len(katas) == 8
+        return {"floor": 2.0, "warm": 240.0, "cold": 480.0, "learners": 30, "cores": 2,
+                "katas": [kata.folder for kata in katas], "repeats": 3,
+                "per_kata": {"warm": 1.0, "cold": 2.0}}
+    monkeypatch.setattr(grading_cost, "class_cost", cost)
+    target = tmp_path / "grading.json"
+    assert bench.main(["--grading", "--repeats", "3", "--skip-box-cost", "--json", str(target)]) == 0
+    printed = capsys.readouterr().out
+    assert "30 learners x 8 katas" in printed and "beside the floor" in printed
+    warm = next(line for line in printed.splitlines() if line.strip().startswith("warm grader"))
+    assert warm.split()[-3:] == ["240.0s", "1.00s", "0.50"]
+    assert json.loads(target.read_text())["class"]["per_kata"] == {"warm": 1.0, "cold": 2.0}

@@ -649,13 +649,26 @@ def main(argv: list[str] | None = None) -> int:
                         help="leave out kata 08 beside busy processes (four runs of the exam)")
     parser.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
     parser.add_argument("--grading", action="store_true",
-                        help="only the grading cost of the sandbox: each kata graded boxed and "
-                             "unboxed, in turns (kata.instructor.grading_cost)")
+                        help="only what grading costs (kata.instructor.grading_cost): a class "
+                             "graded with the warm grader and without, and each kata graded "
+                             "boxed and unboxed, in turns")
+    parser.add_argument("--learners", type=int, default=30,
+                        help="with --grading: the learners of the class (default 30)")
+    parser.add_argument("--skip-box-cost", action="store_true",
+                        help="with --grading: leave out each kata graded boxed and unboxed")
     args = parser.parse_args(argv)
     if args.grading:
         from kata.instructor import grading_cost
         katas = load_manifest().katas[:1 if args.tiny else None]
-        print(grading_cost.table(grading_cost.sandbox_cost(katas, args.repeats), args.repeats))
+        repeats = 1 if args.tiny else args.repeats
+        grading = {"class": grading_cost.class_cost(katas, 1 if args.tiny else args.learners,
+                                                    repeats)}
+        print(grading_cost.class_table(grading["class"]))
+        if not args.skip_box_cost:
+            grading["box"] = grading_cost.sandbox_cost(katas, repeats)
+            print(grading_cost.table(grading["box"], repeats))
+        if args.json:
+            Path(args.json).write_text(json.dumps(grading, indent=1), encoding="utf-8")
         return 0
     device = chosen_device(args.device)
     repeats, limit = (2, 2048) if args.tiny else (args.repeats, None)
