@@ -76,7 +76,8 @@ def test_the_grading_benchmark_reports_a_class_per_kata_beside_the_floor(tmp_pat
                 "per_kata": {"warm": 1.0, "cold": 2.0}}
     monkeypatch.setattr(grading_cost, "class_cost", cost)
     target = tmp_path / "grading.json"
-    assert bench.main(["--grading", "--repeats", "3", "--skip-box-cost", "--json", str(target)]) == 0
+    assert bench.main(["--grading", "--repeats", "3", "--skip-box-cost",
+                       "--json", str(target)]) == 0
     printed = capsys.readouterr().out
     assert "30 learners x 8 katas" in printed and "beside the floor" in printed
     warm = next(line for line in printed.splitlines() if line.strip().startswith("warm grader"))

@@ -32,6 +32,7 @@ from __future__ import annotations
 import functools
 import inspect
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -63,7 +64,7 @@ settings.register_profile("quick", settings.get_profile("learner"), max_examples
 settings.register_profile("alternatives", settings.get_profile("learner"), max_examples=60)
 
 CODE_TREE = pytest.StashKey[Path]()
-LOCAL_CONSTANTS = pytest.StashKey[object]()
+LOCAL_CONSTANTS = pytest.StashKey[Any]()
 RECORDER = pytest.StashKey["_Recorder"]()
 PREVIOUS_TREE = pytest.StashKey[Path | None]()
 WAS_DUMPABLE = pytest.StashKey[bool]()
@@ -288,8 +289,8 @@ def pytest_runtest_call_without_shrinking(item: pytest.Item):
             or not isinstance(impl, CodeUnderTest) or not impl.fails_alike(_functions(item, kata)):
         yield
         return
-    setattr(test, _HYPOTHESIS_SETTINGS,
-            settings(current, phases=[phase for phase in current.phases if phase is not Phase.shrink]))
+    without = [phase for phase in current.phases if phase is not Phase.shrink]
+    setattr(test, _HYPOTHESIS_SETTINGS, settings(current, phases=without))
     try:
         yield
     finally:  # parametrized cases share the test function: the next may need shrinking
@@ -306,7 +307,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     tree = config.stash[CODE_TREE]
     for item in items:
         if kata_of(item.path) is not None:
-            item.repr_failure = functools.partial(failure_summary, tree=tree)
+            # an attribute of the item, in front of its class's method (items are pytest's)
+            item.repr_failure = functools.partial(  # type: ignore[method-assign]
+                failure_summary, tree=tree)
 
 
 def _functions(item: pytest.Item, kata: Kata) -> list[str]:

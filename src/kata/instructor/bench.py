@@ -661,19 +661,19 @@ def main(argv: list[str] | None = None) -> int:
         from kata.instructor import grading_cost
         katas = load_manifest().katas[:1 if args.tiny else None]
         repeats = 1 if args.tiny else args.repeats
-        grading = {"class": grading_cost.class_cost(katas, 1 if args.tiny else args.learners,
-                                                    repeats)}
-        print(grading_cost.class_table(grading["class"]))
+        cost = grading_cost.class_cost(katas, 1 if args.tiny else args.learners, repeats)
+        grading: dict[str, object] = {"class": cost}
+        print(grading_cost.class_table(cost))
         if not args.skip_box_cost:
-            grading["box"] = grading_cost.sandbox_cost(katas, repeats)
-            print(grading_cost.table(grading["box"], repeats))
+            box = grading["box"] = grading_cost.sandbox_cost(katas, repeats)
+            print(grading_cost.table(box, repeats))
         if args.json:
             Path(args.json).write_text(json.dumps(grading, indent=1), encoding="utf-8")
         return 0
     device = chosen_device(args.device)
     repeats, limit = (2, 2048) if args.tiny else (args.repeats, None)
     katas = [kata.folder for kata in load_manifest().katas][:1 if args.tiny else None]
-    report = {"device": str(device), "machine": machine(device), "repeats": repeats,
+    report: dict = {"device": str(device), "machine": machine(device), "repeats": repeats,
               "images": limit or 60000, "torch": torch.__version__,
               "matmul": matmul_ladder(device, repeats, None if args.tiny else 60000),
               "epoch": epoch_comparison(device, repeats, limit),
