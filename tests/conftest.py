@@ -2,6 +2,7 @@
 
 import os
 import sys
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -21,13 +22,29 @@ def repository_runs(tmp_path_factory, pytestconfig) -> RepositoryRuns:
                           profile=pytestconfig.getoption("hypothesis_profile", None))
 
 
+@pytest.fixture(scope="session")
+def classroom_rehearsals(request, tmp_path_factory) -> Future:
+    """The Classroom workflow rehearsed for the learners of tests/test_classroom.py (its
+    ``rehearse_learners``), in a thread of its own: a fresh environment's install takes a
+    minute and more, mostly on one core, and the rest of the suite runs beside it."""
+    module = next(item.module for item in request.session.items
+                  if "classroom_rehearsals" in item.fixturenames)
+    pool = ThreadPoolExecutor(max_workers=1)
+    rehearsals = pool.submit(module.rehearse_learners, tmp_path_factory.mktemp("classroom"))
+    pool.shutdown(wait=False)
+    return rehearsals
+
+
+#: the session fixtures whose work takes minutes beside the tests: started with the first test
+#: of a session that reads them, so that the rest of the suite runs beside them, not after
+EARLY = ("repository_runs", "classroom_rehearsals")
+
+
 @pytest.fixture(scope="session", autouse=True)
-def start_repository_runs_early(request):
-    """When this session has tests that read the repository's runs, start them with its
-    first test: they take minutes on two processes, and the rest of the suite runs beside
-    them instead of before them."""
-    if any("repository_runs" in item.fixturenames for item in request.session.items):
-        request.getfixturevalue("repository_runs")
+def start_long_work_early(request):
+    for name in EARLY:
+        if any(name in item.fixturenames for item in request.session.items):
+            request.getfixturevalue(name)
 
 
 @pytest.fixture

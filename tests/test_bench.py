@@ -35,9 +35,14 @@ def test_the_tiny_benchmark_prints_the_tables_and_writes_the_json(tmp_path, caps
     assert feedback["katas"]["01_broadcasting"]["ratio"] > 0 and "x floor" in printed
     loop = feedback["learner_loop"]
     assert loop["kata"] == "01_broadcasting" and "thread_storm" not in feedback
-    for figure in ("first_run", "warm_run"):
+    for figure in ("floor", "first_run", "run_failing"):
         assert 0 < loop[figure]["min_s"] <= loop[figure]["median_s"] <= loop[figure]["max_s"]
-    assert "kata run 01, worker up" in printed and "board" not in json.dumps(loop)
+    assert "kata run 01, a failing save" in printed and "board" not in json.dumps(loop)
+    profile = feedback["warm_profile"]
+    assert profile["kata"] == "01_broadcasting" and "collection" in profile["parts"]
+    assert all(seconds >= 0 for seconds in profile["parts"].values())
+    assert "Where a warm run's time goes" in printed
+    assert not [name for name in profile["imported"] if name.startswith(("torch", "sympy"))]
 
 
 def test_the_ladder_skips_rungs_that_would_run_for_hours_and_says_why():
@@ -57,3 +62,25 @@ def test_the_loop_rungs_compute_the_product():
     a, b = torch.randn(3, 4), torch.randn(4, 2)
     torch.testing.assert_close(bench.loop_matmul(a, b), a @ b)
     torch.testing.assert_close(bench.row_column_matmul(a, b), a @ b)
+
+
+def test_the_grading_benchmark_reports_a_class_per_kata_beside_the_floor(tmp_path, capsys,
+                                                                        monkeypatch):
+    """``kata bench --grading`` prints the class's time with the warm grader and without, per
+    kata and in floors, and writes the figures (the grading itself: tests/test_grading.py)."""
+    from kata.instructor import grading_cost
+
+    def cost(katas, learners, repeats):
+        assert (learners, repeats) == (30, 3) and len(katas) == 8
+        return {"floor": 2.0, "warm": 240.0, "cold": 480.0, "learners": 30, "cores": 2,
+                "katas": [kata.folder for kata in katas], "repeats": 3,
+                "per_kata": {"warm": 1.0, "cold": 2.0}}
+    monkeypatch.setattr(grading_cost, "class_cost", cost)
+    target = tmp_path / "grading.json"
+    assert bench.main(["--grading", "--repeats", "3", "--skip-box-cost",
+                       "--json", str(target)]) == 0
+    printed = capsys.readouterr().out
+    assert "30 learners x 8 katas" in printed and "beside the floor" in printed
+    warm = next(line for line in printed.splitlines() if line.strip().startswith("warm grader"))
+    assert warm.split()[-3:] == ["240.0s", "1.00s", "0.50"]
+    assert json.loads(target.read_text())["class"]["per_kata"] == {"warm": 1.0, "cold": 2.0}

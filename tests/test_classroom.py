@@ -57,9 +57,10 @@ for _pid in filter(str.isdigit, _os.listdir("/proc")):  # the grader's checkout,
         pass
 '''
 
-needs_tools = pytest.mark.skipif(
-    not all(shutil.which(tool) for tool in ("bash", "git", "sha256sum")),
-    reason="the workflow's steps need bash, git and coreutils")
+#: the workflow's steps need bash, git and coreutils
+TOOLS = all(shutil.which(tool) for tool in ("bash", "git", "sha256sum"))
+needs_tools = pytest.mark.skipif(not TOOLS,
+                                 reason="the workflow's steps need bash, git and coreutils")
 
 
 def _git(folder: Path, *args: str) -> None:
@@ -84,32 +85,27 @@ def _solution(number: str) -> tuple[str, str]:
             kata.path_in(REPO_ROOT / "solutions").read_text(encoding="utf-8"))
 
 
-@pytest.fixture(scope="module")
-def released(tmp_path_factory):
-    """The instructor's released repository, committed as Classroom's template."""
-    template = tmp_path_factory.mktemp("classroom") / "template"
+def rehearse_learners(base: Path) -> dict:
+    """The instructor's released repository, committed as Classroom's template, and the
+    workflow rehearsed for each learner, in one fresh Python under ``base``: by learner,
+    the rehearsal and whether the learner's ``src/`` was as released after it. It runs from
+    the suite's first test on, beside the rest (``classroom_rehearsals`` in conftest.py):
+    its install takes a minute and more, mostly on one core."""
+    template = base / "template"
     release.release(template, REPO_ROOT)
     _git(template, "init", "-q", "-b", "main")
     _git(template, "add", "-A")
     _git(template, "commit", "-q", "-m", "release")
-    return template
-
-
-@pytest.fixture(scope="module")
-def rehearsals(released, tmp_path_factory):
-    """The workflow rehearsed for each learner, in one fresh Python under the temporary
-    folder."""
-    base = tmp_path_factory.mktemp("learners")
     python = base / "runner-python" / "bin" / "python"
     everything = dict(_solution(kata.folder) for kata in MANIFEST.katas)
     attack_module, attack_solution = _solution("01")
     partial = {**everything, attack_module: attack_solution + ATTACK}
     partial.pop(_solution("03")[0])  # kata 03 stays the untouched stub
-    edited_test = released / "katas" / "03_matmul" / "test_matmul.py"
+    edited_test = template / "katas" / "03_matmul" / "test_matmul.py"
     learners = {
-        "complete": _learner(released, base / "complete", everything),
-        "partial": _learner(released, base / "partial", partial),
-        "tampering": _learner(released, base / "tampering", {
+        "complete": _learner(template, base / "complete", everything),
+        "partial": _learner(template, base / "partial", partial),
+        "tampering": _learner(template, base / "tampering", {
             **everything, "katas/03_matmul/test_matmul.py":
                 edited_test.read_text(encoding="utf-8") + "\ndef test_free_point():\n    pass\n"}),
     }
@@ -121,6 +117,11 @@ def rehearsals(released, tmp_path_factory):
                       before == {path: path.read_bytes()
                                  for path in (checkout / "src").rglob("*.py")})
     return seen
+
+
+@pytest.fixture(scope="module")
+def rehearsals(classroom_rehearsals):
+    return classroom_rehearsals.result()
 
 
 def _steps(rehearsal) -> dict[str, int]:

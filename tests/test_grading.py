@@ -142,3 +142,38 @@ def test_gradescopes_autograder_grades_a_submission_with_your_tests_hidden_ones_
     results = json.loads((autograder / "results" / "results.json").read_text())
     assert results["score"] == kata_.points == sum(test["max_score"] for test in results["tests"])
     assert all(test["status"] == "passed" for test in results["tests"])
+def test_the_warm_grader_forks_each_tests_side_and_grades_as_new_processes_do(tmp_path,
+                                                                             monkeypatch):
+    """``kata grade`` forks the tests' side of every run from one warm grader
+    (``kata.grading.service.warm_grader``), and the grades are the very grades that new
+    processes give, test by test, message by message: for the solutions, and for a learner
+    whose ``fraction_less`` counts ties; the grader is gone once grading is done."""
+    from kata.grading import service
+    from kata.runs import sandbox, worker
+
+    kata_ = load_manifest().kata("01")
+    module = kata_.path_in(tmp_path / "learner")
+    module.parent.mkdir(parents=True)
+    module.write_text(kata_.path_in(REPO_ROOT / "solutions").read_text()
+                      .replace("return (a < b).double()", "return (a <= b).double()"))
+    targets = [str(REPO_ROOT / "solutions"), str(tmp_path / "learner")]
+    forked = []
+    run_forked = worker.run_forked
+
+    def counted(*args, **options):
+        forked.append(options.get("home"))
+        return run_forked(*args, **options)
+    monkeypatch.setattr(worker, "run_forked", counted)
+
+    def graded(warm):
+        return [(grade.target, grade.points, [(test.name, test.status, test.message)
+                                               for test in grade.tests])
+                for grade in service.grade_targets(targets, REPO_ROOT, [kata_], workers=2,
+                                                   time_limit=600, warm=warm, seed=1,
+                                                   boxed=sandbox.availability() is None
+                                                   ).grades]
+    warm = graded(True)
+    assert len(forked) == 2 and all(home is not None for home in forked)
+    assert not worker.is_up(forked[0].folder), "the grader stopped with the grading"
+    assert warm == graded(False)
+    assert warm[0][1] == kata_.points and 0 < warm[1][1] < kata_.points

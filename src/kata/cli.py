@@ -67,7 +67,8 @@ def command_board(args: argparse.Namespace, workspace: Workspace) -> int:
 def command_run(args: argparse.Namespace, workspace: Workspace) -> int:
     options = options_of(args)
     kata = views.kata_or_current(args.kata, workspace, options)
-    view = views.run(kata, args.function, workspace, options)
+    view = views.run(kata, args.function, workspace, options,
+                     quick_pass=lambda quick: print(terminal.quick_check_passed(quick), flush=True))
     if args.verbose:
         print(view.progress.output)
     print(terminal.run(view))

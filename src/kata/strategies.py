@@ -14,6 +14,7 @@ of them are exact in float32 and a comparison can demand equality.
 
 from __future__ import annotations
 
+import functools
 from typing import Literal, NamedTuple
 
 import hypothesis.extra.numpy as hnp
@@ -54,6 +55,14 @@ def tensors(shape: tuple[int, ...], dtype: torch.dtype = torch.float32, *,
     Floats are finite and normal; with ``exact=True`` they are multiples of 1/8 (so that
     a few products and sums of them are exact). Integers are whole numbers in the bound.
     """
+    return _tensors(tuple(shape), dtype, bound, exact)
+
+
+@functools.lru_cache(maxsize=4096)
+def _tensors(shape: tuple[int, ...], dtype: torch.dtype, bound: float,
+             exact: bool) -> st.SearchStrategy[torch.Tensor]:
+    # one strategy per kind of tensor: composite strategies ask for one per example, and
+    # hypothesis checks each new strategy before its first draw
     if dtype.is_floating_point and exact:
         elements = st.integers(int(-bound * 8), int(bound * 8)).map(lambda k: k / 8)
     elif dtype.is_floating_point:

@@ -74,6 +74,9 @@ class KataState(StrEnum):
     BROKEN = "broken"
     STOPPED = "stopped"
     NEEDS_MNIST = "needs MNIST"
+    #: the board's last verdict, from before an earlier kata it uses changed: not run again
+    #: by the board (the final exam trains for a minute), the learner's next run checks it
+    OUTDATED = "to re-check"
 
     @property
     def ran(self) -> bool:

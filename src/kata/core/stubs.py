@@ -36,6 +36,24 @@ def is_docstring(node: ast.stmt) -> bool:
         and isinstance(node.value.value, str)
 
 
+def only_raises(node: ast.FunctionDef) -> bool:
+    """Whether a function's body is what a stub's is: its docstring, then
+    ``raise NotImplementedError(...)`` and nothing else.
+
+    >>> stub, done = ast.parse(
+    ...     "def f(x):\\n 'Doc.'\\n raise NotImplementedError('f')\\n"
+    ...     "def g(x):\\n 'Doc.'\\n return x").body
+    >>> only_raises(stub), only_raises(done)
+    (True, False)
+    """
+    if len(node.body) != 2 or not is_docstring(node.body[0]) \
+            or not isinstance(node.body[1], ast.Raise):
+        return False
+    raised = node.body[1].exc
+    raised = raised.func if isinstance(raised, ast.Call) else raised
+    return isinstance(raised, ast.Name) and raised.id == "NotImplementedError"
+
+
 def stub_source(kata: Kata, solution: str) -> str:
     """The stub's text for a solution module's text.
 

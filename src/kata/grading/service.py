@@ -31,6 +31,7 @@ import contextlib
 import functools
 import os
 import secrets
+import shutil
 import signal
 import tempfile
 import time
@@ -41,7 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from kata.core.errors import KataError
-from kata.core.layout import HARNESS
+from kata.core.layout import HARNESS, NOT_COPIED, SETTINGS
 from kata.core.manifest import Kata
 from kata.core.processes import descendants, parent_of, python_path
 from kata.core.records import KataState
@@ -54,7 +55,7 @@ from kata.grading.targets import (
     module_reader,
 )
 from kata.harness.allowlist import check
-from kata.runs import sandbox
+from kata.runs import sandbox, worker
 from kata.runs.progress import KataProgress, kata_progress
 
 #: Exit codes of ``kata grade`` (see the module's docstring).
@@ -79,22 +80,64 @@ class GradingInterruptedError(KataError):
         self.gradebook = gradebook
 
 
-def box_for(tree: Path, memory_limit: int | None, data: Sequence[Path] = ()
-            ) -> Callable[[list[str], Path], list[str]]:
+_THREADS = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+
+
+class _Supervised:
+    """How a graded run of one tree's tests is supervised (``box_for``)."""
+
+    def __init__(self, tree: Path, memory_limit: int | None, data: Sequence[Path]):
+        self.tree, self.memory_limit, self.data = tree, memory_limit, list(data)
+        self.env = {"PYTHONPATH": python_path(tree / HARNESS.parent),
+                    "PYTHONDONTWRITEBYTECODE": "1", **_THREADS}
+        if data:
+            self.env["MNIST_DIR"] = str(data[0])
+        if "KATA_SANDBOX" in os.environ:  # switched off here: off for the learner's side too
+            self.env["KATA_SANDBOX"] = os.environ["KATA_SANDBOX"]
+
+    def __call__(self, command: list[str], scratch: Path) -> list[str]:
+        return sandbox.boxed(command, read_only=[self.tree, *self.data], scratch=scratch,
+                             env=self.env, memory_limit=self.memory_limit, chdir=self.tree,
+                             box=False)
+
+    def environment(self, scratch: Path) -> dict[str, str]:
+        return sandbox.run_environment(self.env, scratch)
+
+
+def box_for(tree: Path, memory_limit: int | None, data: Sequence[Path] = ()) -> _Supervised:
     """How a graded run of ``tree``'s tests is supervised: a clean environment (one thread
     per run; ``data`` as MNIST_DIR), its scratch as HOME, caps on all its processes
-    together; the code under test is boxed by the tests' process (``kata.harness.remote``)."""
-    environment = {"PYTHONPATH": python_path(tree / HARNESS.parent), "PYTHONDONTWRITEBYTECODE": "1",
-                   "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
-    if data:
-        environment["MNIST_DIR"] = str(data[0])
-    if "KATA_SANDBOX" in os.environ:  # switched off here: off for the learner's side too
-        environment["KATA_SANDBOX"] = os.environ["KATA_SANDBOX"]
+    together; the code under test is boxed by the tests' process (``kata.harness.remote``).
+    A run forked from the warm grader (``warm_grader``) gets the same environment."""
+    return _Supervised(tree, memory_limit, data)
 
-    def box(command: list[str], scratch: Path) -> list[str]:
-        return sandbox.boxed(command, read_only=[tree, *data], scratch=scratch, env=environment,
-                             memory_limit=memory_limit, chdir=tree, box=False)
-    return box
+
+def warm_grader(folder: Path, checkout: Path) -> worker.Home:
+    """The warm grader: a copy of ``checkout``'s harness and settings in the empty folder
+    ``folder``, and the clean environment in which a worker (``kata.runs.worker``) imports
+    it, with torch, pytest and hypothesis, once for the whole grading. The tests' side of
+    every graded kata is then a fork of it instead of a new interpreter. It never runs a
+    learner's code (the tests' side never does: ``kata.harness.remote``), and each fork is
+    a copy of it as it was before any run, so nothing of one learner's run reaches another's;
+    the learner's side still starts in a fresh box of its own."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in SETTINGS:
+        shutil.copy2(checkout / name, folder / name)
+    shutil.copytree(checkout / HARNESS, folder / HARNESS,
+                    ignore=shutil.ignore_patterns(*NOT_COPIED))
+    # where the worker's private directory is (kata.runs.worker) must be where this process
+    # looks for it: the folders it is made under come from here
+    where = {key: os.environ[key] for key in ("XDG_RUNTIME_DIR", "TMPDIR") if key in os.environ}
+    environment = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8",
+                   "HOME": str(folder), "PYTHONPATH": python_path(folder / HARNESS.parent),
+                   "PYTHONDONTWRITEBYTECODE": "1", "KATA_WORKER_IDLE": str(_GRADER_IDLE),
+                   **_THREADS, **where}
+    return worker.Home(folder, environment)
+
+
+#: seconds the warm grader waits for a run before it ends by itself (grading stops it at
+#: its end; this bounds a grader whose grading was killed)
+_GRADER_IDLE = 120
 
 
 def _mnist_folder(katas: Sequence[Kata]) -> list[Path]:
@@ -164,15 +207,17 @@ class _Target:
 def grade_targets(targets: Sequence[str], checkout: Path, katas: Sequence[Kata], *, workers: int,
                   memory_limit: int | None = None, extra_args: Sequence[str] = (),
                   boxed: bool = True, checked: bool = True, seed: int | None = None,
-                  **limits: Any) -> Gradebook:
+                  warm: bool = True, **limits: Any) -> Gradebook:
     """Grade each target's ``katas`` with ``checkout``'s tests (hidden ones included), each
     kata in its own box, under the ``grading`` hypothesis profile with examples drawn from
     ``seed`` (None: a fresh one, ``draw_seed``); one grade per target, in the ``Gradebook``
     with the seed. ``kata.runs.sandbox.BoxUnavailableError``, before anything runs, where no
     box can be built, unless ``boxed`` is False (the instructor's explicit choice: learner
     code then runs under the supervisor alone). With ``checked`` False, learner modules run
-    even where they name what kata code may not (to test what the box holds). On Ctrl-C every
-    box is stopped and ``GradingInterruptedError`` carries what was graded so far."""
+    even where they name what kata code may not (to test what the box holds). The tests'
+    side of each run is a fork of the warm grader (``warm_grader``; a new supervised process
+    with ``warm=False`` or where no worker can run). On Ctrl-C every box is stopped and
+    ``GradingInterruptedError`` carries what was graded so far."""
     if boxed:
         sandbox.require_box()
     seed = draw_seed() if seed is None else seed
@@ -189,6 +234,7 @@ def grade_targets(targets: Sequence[str], checkout: Path, katas: Sequence[Kata],
             for target in targets), tuple(katas), seed, boxed)
 
     with tempfile.TemporaryDirectory(prefix="kata-grade-") as scratch:
+        grader = warm_grader(Path(scratch, "grader"), checkout) if warm else None
         try:
             data = _mnist_folder(katas)
             for number, target in enumerate(targets):
@@ -205,8 +251,9 @@ def grade_targets(targets: Sequence[str], checkout: Path, katas: Sequence[Kata],
                 graded[target] = _Target(
                     {kata.folder: KataProgress(kata, KataState.BROKEN, reason=refused[kata.folder])
                      if kata.folder in refused else
-                     pool.submit(_timed, kata, tree, box=box, memory_limit=memory_limit,
-                                 extra_args=[*extra_args, *mode], **limits)
+                     pool.submit(_timed, kata, tree, box=box, warm=grader or False,
+                                 memory_limit=memory_limit, extra_args=[*extra_args, *mode],
+                                 **limits)
                      for kata in katas}, functools.partial(allowlist_flags, tree), ignored)
             wait([job for entry in graded.values() for job in entry.jobs.values()
                   if isinstance(job, Future)])
@@ -216,8 +263,13 @@ def grade_targets(targets: Sequence[str], checkout: Path, katas: Sequence[Kata],
                         if isinstance(job, Future) and job.done() and not job.cancelled()}
             pool.shutdown(wait=False, cancel_futures=True)
             stop_boxes()
+            if grader is not None:  # its runs end, each with its box: they are its children
+                worker.stop(grader.folder)
             pool.shutdown(wait=True)
             raise GradingInterruptedError(book(finished)) from None
+        finally:
+            if grader is not None:
+                worker.stop(grader.folder)
         pool.shutdown()
         return done
 

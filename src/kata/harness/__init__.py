@@ -2,6 +2,7 @@
 
 Owns: the pytest plugin (``plugin``: options, fixtures, short reports, the run's record),
 the allow-list a learner's module is read against before any of it runs (``allowlist``),
+plain pytest's door to the warm worker (``handover``, loaded first by pytest's settings),
 what a failure is and says (``failures``), the exam's fail-fast order (``fail_fast``),
 importing a kata's module inside its guards (``loader``), the lesson's rules enforced while
 code runs (``guards``, ``loops``), the boundary a test reaches learner code through
@@ -15,4 +16,4 @@ by the ``kata`` client; the worker imports it by name before forking.
 """
 
 __all__ = ["allowlist", "boundary", "boxed_side", "diagnosis", "fail_fast", "failures", "guards",
-           "loader", "loops", "mistakes", "plugin", "remote", "wire"]
+           "handover", "loader", "loops", "mistakes", "plugin", "remote", "wire"]

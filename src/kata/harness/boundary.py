@@ -11,7 +11,7 @@ module (``kata.harness.loader.GuardedModule``); in the graded mode a process of 
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 import torch
@@ -131,6 +131,19 @@ class CodeUnderTest:
             return result
         call.__name__ = call.__qualname__ = name
         return call
+
+    def fails_alike(self, names: Iterable[str]) -> bool:
+        """Whether every call of each of ``names`` fails the same way whatever its input
+        (the module does not import, or each is still the stub's: see
+        ``GuardedModule.fails_alike``), or the module is refused (each call raises
+        ``CodeRefused``; it is never imported). Otherwise known only where the code runs in
+        this process: False in the graded mode, which never imports it here."""
+        names = list(names)
+        if not names:
+            return False
+        if self._refused is not None:
+            return True
+        return self._remote is None and all(map(self._local.fails_alike, names))
 
     def scenario(self, function: Callable[..., object], *args: object, **kwargs: object
                  ) -> object:

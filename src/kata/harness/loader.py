@@ -15,16 +15,20 @@ tensor([3., 3.])
 
 from __future__ import annotations
 
+import ast
 import importlib.abc
 import importlib.util
+import inspect
 import os
 import sys
+import textwrap
 import traceback
 from pathlib import Path
 from types import ModuleType
 
 from kata.core.errors import KataImportError
 from kata.core.manifest import Kata, load_manifest
+from kata.core.stubs import only_raises
 from kata.harness.guards import guarded
 
 
@@ -132,6 +136,7 @@ class GuardedModule:
         self.path = kata.path_in(tree)
         self._module: ModuleType | None = None
         self._guarded: dict[str, object] = {}
+        self._alike: dict[str, bool] = {}
 
     def __repr__(self) -> str:
         return f"<{self.kata.module} from {self.path.parent.parent.name}/>"
@@ -154,3 +159,33 @@ class GuardedModule:
             self._guarded[name] = guarded(value, rules, f"{self.kata.module}.{name}",
                                           tree=str(self.tree.resolve()))
         return self._guarded[name]
+
+    def fails_alike(self, name: str) -> bool:
+        """Whether every use of public name ``name`` fails the same way whatever it is
+        given: the module does not import or lacks the name, or it is still the stub's (a
+        function whose body only raises ``NotImplementedError``, a class whose every method
+        of its own does). Such a failure needs no smallest input: no input changes it."""
+        if name not in self._alike:
+            self._alike[name] = self._fails_alike(name)
+        return self._alike[name]
+
+    def _fails_alike(self, name: str) -> bool:
+        try:
+            value = getattr(self.module, name, None)
+        except KataImportError:
+            return True
+        if value is None:
+            return True
+        if inspect.isclass(value):
+            functions = [member for member in vars(value).values() if inspect.isfunction(member)]
+        else:
+            functions = [value] if inspect.isfunction(value) else []
+        return bool(functions) and all(map(_is_stub_body, functions))
+
+
+def _is_stub_body(function) -> bool:
+    try:
+        node = ast.parse(textwrap.dedent(inspect.getsource(function))).body[0]
+    except (OSError, TypeError, SyntaxError, IndexError):  # no source to read: assume work in it
+        return False
+    return isinstance(node, ast.FunctionDef) and only_raises(node)

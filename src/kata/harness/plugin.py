@@ -5,9 +5,10 @@
 - ``--device auto|cpu|cuda`` picks the device for tests that take the ``device`` fixture; the
   ``gpu`` marker skips a test, visibly, where there is no CUDA, and ``--require-gpu`` makes
   that skip a failure.
-- Hypothesis profiles: ``learner`` (the default: quick), ``ci`` (more examples),
-  ``alternatives`` (between the two: what the catalog's correct alternatives run under in CI)
-  and ``grading`` (``kata grade``: more examples, drawn from a seed, not derandomized).
+- Hypothesis profiles: ``learner`` (the default: 20 examples per test), ``quick`` (5: a
+  save's first check in ``kata run`` and ``kata watch``), ``ci`` (200), ``alternatives``
+  (between the two: what the catalog's correct alternatives run under in CI) and
+  ``grading`` (``kata grade``: 100, drawn from a seed, not derandomized).
 - A failing kata test is reported in a few lines: what went wrong, the classic mistake it
   reproduces where one does (kata.harness.diagnosis), on which input, where in the learner's
   files, and the hint of the function that failed, at the level that ``kata hint`` has
@@ -31,10 +32,11 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 import pytest
@@ -70,6 +72,10 @@ settings.register_profile(
     report_multiple_bugs=False, print_blob=False,
     phases=[Phase.explicit, Phase.generate, Phase.shrink])
 settings.register_profile("ci", settings.get_profile("learner"), max_examples=200)
+# A save's first check in the learner's own commands (kata.runs.progress): the first examples
+# of every test, which show most mistakes in a fraction of the time; a kata is done only once
+# its tests pass all of the learner profile's.
+settings.register_profile("quick", settings.get_profile("learner"), max_examples=5)
 # The catalog's correct alternatives (kata.instructor.checks), 40-odd of them, each a whole run
 # of its kata's tests: more examples than a learner's run meets, fewer than the reference's 200.
 settings.register_profile("alternatives", settings.get_profile("learner"), max_examples=60)
@@ -80,12 +86,13 @@ settings.register_profile("grading", settings.get_profile("learner"),
                           max_examples=GRADING_EXAMPLES, derandomize=False)
 
 CODE_TREE = pytest.StashKey[Path]()
+LOCAL_CONSTANTS = pytest.StashKey[Any]()
 EXPLAINED = pytest.StashKey[RuleExplanations]()
 RECORDER = pytest.StashKey["_Recorder"]()
 PREVIOUS_TREE = pytest.StashKey[Path | None]()
 WAS_DUMPABLE = pytest.StashKey[bool]()
 REFUSALS = pytest.StashKey[dict[str, str | None]]()
-_HYPOTHESIS_PATCH_KEY = "_hypothesis_failing_examples"  # hypothesis writes .patch files from it
+_HYPOTHESIS_PATCH_KEY = "_hypothesis_failing_examples"  # hypothesis makes .patch files from it
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -151,6 +158,7 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError("--device cuda: no CUDA device is available here")
     if not config.getoption("hypothesis_profile", None):
         settings.load_profile("learner")
+    config.stash[LOCAL_CONSTANTS] = _without_local_constants()
     if config.getoption("kata_running"):
         config.pluginmanager.register(_RunningTest(config.getoption("kata_running")),
                                       "kata-running")
@@ -175,7 +183,27 @@ class _RunningTest:
         self.target.write_text(nodeid, encoding="utf-8")
 
 
+def _without_local_constants():
+    """Hypothesis mixes into its draws numbers it finds in the source of every module this
+    process has imported outside site-packages (the harness, the code under test), so the
+    examples a test meets would depend on what else happens to be imported: a run in the
+    warm worker, which imports more, a graded run, which never imports the code under
+    test, and a new process would each meet other examples. Without that pool the same
+    test of the same code meets the same examples everywhere. Returns what to restore."""
+    from hypothesis.internal.conjecture import providers
+
+    previous = getattr(providers, "_get_local_constants", None)
+    if previous is not None:
+        nothing = providers.Constants()
+        providers._get_local_constants = lambda: nothing
+    return previous
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
+    if config.stash.get(LOCAL_CONSTANTS, None) is not None:
+        from hypothesis.internal.conjecture import providers
+
+        providers._get_local_constants = config.stash[LOCAL_CONSTANTS]
     if PREVIOUS_TREE in config.stash:  # a pytest run inside another (pytester) hands it back
         use_tree(config.stash[PREVIOUS_TREE])
     if WAS_DUMPABLE in config.stash:
@@ -290,6 +318,47 @@ def pytest_runtest_call(item: pytest.Item) -> None:
         pytest.fail(f"{_NO_GPU} (--require-gpu)", pytrace=False)
 
 
+#: hypothesis keeps a test's settings here, and reads them each time the test is called
+_HYPOTHESIS_SETTINGS = "_hypothesis_internal_use_settings"
+
+
+@pytest.hookimpl(hookwrapper=True, specname="pytest_runtest_call")
+def pytest_runtest_call_without_shrinking(item: pytest.Item):
+    """A test of functions that are all still stubs (or of a module that does not import)
+    fails on its first example whatever the example is: looking for a smaller one would
+    call the test again dozens of times and find nothing. It runs without hypothesis's
+    shrink phase, and fails exactly as it would have."""
+    kata = kata_of(item.path)
+    test = getattr(item, "obj", None)
+    current = getattr(test, _HYPOTHESIS_SETTINGS, None)
+    impl = getattr(item, "funcargs", {}).get("impl")
+    if kata is None or current is None or Phase.shrink not in current.phases \
+            or not isinstance(impl, CodeUnderTest) or not impl.fails_alike(_functions(item, kata)):
+        yield
+        return
+    without = [phase for phase in current.phases if phase is not Phase.shrink]
+    setattr(test, _HYPOTHESIS_SETTINGS, settings(current, phases=without))
+    try:
+        yield
+    finally:  # parametrized cases share the test function: the next may need shrinking
+        setattr(test, _HYPOTHESIS_SETTINGS, current)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Where a failing kata test shows the short report (``--tb=auto``, the default),
+    pytest's own long traceback is never shown, so it is never built: building it reads
+    and parses the source of every file on the stack, and hypothesis asks for it once per
+    failing example it tries."""
+    if config.option.tbstyle != "auto":
+        return
+    tree = config.stash[CODE_TREE]
+    for item in items:
+        if kata_of(item.path) is not None:
+            # an attribute of the item, in front of its class's method (items are pytest's)
+            item.repr_failure = functools.partial(  # type: ignore[method-assign]
+                failure_summary, tree=tree)
+
+
 def _functions(item: pytest.Item, kata: Kata) -> list[str]:
     """The public functions a test is marked with, in the kata's order."""
     return [function for function in kata.functions if item.get_closest_marker(function)]
@@ -298,12 +367,14 @@ def _functions(item: pytest.Item, kata: Kata) -> list[str]:
 @pytest.hookimpl(hookwrapper=True, tryfirst=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo
                               ) -> Generator[None, pluggy.Result[pytest.TestReport], None]:
+    # hypothesis would parse the test file (libcst) to write a .patch file for each
+    # falsifying example; the short report already shows it
+    item.__dict__.pop(_HYPOTHESIS_PATCH_KEY, None)
     outcome = yield
     report: pytest.TestReport = outcome.get_result()
     kata = kata_of(item.path)
     if kata is None:
         return
-    report.__dict__.pop(_HYPOTHESIS_PATCH_KEY, None)
     summary = diagnosis = None
     if report.failed and call.excinfo is not None:
         diagnosis = diagnose(call.excinfo.value)

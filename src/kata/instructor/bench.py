@@ -54,11 +54,15 @@ from kata.core.layout import REPO_ROOT, clone_checkout
 from kata.core.lesson import BATCH_SIZE, LEARNING_RATE, MOMENTUM
 from kata.core.manifest import Kata, load_manifest
 from kata.harness.loader import import_kata
+from kata.instructor import run_profile
 from kata.mnist_data import load_mnist
 from kata.runs.threads import usable_cores
 
 #: Python iterations a ladder rung may take; past it, the rung is skipped (minutes or hours)
 LOOP_LIMIT = 1_000_000
+#: the environment of a run measured as a new process: plain pytest then never hands its run
+#: to a warm worker of the checkout (kata.harness.handover)
+FRESH = {"KATA_WORKER": "off"}
 
 
 def _synchronize(device: torch.device) -> None:
@@ -272,9 +276,10 @@ def matmul_ladder(device: torch.device, repeats: int, full_rows: int | None) -> 
     return results
 
 
-def _wall(command: list[str], environment: dict[str, str] | None = None) -> float:
+def _wall(command: list[str], environment: dict[str, str] | None = None,
+          cwd: Path = REPO_ROOT) -> float:
     start = time.perf_counter()
-    subprocess.run(command, cwd=REPO_ROOT, capture_output=True, check=False,
+    subprocess.run(command, cwd=cwd, capture_output=True, check=False,
                    env={**os.environ, **(environment or {})})
     return time.perf_counter() - start
 
@@ -285,13 +290,14 @@ def feedback_times(repeats: int, katas: list[str], full_check: bool) -> dict:
     pytest_command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
     floor = [_wall([sys.executable, "-c", "import torch"]) for _ in range(repeats)]
     result = {"floor": _spread(floor), "katas": {}}
-    for kata in katas:
-        times = [_wall([*pytest_command, f"katas/{kata}", "--solutions"]) for _ in range(repeats)]
+    for kata in katas:  # new processes: never handed to a worker this checkout may have
+        times = [_wall([*pytest_command, f"katas/{kata}", "--solutions"], FRESH)
+                 for _ in range(repeats)]
         result["katas"][kata] = _spread(times)
         result["katas"][kata]["ratio"] = (result["katas"][kata]["median_s"]
                                           / result["floor"]["median_s"])
     if full_check:
-        result["full_check"] = _spread([_wall([*pytest_command, "--hypothesis-profile=ci"])])
+        result["full_check"] = _spread([_wall([*pytest_command, "--hypothesis-profile=ci"], FRESH)])
     return result
 
 
@@ -305,10 +311,11 @@ def _scratch_checkout(target: Path, solved: bool) -> Path:
     return target
 
 
-def _save(path: Path) -> None:
-    """What an editor's save does to ``path`` that changes it: a new comment at the end."""
-    path.write_text(path.read_text(encoding="utf-8") + f"\n# saved at {time.time()}\n",
-                    encoding="utf-8")
+def _save(path: Path, text: str | None = None) -> None:
+    """What an editor's save does to ``path``: ``text`` (the file as it was, by default) with
+    a new comment at the end, so that the file changes each time."""
+    text = path.read_text(encoding="utf-8") if text is None else text
+    path.write_text(text + f"\n# saved at {time.time()}\n", encoding="utf-8")
 
 
 def _lines_of(process: subprocess.Popen) -> queue.Queue:
@@ -324,19 +331,42 @@ def _lines_of(process: subprocess.Popen) -> queue.Queue:
     return lines
 
 
-def _wait_for(lines: queue.Queue, text: str, seconds: float = 600) -> float:
-    """When the first line holding ``text`` came."""
+def _wait_for(lines: queue.Queue, text: str, seconds: float = 600) -> tuple[float, str]:
+    """When the first line holding ``text`` came, and the line."""
     deadline = time.perf_counter() + seconds
     while time.perf_counter() < deadline:
         when, line = lines.get(timeout=max(0.0, deadline - time.perf_counter()))
         if text in line:
-            return when
+            return when, line
     raise TimeoutError(f"no {text!r} within {seconds} s")
 
 
-def watch_times(kata_command: list[str], kata: Kata, root: Path, repeats: int, env: dict
-                ) -> list[float]:
-    """Seconds from a save of ``kata``'s module to ``kata watch`` printing its verdict."""
+def _first_line_and_end(command: list[str], text: str, env: dict, cwd: Path) -> tuple[float, float]:
+    """Seconds until ``command`` printed its first line holding ``text``, and until it ended."""
+    start = time.perf_counter()
+    process = subprocess.Popen(command, cwd=cwd, text=True, stdout=subprocess.PIPE,
+                               stderr=subprocess.DEVNULL, env={**os.environ, **env})
+    lines = _lines_of(process)
+    first = _wait_for(lines, text)[0] - start
+    process.wait(timeout=600)
+    return first, time.perf_counter() - start
+
+
+def _mistake(kata: Kata, root: Path) -> str:
+    """``kata``'s module with its first cataloged mistake laid over the solution: a save
+    that fails (the catalog: kata.instructor.catalog)."""
+    from kata.instructor.catalog import load_catalog
+
+    variants, imports = load_catalog()[kata.folder]
+    first = next(variant for variant in variants if variant.kind == "mistake")
+    return first.module_text(kata.path_in(root / "solutions").read_text(encoding="utf-8"), imports)
+
+
+def watch_times(kata_command: list[str], kata: Kata, root: Path, saves: list[tuple[str, str]],
+                env: dict) -> list[tuple[float, float]]:
+    """For each (text, verdict) of ``saves``, while ``kata watch`` runs: ``text`` saved as
+    ``kata``'s module, then the seconds until the first line of its run, and until the line
+    holding ``verdict``."""
     process = subprocess.Popen([*kata_command, "watch", kata.folder], cwd=root, text=True,
                                stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                stderr=subprocess.DEVNULL, env=env)
@@ -344,11 +374,13 @@ def watch_times(kata_command: list[str], kata: Kata, root: Path, repeats: int, e
         lines = _lines_of(process)
         _wait_for(lines, f"Watching katas/{kata.folder}")
         times = []
-        for _ in range(repeats):
+        for text, verdict in saves:
             time.sleep(0.5)  # as a learner would: the watch is idle when the save comes
             saved = time.perf_counter()
-            _save(kata.path_in(root / "katas"))
-            times.append(_wait_for(lines, f"{kata.folder}: ") - saved)
+            _save(kata.path_in(root / "katas"), text)
+            first, line = _wait_for(lines, f"{kata.folder}: ")
+            last = first if verdict in line else _wait_for(lines, verdict)[0]
+            times.append((first - saved, last - saved))
             _wait_for(lines, f"Watching katas/{kata.folder}")
         assert process.stdin is not None  # Popen(stdin=PIPE) above
         process.stdin.write("q\n")
@@ -359,35 +391,93 @@ def watch_times(kata_command: list[str], kata: Kata, root: Path, repeats: int, e
         process.kill()
 
 
+#: the kata whose edit the board's row measures: kata 08 uses it
+UPSTREAM = "05"
+
+
 def learner_loop(repeats: int, kata_name: str, solved: bool, whole: bool = True) -> dict:
-    """Wall times of the learner's commands in a scratch checkout (see the module's doc);
-    without ``whole``, only ``kata run`` (the board and the watch take the longest)."""
+    """Wall times of the learner's commands in a scratch checkout, each repetition beside
+    the floor, ``python -c "import torch"`` (see the module's doc); without ``whole``, only
+    the first ``kata run`` and ``kata run`` with the worker up. Under ``profile``, where a
+    warm run's time goes there (``warm_profile``)."""
     kata = load_manifest().kata(kata_name)
     with tempfile.TemporaryDirectory() as scratch:
         root = _scratch_checkout(Path(scratch), solved)
         env = {"PYTHONPATH": str(root / "src")}
         command = [sys.executable, "-m", "kata", "--root", str(root)]
+        module = kata.path_in(root / "katas")
+        solution = module.read_text(encoding="utf-8")
+        rows: dict[str, list[float]] = {}
+
+        def measure(name: str, seconds: float) -> None:
+            rows.setdefault(name, []).append(seconds)
         _wall([*command, "stop"], env)
         try:
-            result: dict[str, object] = {
-                "first_run": _spread([_wall([*command, "run", kata.folder], env)]),
-                "warm_run": _spread([_wall([*command, "run", kata.folder], env)
-                                     for _ in range(repeats)])}
-            if not whole:
-                return {**result, "kata": kata.folder}
-            _wall(command, env)  # the board learns every kata's verdict
-            result["board_unchanged"] = _spread([_wall(command, env) for _ in range(repeats)])
-            changed = []
+            measure("first_run", _wall([*command, "run", kata.folder], env, root))
             for _ in range(repeats):
-                _save(kata.path_in(root / "katas"))
-                changed.append(_wall(command, env))
-            result["board_one_changed"] = _spread(changed)
-            result["watch_save_to_verdict"] = _spread(
-                watch_times(command, kata, root, repeats, {**os.environ, **env}))
+                measure("floor", _wall([sys.executable, "-c", "import torch"]))
+                _save(module)
+                first, total = _first_line_and_end([*command, "run", kata.folder],
+                                                   f"{kata.folder}: ", env, root)
+                measure("run_first" if solved else "run_failing", first)
+                if solved:
+                    measure("run_done", total)
+                if not whole:
+                    continue
+                pytest_command = [sys.executable, "-m", "pytest", f"katas/{kata.folder}", "-q"]
+                measure("pytest_warm", _wall(pytest_command, env, root))
+                measure("pytest_fresh", _wall(pytest_command, {**env, **FRESH}, root))
+                _save(module, _mistake(kata, root))
+                measure("run_failing", _wall([*command, "run", kata.folder], env, root))
+                _save(module, solution)
+                _wall(command, env, root)  # the board learns every kata's verdict
+                measure("board_unchanged", _wall(command, env, root))
+                upstream = load_manifest().kata(UPSTREAM)
+                _save(upstream.path_in(root / "katas"))
+                measure("board_upstream", _wall(command, env, root))
+                measure("upstream_warm", _wall([sys.executable, "-m", "pytest",
+                                                f"katas/{upstream.folder}", "-q"], env, root))
+            if whole:
+                saves = [(_mistake(kata, root), f"{kata.folder}: failing"),
+                         (solution, f"{kata.folder}: done")] * repeats
+                watched = watch_times(command, kata, root, saves, {**os.environ, **env})
+                for first, _ in watched[0::2]:
+                    measure("watch_failing", first)
+                for first, done in watched[1::2]:
+                    measure("watch_first", first)
+                    measure("watch_done", done)
+            # the worker is up: every run is warm; the kata is as it was set up, saved again
+            profile = warm_profile(kata, root, repeats, solved)
         finally:
             _wall([*command, "stop"], env)
-    result["kata"] = kata.folder
+    result: dict = {name: _spread(times) for name, times in rows.items()}
+    result["kata"], result["profile"] = kata.folder, profile
     return result
+
+
+def warm_profile(kata, root: Path, repeats: int, solved: bool) -> dict:
+    """Where a warm run's time goes: ``pytest katas/KATA`` (every example of every test) in
+    a fork of the worker of the scratch checkout ``root``, ``repeats`` times, split by
+    ``kata.instructor.run_profile`` (medians of each part), and the modules the run had to
+    import (the worker imported all others before it forked)."""
+    from kata.runs import worker
+
+    environment = {**os.environ, "PYTHONPATH": str(root / "src")}
+    report, imported = root / ".kata" / "profile.json", root / ".kata" / "imported"
+    report.parent.mkdir(exist_ok=True)
+    args = [f"katas/{kata.folder}", "-q", "-p", "kata.instructor.run_profile",
+            "--kata-profile", str(report)]
+    parts: dict[str, list[float]] = {}
+    for _ in range(repeats):
+        start = time.time()
+        worker.run_forked(root, args, environment=environment, timeout=600, memory_limit=None,
+                          output=root / ".kata" / "profiled", imports=imported)
+        for name, seconds in run_profile.phases(json.loads(report.read_text()), start,
+                                                time.time()).items():
+            parts.setdefault(name, []).append(seconds)
+    return {"kata": kata.folder, "solved": solved,
+            "parts": {name: statistics.median(times) for name, times in parts.items()},
+            "imported": imported.read_text(encoding="utf-8").split()}
 
 
 @contextlib.contextmanager
@@ -409,11 +499,12 @@ def thread_storm(kata: str) -> dict:
     cores = usable_cores()
     command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"katas/{kata}",
                "--solutions"]
-    torch_default = {"OMP_NUM_THREADS": str(cores)}
+    torch_default = {**FRESH, "OMP_NUM_THREADS": str(cores)}
     result = {"kata": kata, "cores": cores,
-              "quiet_chosen": _wall(command), "quiet_torch_default": _wall(command, torch_default)}
+              "quiet_chosen": _wall(command, FRESH),
+              "quiet_torch_default": _wall(command, torch_default)}
     with busy_cores(cores):
-        result["busy_chosen"] = _wall(command)
+        result["busy_chosen"] = _wall(command, FRESH)
         result["busy_torch_default"] = _wall(command, torch_default)
     return result
 
@@ -476,7 +567,10 @@ def table(report: dict) -> str:
             lines.append(f"  {'pytest katas/' + kata + ' --solutions':<42} {row['median_s']:>7.2f} "
                          f"{row['min_s']:>8.2f} {row['max_s']:>8.2f} {row['ratio']:>8.2f}")
         if "learner_loop" in feedback:
-            lines += ["", *_learner_loop_table(feedback["learner_loop"], floor)]
+            lines += ["", *_learner_loop_table(feedback["learner_loop"])]
+        if "warm_profile" in feedback:
+            beside = feedback.get("learner_loop", feedback)["floor"]["median_s"]
+            lines += ["", *_profile_table(feedback["warm_profile"], beside)]
         if "thread_storm" in feedback:
             lines += ["", *_storm_table(feedback["thread_storm"])]
         if "full_check" in feedback:
@@ -485,28 +579,57 @@ def table(report: dict) -> str:
     return "\n".join(lines).rstrip()
 
 
-#: the targets of issue 12, in floors (None: compared with another figure, see the table)
-_LOOP_ROWS = (("first_run", "kata run {kata} (starts the worker)", None),
-              ("warm_run", "kata run {kata}, worker up", 0.3),
-              ("watch_save_to_verdict", "kata watch: save to verdict", 0.5),
-              ("board_unchanged", "kata (board), nothing changed", 0.2),
-              ("board_one_changed", "kata (board), {kata} changed", None))
+#: the learner's loop, row by row: (key, label, target in floors; None: none, or one that
+#: compares with another figure, written out in ``_learner_loop_table``). Issue 19's targets.
+_LOOP_ROWS = (
+    ("pytest_fresh", "pytest katas/{kata}, a new process", 1.2),
+    ("pytest_warm", "pytest katas/{kata}, worker up", 1.2),
+    ("first_run", "kata run {kata} (starts the worker)", None),
+    ("run_failing", "kata run {kata}, a failing save", 0.3),
+    ("run_first", "kata run {kata}, solved: quick check passes", 0.3),
+    ("run_done", "kata run {kata}, solved: done (every example)", None),
+    ("watch_failing", "kata watch: failing save to verdict", 0.4),
+    ("watch_first", "kata watch: solved save, quick check passes", 0.4),
+    ("watch_done", "kata watch: solved save to done", None),
+    ("board_unchanged", "kata (board), nothing changed", 0.2),
+    ("board_upstream", f"kata (board), {UPSTREAM} changed (08 to re-check)", None),
+    ("upstream_warm", f"pytest katas/{UPSTREAM}, worker up (its warm run)", None),
+)
 
 
-def _learner_loop_table(loop: dict, floor: float) -> list[str]:
-    lines = [f"The learner's loop (wall, seconds), {loop['kata']}:",
-             f"  {'command':<42} {'median':>7} {'fastest':>8} {'slowest':>8} {'x floor':>8}"
+def _learner_loop_table(loop: dict) -> list[str]:
+    floor = loop["floor"]["median_s"]
+    lines = [f"The learner's loop (wall, seconds), {loop['kata']}, each repetition beside the "
+             f"floor (python -c \"import torch\", median {floor:.2f} s):",
+             f"  {'command':<50} {'median':>7} {'fastest':>8} {'slowest':>8} {'x floor':>8}"
              f"  target"]
     for key, label, target in (row for row in _LOOP_ROWS if row[0] in loop):
         row = loop[key]
-        if key == "board_one_changed":
-            limit = loop["warm_run"]["median_s"] + 0.1 * floor
-            goal = f"<= {limit:.2f} s (warm run + 0.1 floor)"
+        if key == "board_upstream" and "upstream_warm" in loop:
+            limit = loop["upstream_warm"]["median_s"] + 0.1 * floor
+            goal = f"<= {limit:.2f} s (warm run of {UPSTREAM} + 0.1 floor)"
         else:
             goal = f"<= {target:g}" if target is not None else ""
-        lines.append(f"  {label.format(kata=loop['kata'][:2]):<42} {row['median_s']:>7.2f} "
-                     f"{row['min_s']:>8.2f} {row['max_s']:>8.2f} "
-                     f"{row['median_s'] / floor:>8.2f}  {goal}")
+        lines.append(f"  {label.format(kata=loop['kata'][:2]):<50} {row['median_s']:>7.2f} "
+                     f"{row['min_s']:>8.2f} {row['max_s']:>8.2f} {row['median_s'] / floor:>8.2f}"
+                     f"  {goal}")
+    return lines
+
+
+def _profile_table(profile: dict, floor: float) -> list[str]:
+    """Where one warm run's time goes, part by part, beside the floor."""
+    parts = profile["parts"]
+    total = sum(parts.values())
+    state = "solved" if profile["solved"] else "as stubs"
+    lines = [f"Where a warm run's time goes: pytest katas/{profile['kata']} ({state}, every "
+             f"example) in a fork of the worker, medians (kata.instructor.run_profile):",
+             f"  {'part':<68} {'seconds':>8} {'x floor':>8}"]
+    lines += [f"  {name:<68} {seconds:>8.3f} {seconds / floor:>8.3f}"
+              for name, seconds in parts.items()]
+    lines.append(f"  {'all of it':<68} {total:>8.3f} {total / floor:>8.3f}")
+    of_torch = [name for name in profile["imported"] if name.split(".")[0] in ("torch", "sympy")]
+    lines.append(f"  the run imported {len(profile['imported'])} modules, "
+                 f"{len(of_torch)} of them torch's or sympy's: {', '.join(profile['imported'])}")
     return lines
 
 
@@ -546,13 +669,26 @@ def main(argv: list[str] | None = None) -> int:
                         help="leave out kata 08 beside busy processes (four runs of the exam)")
     parser.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
     parser.add_argument("--grading", action="store_true",
-                        help="only the grading cost of the sandbox: each kata graded boxed and "
-                             "unboxed, in turns (kata.instructor.grading_cost)")
+                        help="only what grading costs (kata.instructor.grading_cost): a class "
+                             "graded with the warm grader and without, and each kata graded "
+                             "boxed and unboxed, in turns")
+    parser.add_argument("--learners", type=int, default=30,
+                        help="with --grading: the learners of the class (default 30)")
+    parser.add_argument("--skip-box-cost", action="store_true",
+                        help="with --grading: leave out each kata graded boxed and unboxed")
     args = parser.parse_args(argv)
     if args.grading:
         from kata.instructor import grading_cost
         graded = load_manifest().katas[:1 if args.tiny else None]
-        print(grading_cost.table(grading_cost.sandbox_cost(graded, args.repeats), args.repeats))
+        repeats = 1 if args.tiny else args.repeats
+        cost = grading_cost.class_cost(graded, 1 if args.tiny else args.learners, repeats)
+        grading: dict[str, object] = {"class": cost}
+        print(grading_cost.class_table(cost))
+        if not args.skip_box_cost:
+            box = grading["box"] = grading_cost.sandbox_cost(graded, repeats)
+            print(grading_cost.table(box, repeats))
+        if args.json:
+            Path(args.json).write_text(json.dumps(grading, indent=1), encoding="utf-8")
         return 0
     device = chosen_device(args.device)
     repeats, limit = (2, 2048) if args.tiny else (args.repeats, None)
@@ -564,9 +700,10 @@ def main(argv: list[str] | None = None) -> int:
         "epoch": epoch_comparison(device, repeats, limit),
         "feedback": feedback_times(repeats, katas, not (args.tiny or args.skip_full_check))}
     # the tiny run: kata run on kata 01's stubs, once; no board, watch or exam beside busy cores
-    report["feedback"]["learner_loop"] = learner_loop(1 if args.tiny else repeats,
-                                                      "01" if args.tiny else "03",
-                                                      solved=not args.tiny, whole=not args.tiny)
+    loop = learner_loop(1 if args.tiny else repeats, "01" if args.tiny else "03",
+                        solved=not args.tiny, whole=not args.tiny)
+    report["feedback"]["warm_profile"] = loop.pop("profile")
+    report["feedback"]["learner_loop"] = loop
     if not (args.tiny or args.skip_storm):
         report["feedback"]["thread_storm"] = thread_storm("08_mnist")
     print(table(report))

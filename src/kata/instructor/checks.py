@@ -1,14 +1,18 @@
 """The repository's proof of soundness: the pytest runs that the checks read, and the checks.
 
-``RepositoryRuns`` starts every run at once, two at a time (one per core), each in its own
-process:
+``RepositoryRuns`` starts every run at once, two at a time (one per core), each in a process
+of its own, forked from the checkout's warm worker (``kata.runs.worker``: a new process
+where none can run), the longest first so that both cores finish together:
 
-- the reference solutions, with line coverage of ``solutions/``;
-- the untouched stubs in ``katas/``;
+- the reference solutions, one run per kata (at the session's profile: 200 examples under
+  ``ci``), and again under the learner's profile with line coverage of ``solutions/``
+  (coverage slows a run by half; every line must be reached by a learner's run anyway);
 - rounds of catalog variants: each round lays one variant of several katas over the
   solutions, so that one process checks many variants; katas that import one another never
-  share a round. The independent mistakes (``tests/catalog/independent/``) run the same way:
-  what the diagnosis is measured on besides the catalog's own mistakes.
+  share a round (the correct alternatives run every test, the mistakes and cheats only the
+  tests named to catch them); the independent mistakes (``tests/catalog/independent/``) run
+  the same way: what the diagnosis is measured on besides the catalog's own mistakes;
+- the untouched stubs in ``katas/``.
 
 Each check is a function that returns what is wrong (an empty list when nothing is): the
 tests in ``tests/`` assert that it is empty, and ``kata check`` prints them as one table.
@@ -29,7 +33,7 @@ from pathlib import Path
 from kata.core.layout import REPO_ROOT
 from kata.core.manifest import Kata, load_manifest
 from kata.core.records import FailureKind, Outcome, TestRecord
-from kata.core.stubs import expected_stubs
+from kata.core.stubs import expected_stubs, only_raises
 from kata.harness.allowlist import check
 from kata.harness.loader import import_from_path, import_kata, use_tree
 from kata.instructor import contracts
@@ -49,7 +53,7 @@ class RepositoryRuns:
     """Starts the runs on creation; each accessor waits for the run it needs."""
 
     def __init__(self, scratch: Path, profile: str | None = None, workers: int = 2,
-                 katas: Sequence[Kata] | None = None):
+                 katas: Sequence[Kata] | None = None, warm: bool = True):
         self.scratch = Path(scratch)
         self.katas = [kata.folder for kata in katas or load_manifest().katas]
         self.catalog = {kata: entry for kata, entry in load_catalog().items() if kata in self.katas}
@@ -59,14 +63,11 @@ class RepositoryRuns:
         pool = ThreadPoolExecutor(max_workers=workers)
         # One thread per process: the pool already keeps every core busy, and torch's
         # threads spinning against another process's on the same cores cost 10x in time.
-        run = functools.partial(run_katas, environment={"OMP_NUM_THREADS": "1"})
-        self.coverage_report = self.scratch / "coverage.json"
-        self._solutions = pool.submit(
-            run_katas, self.katas, solutions=True,
-            extra_args=[*profile_args, "--cov=solutions",
-                        f"--cov-report=json:{self.coverage_report}"],
-            environment={"COVERAGE_FILE": str(self.scratch / ".coverage"), "OMP_NUM_THREADS": "1"})
-        self._stubs = pool.submit(run, self.katas)
+        run = functools.partial(run_katas, environment={"OMP_NUM_THREADS": "1"}, warm=warm)
+        # The reference run of each kata, the exam's first (it trains both models): one run
+        # per kata, so that the longest work of the check spreads over the cores.
+        self._solutions = {kata: pool.submit(run, [kata], solutions=True, extra_args=profile_args)
+                           for kata in sorted(self.katas, reverse=True)}
         self._variant_runs: dict[Variant, Future] = {}
         # Mistakes and cheats run under the learner's profile, the one whose feedback must
         # catch them; alternatives under the session's, with its larger number of examples.
@@ -79,9 +80,17 @@ class RepositoryRuns:
         # the diagnosis on) run like the cataloged ones: their caught_by tests alone.
         alternative_args = (["--hypothesis-profile=alternatives"] if profile == "ci"
                             else profile_args)
-        for catalog, kinds, args in ((self.catalog, ("mistake", "cheat"), []),
-                                     (self.catalog, ("alternative",), alternative_args),
+        for catalog, kinds, args in ((self.catalog, ("alternative",), alternative_args),
+                                     (self.catalog, ("mistake", "cheat"), []),
                                      (self.independent, ("independent",), [])):
+            if kinds[0] == "mistake":
+                self._stubs = pool.submit(run, self.katas)
+                self._coverage = {kata: pool.submit(
+                    run_katas, [kata], solutions=True, warm=warm,
+                    extra_args=["--hypothesis-profile=learner", "--cov=solutions",
+                                f"--cov-report=json:{self._coverage_report(kata)}"],
+                    environment={"COVERAGE_FILE": str(self.scratch / f".coverage-{kata}"),
+                                 "OMP_NUM_THREADS": "1"}) for kata in self.katas}
             for number, replacements in enumerate(self._rounds(catalog, kinds)):
                 tree = write_tree(self.scratch / f"{kinds[0]}-{number}", replacements)
                 catching = sorted({name for variant, _ in replacements.values()
@@ -93,6 +102,9 @@ class RepositoryRuns:
                 for variant, _ in replacements.values():
                     self._variant_runs[variant] = future
         pool.shutdown(wait=False)
+
+    def _coverage_report(self, kata: str) -> Path:
+        return self.scratch / f"coverage-{kata}.json"
 
     @staticmethod
     def _rounds(catalog: dict[str, tuple[list[Variant], str]], kinds: tuple[str, ...]
@@ -115,7 +127,11 @@ class RepositoryRuns:
         return rounds
 
     def solutions(self) -> Run:
-        return self._solutions.result()
+        """The reference runs of every kata, as one run."""
+        runs = [self._solutions[kata].result() for kata in self.katas]
+        return Run(max(run.exitstatus for run in runs),
+                   tuple(test for run in runs for test in run.tests),
+                   "\n".join(run.output for run in runs))
 
     def stubs(self) -> Run:
         return self._stubs.result()
@@ -124,11 +140,18 @@ class RepositoryRuns:
         return self._variant_runs[variant].result().of(variant.kata)
 
     def coverage(self) -> dict[str, list[int]]:
-        """For each file of ``solutions/`` that ran, the line numbers that no test reached."""
-        self.solutions()
-        files = json.loads(self.coverage_report.read_text(encoding="utf-8"))["files"]
-        return {Path(name).resolve().relative_to(REPO_ROOT).as_posix(): data["missing_lines"]
-                for name, data in files.items()}
+        """For each file of ``solutions/`` that ran, the line numbers that no test reached
+        under the learner's profile, in any kata's run (kata 08's runs the modules of 05 to
+        07 too)."""
+        missing: dict[str, set[int]] = {}
+        for kata in self.katas:
+            self._coverage[kata].result()
+            report = json.loads(self._coverage_report(kata).read_text(encoding="utf-8"))
+            for name, data in report["files"].items():
+                path = Path(name).resolve().relative_to(REPO_ROOT).as_posix()
+                lines = set(data["missing_lines"])
+                missing[path] = missing[path] & lines if path in missing else lines
+        return {path: sorted(lines) for path, lines in missing.items()}
 
 
 # --- the checks: each returns what is wrong, an empty list when nothing is ---------------
@@ -227,14 +250,6 @@ def api_problems(kata: Kata) -> list[str]:
     return problems
 
 
-def _only_raises(node: ast.FunctionDef) -> bool:
-    docstring, *rest = node.body
-    raised = rest[0].exc if len(rest) == 1 and isinstance(rest[0], ast.Raise) else None
-    return (isinstance(docstring, ast.Expr) and isinstance(docstring.value, ast.Constant)
-            and isinstance(raised, ast.Call) and isinstance(raised.func, ast.Name)
-            and raised.func.id == "NotImplementedError")
-
-
 def stub_body_problems(kata: Kata) -> list[str]:
     """Code in the stub beyond docstrings, imports, given names and
     ``raise NotImplementedError``."""
@@ -243,14 +258,14 @@ def stub_body_problems(kata: Kata) -> list[str]:
         if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and node.name in kata.given:
             continue
         if isinstance(node, ast.FunctionDef):
-            problems += [] if _only_raises(node) else [f"{node.name} has code in it"]
+            problems += [] if only_raises(node) else [f"{node.name} has code in it"]
         elif isinstance(node, ast.ClassDef):
             docstring, *methods = node.body
             if not isinstance(docstring, ast.Expr):
                 problems.append(f"class {node.name} needs its docstring")
             problems += [f"{node.name}.{getattr(method, 'name', '?')} has code in it"
                          for method in methods
-                         if not (isinstance(method, ast.FunctionDef) and _only_raises(method))]
+                         if not (isinstance(method, ast.FunctionDef) and only_raises(method))]
         elif not isinstance(node, (ast.Import, ast.ImportFrom, ast.Expr)):
             problems.append(f"line {node.lineno}: {ast.dump(node)[:80]}")
     return problems

@@ -1,14 +1,22 @@
-"""What the sandbox costs a grade: each kata of the reference solutions graded boxed and
-unboxed (``KATA_SANDBOX=off``), alternately, in the same run: ``kata bench --grading``.
+"""What a grade costs: ``kata bench --grading``, measured beside the floor
+(``python -c "import torch"``) in the same run.
 
-Both ways run in graded mode (the learner's code in a process of its own, under the
-sandbox's supervisor); the difference is the bubblewrap box around the learner's side.
+- **A class**: ``learners`` copies of the reference solutions graded, every kata of each
+  in its own box, the way ``kata grade`` grades a class (``kata.grading.service``), with the
+  warm grader (the tests' side of each kata forked from one pre-imported worker) and
+  without it (a new supervised interpreter for the tests' side of each kata), in turns: the
+  wall time of the whole class, and per kata graded.
+- **The box**: each kata graded boxed and unboxed (``KATA_SANDBOX=off``), alternately; both
+  ways run in graded mode (the learner's code in a process of its own, under the sandbox's
+  supervisor), and the difference is the bubblewrap box around the learner's side.
 """
 
 from __future__ import annotations
 
 import os
 import statistics
+import subprocess
+import sys
 import time
 from collections.abc import Sequence
 
@@ -17,28 +25,70 @@ from kata.core.layout import REPO_ROOT
 from kata.core.manifest import Kata
 from kata.grading import service
 from kata.runs import sandbox
+from kata.runs.threads import usable_cores
 
 
-def _graded_seconds(kata: Kata, boxed: bool) -> float:
+def _graded_seconds(katas: Sequence[Kata], learners: int, *, boxed: bool = True,
+                    warm: bool = True) -> float:
+    """Seconds to grade ``learners`` copies of the solutions on ``katas``, all cores busy;
+    ``KataError`` unless every copy earned every point."""
     previous = os.environ.pop("KATA_SANDBOX", None)
     if not boxed:
         os.environ["KATA_SANDBOX"] = "off"
     sandbox.availability.cache_clear()
     try:
         started = time.perf_counter()
-        grade, = service.grade_targets([str(REPO_ROOT / "solutions")], REPO_ROOT, [kata],
-                                        workers=1, time_limit=600, boxed=boxed).grades
+        grades = service.grade_targets([str(REPO_ROOT / "solutions")] * learners, REPO_ROOT,
+                                       katas, workers=usable_cores(), time_limit=600,
+                                       boxed=boxed, warm=warm).grades
         seconds = time.perf_counter() - started
     finally:
         os.environ.pop("KATA_SANDBOX", None)
         if previous is not None:
             os.environ["KATA_SANDBOX"] = previous
         sandbox.availability.cache_clear()
-    if grade.points != grade.max_points:
-        raise KataError(f"{kata.folder}: the solutions did not earn every point "
-                        f"({'boxed' if boxed else 'unboxed'}): "
-                        f"{[result.to_json() for result in grade.katas]}")
+    for grade in grades:
+        if grade.points != grade.max_points:
+            way = f"{'boxed' if boxed else 'unboxed'}, {'warm' if warm else 'cold'}"
+            raise KataError(f"the solutions did not earn every point ({way}): {grade.to_json()}")
     return seconds
+
+
+def _floor() -> float:
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-c", "import torch"], check=True)
+    return time.perf_counter() - started
+
+
+def class_cost(katas: Sequence[Kata], learners: int, repeats: int) -> dict:
+    """A class of ``learners`` graded on ``katas`` with the warm grader and without, in
+    turns, ``repeats`` times, each beside the floor: medians in seconds, and per kata."""
+    times: dict[str, list[float]] = {"floor": [], "warm": [], "cold": []}
+    for _ in range(repeats):
+        times["floor"].append(_floor())
+        for warm in (True, False):
+            times["warm" if warm else "cold"].append(_graded_seconds(katas, learners, warm=warm))
+    result = {name: statistics.median(seconds) for name, seconds in times.items()}
+    graded = learners * len(katas)
+    return {**result, "learners": learners, "katas": [kata.folder for kata in katas],
+            "cores": usable_cores(), "repeats": repeats,
+            "per_kata": {way: result[way] / graded for way in ("warm", "cold")}}
+
+
+def class_table(cost: dict) -> str:
+    floor = cost["floor"]
+    graded = cost["learners"] * len(cost["katas"])
+    lines = [f"A class graded: {cost['learners']} learners x {len(cost['katas'])} katas (the "
+             f"reference solutions) on {cost['cores']} cores, medians of {cost['repeats']}, "
+             f"beside the floor (python -c \"import torch\", {floor:.2f} s):",
+             f"  {'grader':<44} {'class':>8} {'per kata':>9} {'x floor':>8}"]
+    for way, label in (("warm", "warm grader (tests' side forked)"),
+                       ("cold", "a new interpreter per kata's tests' side")):
+        per_kata = cost[way] / graded
+        lines.append(f"  {label:<44} {cost[way]:>7.1f}s {per_kata:>8.2f}s "
+                     f"{per_kata / floor:>8.2f}")
+    lines.append("  (either way, each kata's learner side starts a new interpreter in a fresh box)")
+    return "\n".join(lines)
 
 
 def sandbox_cost(katas: Sequence[Kata], repeats: int) -> list[dict]:
@@ -47,11 +97,11 @@ def sandbox_cost(katas: Sequence[Kata], repeats: int) -> list[dict]:
     for kata in katas:
         times: dict[bool, list[float]] = {True: [], False: []}
         for _ in range(repeats):
-            for boxed in (True, False):
-                times[boxed].append(_graded_seconds(kata, boxed))
-        boxed_s, unboxed_s = statistics.median(times[True]), statistics.median(times[False])
-        rows.append({"kata": kata.folder, "boxed_s": boxed_s, "unboxed_s": unboxed_s,
-                     "ratio": boxed_s / unboxed_s})
+            for in_a_box in (True, False):
+                times[in_a_box].append(_graded_seconds([kata], 1, boxed=in_a_box))
+        boxed, unboxed = statistics.median(times[True]), statistics.median(times[False])
+        rows.append({"kata": kata.folder, "boxed_s": boxed, "unboxed_s": unboxed,
+                     "ratio": boxed / unboxed})
     return rows
 
 

@@ -108,7 +108,7 @@ def board(view: BoardView) -> str:
     html += pre(f"Now: {kata.folder} ({kata.title})\n"
                 f"  read   katas/{kata.folder}/README.md\n"
                 f"  run    %kata run {kata.number:02d}")
-    if current.state in (KataState.BROKEN, KataState.STOPPED):
+    if current.state in (KataState.BROKEN, KataState.STOPPED, KataState.OUTDATED):
         html += problem(f"{current.state}: {current.reason}")
     elif current.state is not KataState.NEEDS_MNIST and current.first_failure is not None:
         html += (f"<details open><summary>first failing test: "

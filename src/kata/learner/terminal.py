@@ -56,7 +56,7 @@ def board(view: BoardView) -> str:
     lines += [f"Now: {kata.folder} ({kata.title})",
               f"  read   {Path('katas', kata.folder, 'README.md').as_posix()}",
               f"  run    kata run {kata.number:02d}   (or: pytest katas/{kata.folder})"]
-    if current.state in (KataState.BROKEN, KataState.STOPPED):
+    if current.state in (KataState.BROKEN, KataState.STOPPED, KataState.OUTDATED):
         lines.append(f"  {current.state}: {current.reason}")
     elif current.state is not KataState.NEEDS_MNIST and current.first_failure is not None:
         failure = current.first_failure  # the board line already says what MNIST needs
@@ -89,6 +89,12 @@ def run(view: RunView) -> str:
                       f"(pytest katas/{kata.folder} lists them all)"]
     lines += ["", _hint_lines(view.hints)]
     return "\n".join(lines)
+
+
+def quick_check_passed(view: RunView) -> str:
+    """What a save shows while its full check runs, once the quick check has passed."""
+    return (f"{view.title}: {view.progress.counts} on their first examples (the quick "
+            f"check); checking every example now...")
 
 
 def spec(view: SpecView) -> str:

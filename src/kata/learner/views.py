@@ -10,6 +10,7 @@ Running goes through ``kata.runs.progress`` (the warm worker, the remembered ver
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from kata.core.errors import KataError
@@ -224,12 +225,17 @@ def next_unfinished(kata: Kata, workspace: Workspace, options: RunOptions) -> Ka
     return None
 
 
-def run(kata: Kata, function: str | None, workspace: Workspace, options: RunOptions) -> RunView:
+def run(kata: Kata, function: str | None, workspace: Workspace, options: RunOptions,
+        quick_pass: Callable[[RunView], None] | None = None) -> RunView:
     """``kata``'s tests, or with ``function`` only that function's (pytest's marker of the
-    same name), run as every learner's run is (``learner_progress``: warm, remembered)."""
+    same name), run as every learner's run is (``learner_progress``: warm, remembered, the
+    quick check first). ``quick_pass`` sees the run once its quick check has passed, while
+    every example is being checked."""
     selected = ("-m", choose_function(kata, function)) if function else ()
     options = dataclasses.replace(options, extra_args=(*options.extra_args, *selected))
-    progress = learner_progress(kata, workspace.checkout, **options.limits())
+    heard = None if quick_pass is None else \
+        (lambda progress: quick_pass(run_view(progress, workspace, function)))
+    progress = learner_progress(kata, workspace.checkout, quick_pass=heard, **options.limits())
     return run_view(progress, workspace, function)
 
 

@@ -87,7 +87,8 @@ def _watch_one(kata: Kata, workspace: Workspace, options: views.RunOptions,
         while not events.empty() and events.queue[0] == _SAVED:
             events.get()  # saves before this run: it sees them
         before = _snapshot(kata, workspace)
-        view = views.run(kata, None, workspace, options)
+        view = views.run(kata, None, workspace, options,
+                         quick_pass=lambda quick: say(terminal.quick_check_passed(quick)))
         say(f"\n--- {time.strftime('%H:%M:%S')} ---\n{terminal.run(view)}")
         nxt = (views.next_unfinished(kata, workspace, options)
                if view.progress.state is KataState.DONE else None)

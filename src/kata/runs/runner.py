@@ -17,18 +17,36 @@ import signal
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
 from kata.core.errors import KataError
 from kata.core.layout import HARNESS, REPO_ROOT
 from kata.core.processes import descendants, kill_all, limit_data, python_path
 from kata.core.records import RunRecord, TestRecord
+from kata.runs.supervisor import DISK_LIMIT, PROCESS_LIMIT
 
-#: How grading boxes a run: the pytest command and the run's fresh scratch folder in, the
-#: command that runs it in a sandbox out (``kata.grading.service.box_for`` makes one).
-BoxCommand = Callable[[list[str], Path], list[str]]
+if TYPE_CHECKING:
+    from kata.runs.worker import Home
+
+#: The bytes of a run's output kept (its tail): a run's report is read from its record; the
+#: output is for a person to read, and a run may print without end.
+OUTPUT_KEPT = 256 << 10
+
+
+class Box(Protocol):
+    """How a supervised run starts (grading's, ``kata.grading.service.box_for``): the
+    command that runs ``command`` under the supervisor (and in a box, where it boxes it),
+    with ``scratch`` as the run's scratch folder, and the whole environment its tests'
+    process gets there (a run forked from a warm worker gets it as it is)."""
+
+    def __call__(self, command: list[str], scratch: Path) -> list[str]: ...
+
+    def environment(self, scratch: Path) -> dict[str, str]: ...
+
 #: Seconds a supervised run gets to end its whole tree once asked (its supervisor polls ten
 #: times a second; a busy machine may take longer to schedule it).
 _END_GRACE = 30
@@ -59,8 +77,8 @@ class RunStoppedError(KataError):
 def run_katas(katas: Sequence[str], *, solutions: bool = False, impl: Path | None = None,
               extra_args: Sequence[str] = (), environment: dict[str, str] | None = None,
               timeout: float = 600, memory_limit: int | None = None,
-              checkout: Path = REPO_ROOT, warm: bool = False,
-              box: BoxCommand | None = None) -> Run:
+              checkout: Path = REPO_ROOT, warm: bool | Home = False, box: Box | None = None,
+              cancelled: threading.Event | None = None, nice: int = 0) -> Run:
     """Run the tests of ``katas`` (folder names) against the learner's code, the solutions
     (``solutions=True``) or the tree at ``impl``, in a new process in ``checkout``, with
     ``environment`` added to this process's.
@@ -68,12 +86,14 @@ def run_katas(katas: Sequence[str], *, solutions: bool = False, impl: Path | Non
     The process gets ``timeout`` seconds and, where the system allows it, ``memory_limit``
     bytes of data; past either, or if it dies, ``RunStoppedError`` says why (and, past the time
     limit, which test was running). With ``warm``, the process is a fork of the checkout's
-    warm worker (kata.runs.worker), a plain new process where no worker can be had: only the
-    learner's own commands ask for it, never grading or the repository's checks.
+    warm worker (kata.runs.worker), or of the worker ``warm`` names (a ``Home``: grading's),
+    a plain new process where no worker can be had. A warm run ends once ``cancelled`` is
+    set (``kata.runs.worker.RunCancelledError``), and runs at a lower priority with ``nice``.
 
-    ``box`` (grading) turns the command into one that runs it in a sandbox (see
+    ``box`` (grading) turns the command into one that runs it under the supervisor (see
     ``kata.runs.sandbox``); it is given the run's fresh scratch folder, where the report is written
-    and read back only once every process of the box has ended.
+    and read back only once every process of the run has ended. A warm run with a ``box``
+    gets the box's environment, nothing of this process's.
     """
     with tempfile.TemporaryDirectory() as scratch:
         report, running = Path(scratch) / "report.json", Path(scratch) / "running"
@@ -88,8 +108,15 @@ def run_katas(katas: Sequence[str], *, solutions: bool = False, impl: Path | Non
                **(environment or {})}
         returncode, output = None, ""
         if warm:
+            caps = None
+            if box is not None:  # what the supervisor would give it and hold it to
+                env = box.environment(Path(scratch))
+                caps = {"memory": memory_limit or 0, "processes": PROCESS_LIMIT,
+                        "disk": DISK_LIMIT, "scratch": scratch}
+            home = None if warm is True else warm
             returncode, output = _run_forked(checkout, arguments, env, timeout, memory_limit,
-                                             Path(scratch) / "output", running)
+                                             Path(scratch) / "output", running, cancelled, nice,
+                                             home, caps)
         if returncode is None:
             returncode, output = _run_process(checkout, arguments, env, timeout, memory_limit,
                                               running, box)
@@ -104,7 +131,7 @@ def run_katas(katas: Sequence[str], *, solutions: bool = False, impl: Path | Non
 
 
 def _run_process(checkout: Path, arguments: list[str], env: dict[str, str], timeout: float,
-                 memory_limit: int | None, running: Path, box: BoxCommand | None = None
+                 memory_limit: int | None, running: Path, box: Box | None = None
                  ) -> tuple[int, str]:
     """``python -m pytest ARGUMENTS`` in a new process (in ``box``, if given): its exit code
     and output. Past ``timeout``, or when this thread is interrupted, the whole tree of the
@@ -154,20 +181,32 @@ def _end_tree(process: subprocess.Popen, *, supervised: bool) -> str:
 
 
 def _run_forked(checkout: Path, arguments: list[str], env: dict[str, str], timeout: float,
-                memory_limit: int | None, output: Path, running: Path) -> tuple[int | None, str]:
+                memory_limit: int | None, output: Path, running: Path,
+                cancelled: threading.Event | None, nice: int, home: Home | None,
+                caps: dict | None) -> tuple[int | None, str]:
     """The same run in a fork of the warm worker: its exit code and output; (None, "")
     when no worker can be had."""
     from kata.runs import worker  # the client side only: it imports neither torch nor pytest
 
     try:
         returncode = worker.run_forked(checkout, arguments, environment=env, timeout=timeout,
-                                       memory_limit=memory_limit, output=output)
+                                       memory_limit=memory_limit, output=output,
+                                       cancelled=cancelled, nice=nice, home=home, caps=caps)
     except worker.WorkerUnavailableError:
         return None, ""
-    printed = output.read_text(encoding="utf-8", errors="replace") if output.exists() else ""
+    printed = _tail(output)
     if returncode is None:
         raise RunStoppedError(_timed_out(timeout, running), printed)
     return returncode, printed
+
+
+def _tail(output: Path) -> str:
+    """The last ``OUTPUT_KEPT`` bytes a forked run printed into ``output``."""
+    if not output.exists():
+        return ""
+    with open(output, "rb") as printed:
+        printed.seek(max(0, printed.seek(0, os.SEEK_END) - OUTPUT_KEPT))
+        return printed.read().decode(errors="replace")
 
 
 def _timed_out(timeout: float, running: Path) -> str:

@@ -212,8 +212,7 @@ def _command(argv: Sequence[str], *, read_only: Sequence[Path], scratch: Path,
     can be run any number of times, and no file to make, guard or remove) and hands it to
     bwrap on a file descriptor; and it counts the box's in-memory folders as memory."""
     scratch = Path(scratch).resolve()
-    environment = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", **env,
-                   "HOME": str(scratch), "TMPDIR": str(scratch)}
+    environment = run_environment(env, scratch)
     supervisor = [*supervisor_command(), "--memory", str(memory_limit or 0),
                   "--processes", str(process_limit), "--disk", str(DISK_LIMIT),
                   "--scratch", str(scratch), "--tail", str(OUTPUT_TAIL)]
@@ -233,6 +232,13 @@ def _command(argv: Sequence[str], *, read_only: Sequence[Path], scratch: Path,
     if chdir is not None:
         bubblewrap += ["--chdir", str(Path(chdir).resolve())]
     return [*supervisor, "--", *bubblewrap, "--", *argv]
+
+
+def run_environment(env: Mapping[str, str], scratch: Path) -> dict[str, str]:
+    """The whole environment of a supervised run: ``env``, a plain ``PATH`` and ``LANG``
+    where ``env`` has none, and ``scratch`` as its ``HOME`` and ``TMPDIR``."""
+    return {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", **env,
+            "HOME": str(Path(scratch).resolve()), "TMPDIR": str(Path(scratch).resolve())}
 
 
 def supervisor_command() -> list[str]:

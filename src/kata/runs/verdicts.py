@@ -2,11 +2,14 @@
 and the verdicts kept under their keys in ``.kata/verdicts.json``.
 
 A kata's verdict depends on its folder's Python files (its module and its tests), on the
-modules of the earlier katas it uses (the manifest's ``uses``, followed through), on the
 harness that runs it (``harness_version``: the kata package's code and manifest, the
-repository's ``conftest.py`` and ``pyproject.toml``), and on the options of the run. The key
-is a SHA-256 of all of them, so any edit to any of them means a new run, and nothing else
-does. Reading the files is milliseconds; the run it saves is seconds.
+repository's ``conftest.py`` and ``pyproject.toml``), on the options of the run, and on the
+modules of the earlier katas it uses (the manifest's ``uses``, followed through). The key
+is a SHA-256 of all but the last: any edit to them means a new run, and nothing else does.
+The earlier katas' modules are kept beside the verdict, one digest each
+(``upstream_digests``), so that the board can say which of them changed since instead of
+rerunning the kata at once (the final exam trains for a minute). Reading the files is
+milliseconds; the run it saves is seconds.
 
 >>> from kata.core.layout import REPO_ROOT
 >>> from kata.core.manifest import load_manifest
@@ -61,12 +64,20 @@ def harness_version(checkout: Path) -> str:
 
 def kata_key(kata: Kata, checkout: Path, *, options: dict) -> str:
     """The key of ``kata``'s verdict for the learner's tree in ``checkout``, run with
-    ``options`` (limits, pytest arguments: anything that can change the verdict)."""
+    ``options`` (limits, pytest arguments: anything that can change the verdict); the
+    katas it uses are not part of it (``upstream_digests``)."""
     tree = Path(checkout) / "katas"
     files = sorted((tree / kata.folder).glob("*.py")) + sorted(tree.glob("*.py"))
-    files += [used.path_in(tree) for used in load_manifest().used_katas(kata)]
     return _digest(files, harness_version(checkout),
                    json.dumps(options, sort_keys=True, default=str))
+
+
+def upstream_digests(kata: Kata, checkout: Path) -> dict[str, str]:
+    """A digest of the module of each earlier kata that ``kata`` uses, by folder, in
+    ``checkout``'s ``katas/``: a verdict kept beside these still holds while they do."""
+    tree = Path(checkout) / "katas"
+    return {used.folder: _digest([used.path_in(tree)])
+            for used in load_manifest().used_katas(kata)}
 
 
 class Verdicts:
