@@ -148,8 +148,8 @@ def test_a_partial_learner_who_attacks_the_harness_earns_only_the_honest_katas(r
     # open, which the allow-list refuses before any of the module runs: neither earns a point
     for runner in ("kata-01", "kata-03"):
         result = rehearsal.results[runner]
-        assert result["status"] == "fail" and sum(test["score"] for test in result["tests"]) == 0
-        assert all(test["status"] == "fail" for test in result["tests"])
+        assert result["status"] != "pass" and sum(test["score"] for test in result["tests"]) == 0
+        assert all(test["status"] != "pass" for test in result["tests"])
     assert any("may not" in test["message"] for test in rehearsal.results["kata-01"]["tests"])
     assert rehearsal.points == (rehearsal.max_points - MANIFEST.kata("01").points
                                 - MANIFEST.kata("03").points)
