@@ -84,3 +84,16 @@ def test_the_grading_benchmark_reports_a_class_per_kata_beside_the_floor(tmp_pat
     warm = next(line for line in printed.splitlines() if line.strip().startswith("warm grader"))
     assert warm.split()[-3:] == ["240.0s", "1.00s", "0.50"]
     assert json.loads(target.read_text())["class"]["per_kata"] == {"warm": 1.0, "cold": 2.0}
+
+
+def test_the_checks_table_shows_each_way_and_its_ratios(monkeypatch):
+    """``kata bench --grading``'s cost of the checks: the grade as ``kata grade`` grades it,
+    without the allow-list and unboxed, with the two ratios, and the allow-list's reading."""
+    from kata.instructor import grading_cost
+
+    monkeypatch.setattr(grading_cost.sandbox, "availability", lambda: None)
+    row = {"kata": "03_matmul", "graded_s": 6.0, "unchecked_s": 5.0, "unboxed_s": 4.0,
+           "reading_s": 0.0021, "first_reading_s": 0.9}
+    printed = grading_cost.table([row], 3)
+    line = next(line for line in printed.splitlines() if line.strip().startswith("03_matmul"))
+    assert line.split()[1:] == ["6.00s", "5.00s", "4.00s", "1.20", "1.50", "2.1", "900"]
