@@ -216,7 +216,7 @@ def grade_targets(targets: Sequence[str], checkout: Path, katas: Sequence[Kata],
     code then runs under the supervisor alone). With ``checked`` False, learner modules run
     even where they name what kata code may not (to test what the box holds). The tests'
     side of each run is a fork of the warm grader (``warm_grader``; a new supervised process
-    with ``warm=False`` or where no worker can run). On Ctrl-C every box is stopped and
+    with ``warm=False``, unboxed, or where no worker can run). On Ctrl-C every box is stopped and
     ``GradingInterruptedError`` carries what was graded so far."""
     if boxed:
         sandbox.require_box()
@@ -234,7 +234,9 @@ def grade_targets(targets: Sequence[str], checkout: Path, katas: Sequence[Kata],
             for target in targets), tuple(katas), seed, boxed)
 
     with tempfile.TemporaryDirectory(prefix="kata-grade-") as scratch:
-        grader = warm_grader(Path(scratch, "grader"), checkout) if warm else None
+        # Unboxed, no PID namespace ends what the learner's code leaves: only a supervisor that
+        # is the run's subreaper can, so each run then starts under its own, never forked.
+        grader = warm_grader(Path(scratch, "grader"), checkout) if warm and boxed else None
         try:
             data = _mnist_folder(katas)
             for number, target in enumerate(targets):
