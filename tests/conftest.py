@@ -1,6 +1,7 @@
 """Shared fixtures of the repository's own checks."""
 
 import os
+import signal
 import sys
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -115,3 +116,15 @@ def running():
     see that the learner code a test started has started, and that none of it outlived the
     command that ran it."""
     return _running
+
+
+def _with_ctrl_c() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+@pytest.fixture(scope="session")
+def with_ctrl_c():
+    """``preexec_fn`` for a command a test then sends Ctrl-C (SIGINT): started as from a
+    terminal, where SIGINT ends a command. A shell that runs this suite in the background
+    has it ignored, and an ignored signal stays ignored in every program started below."""
+    return _with_ctrl_c

@@ -85,7 +85,8 @@ def test_grade_refuses_bad_options_and_an_unwritable_result_before_grading(tmp_p
         + not_classroom.stderr
 
 
-def test_ctrl_c_stops_every_box_and_writes_the_partial_results(tmp_path, grade_options, running):
+def test_ctrl_c_stops_every_box_and_writes_the_partial_results(tmp_path, grade_options, running,
+                                                               with_ctrl_c):
     learner = tmp_path / "slow" / "katas" / "03_matmul"
     learner.mkdir(parents=True)
     (learner / "matmul.py").write_text(
@@ -99,7 +100,8 @@ def test_ctrl_c_stops_every_box_and_writes_the_partial_results(tmp_path, grade_o
         [sys.executable, "-m", "kata", "grade", str(tmp_path / "slow"), "--only", "3",
          "--skip-allowlist",  # it imports subprocess: the box must stop it, not the allow-list
          "--json", str(report), *grade_options], cwd=REPO_ROOT, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(REPO_ROOT / "src")})
+        stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(REPO_ROOT / "src")},
+        preexec_fn=with_ctrl_c)
     deadline = time.monotonic() + 240
     while not running("kata-ctrl-c-test") and time.monotonic() < deadline:
         time.sleep(0.5)

@@ -12,6 +12,7 @@ import stat
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -208,9 +209,10 @@ def plain_clone(tmp_path_factory):
 
 
 def _plain_pytest(root: Path, environment: dict, args: list[str], *, warm: bool,
-                  interrupt: bool = False) -> tuple[int, str, set[int]]:
+                  interrupt: Callable[[], None] | None = None) -> tuple[int, str, set[int]]:
     """``python -m pytest ARGS`` in ``root``, through the worker or (``warm=False``) in a
-    process of its own; with ``interrupt``, Ctrl-C once its test has started. Its exit
+    process of its own; with ``interrupt`` (``with_ctrl_c``, its ``preexec_fn``), Ctrl-C
+    once its test has started. Its exit
     code, its output (times left out) and the parents of the processes that ran tests."""
     record, started = root / "who_ran", root / "started_test"
     for path in (record, started):
@@ -218,7 +220,8 @@ def _plain_pytest(root: Path, environment: dict, args: list[str], *, warm: bool,
     env = {**environment, "KATA_WHO_RAN": str(record), "KATA_STARTED": str(started),
            **({} if warm else {"KATA_WORKER": "off"})}
     process = subprocess.Popen([sys.executable, "-m", "pytest", *args], cwd=root, env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               preexec_fn=interrupt)
     if interrupt:
         deadline = time.monotonic() + 300
         while not started.exists() and time.monotonic() < deadline:
@@ -235,10 +238,11 @@ def _plain_pytest(root: Path, environment: dict, args: list[str], *, warm: bool,
     ("erroring", ["-v"], 1),
     ("interrupted", ["-q"], 2),
 ])
-def test_plain_pytest_through_the_worker_reports_as_a_new_process(plain_clone, probe, args, code):
+def test_plain_pytest_through_the_worker_reports_as_a_new_process(plain_clone, probe, args, code,
+                                                                 with_ctrl_c):
     root, environment = plain_clone
     command = [f"katas/probes/test_{probe}.py", *args]
-    interrupt = probe == "interrupted"
+    interrupt = with_ctrl_c if probe == "interrupted" else None
     fresh = _plain_pytest(root, environment, command, warm=False, interrupt=interrupt)
     warm = _plain_pytest(root, environment, command, warm=True, interrupt=interrupt)
     worker_pid = _worker_pid(root)
