@@ -135,9 +135,6 @@ def warm_grader(folder: Path, checkout: Path) -> worker.Home:
     return worker.Home(folder, environment)
 
 
-#: seconds between two looks at whether grading was interrupted (Ctrl-C, SIGINT)
-_NOTICE_INTERRUPT = 0.5
-
 #: seconds the warm grader waits for a run before it ends by itself (grading stops it at
 #: its end; this bounds a grader whose grading was killed)
 _GRADER_IDLE = 120
@@ -260,12 +257,8 @@ def grade_targets(targets: Sequence[str], checkout: Path, katas: Sequence[Kata],
                                  memory_limit=memory_limit, extra_args=[*extra_args, *mode],
                                  **limits)
                      for kata in katas}, functools.partial(allowlist_flags, tree), ignored)
-            running = [job for entry in graded.values() for job in entry.jobs.values()
-                       if isinstance(job, Future)]
-            # in short waits: Ctrl-C may reach one of the pool's threads, and Python raises it
-            # in this thread only when this thread runs again, which an endless wait never does
-            while wait(running, timeout=_NOTICE_INTERRUPT).not_done:
-                pass
+            wait([job for entry in graded.values() for job in entry.jobs.values()
+                  if isinstance(job, Future)])
             done = book()
         except KeyboardInterrupt:
             finished = {job for entry in graded.values() for job in entry.jobs.values()
